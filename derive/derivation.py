@@ -1,0 +1,317 @@
+"""The ``Derivation``: everything the deriver found, which renderers, code generators and the
+checker read (none of them differentiates anything itself).
+
+It holds, in denominator layout, the chain-rule steps in the order reverse mode takes them, the
+adjoint of every variable as a sum of contributions (one per path, each valid for some t), the
+one-step Jacobians between states and the immediate parameter VJPs of a step. Views build the
+equations a reader wants, in either layout: adjoint definitions, the adjoint recurrence of each
+state, every dL/dtheta as a sum over t, Jacobian products dh_t/dh_k and the unrolled
+backprop-through-time double sum for a concrete T.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sympy import Eq, Integer, Lt, Symbol
+from sympy.matrices.expressions import Identity, MatrixExpr, MatrixSymbol, ZeroMatrix
+
+from derive import layout as lay
+from derive.algebra import add, matmul, substitute, transpose
+from derive.network import Network
+from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeProduct, TimeSum, TimeSym, i, k, t
+
+# When a contribution to an adjoint holds.
+ALWAYS = "always"  # every t (or a variable without time)
+BEFORE_LAST = "before_last"  # t < T: the path through step t + 1
+LAST = "last"  # t = T: a head on the last state
+SUMMED = "summed"  # a parameter used at every step: summed over t
+STATIC = "static"  # a parameter used once
+
+LAYOUTS = ("denominator", "numerator")
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One path's share of an adjoint (denominator layout), valid when ``when`` holds."""
+
+    expr: MatrixExpr
+    via: MatrixExpr  # the variable whose assignment the path goes through
+    when: str
+    rules: tuple  # node classes whose rules were applied, outermost first
+    chain: MatrixExpr | None = None  # the composition a fused rule simplified
+
+
+@dataclass(frozen=True)
+class Step:
+    """One application of the chain rule: the gradient reaching ``wrt`` through ``via``."""
+
+    wrt: MatrixExpr  # as it appears in the assignment: h_{t-1}, W, h_T
+    via: MatrixExpr
+    rules: tuple
+    result: MatrixExpr
+    chain: MatrixExpr | None = None
+    fused: bool = False
+
+
+@dataclass
+class Adjoint:
+    """dL/dvar, as the sum of its contributions."""
+
+    var: MatrixExpr
+    terms: list[Contribution] = field(default_factory=list)
+
+    def of(self, *whens) -> MatrixExpr:
+        """The sum of the contributions of the given kinds, in the order they were found."""
+        parts = [c.expr for c in self.terms if c.when in whens]
+        return add(*parts) if parts else ZeroMatrix(*self.var.shape)
+
+    @property
+    def is_constant(self) -> bool:
+        """True when the adjoint is a plain number (dL/dL = 1, dL/dl_t = 1/T)."""
+        return len(self.terms) == 1 and not isinstance(self.terms[0].expr, MatrixExpr)
+
+
+@dataclass(frozen=True)
+class Equation:
+    """lhs = rhs, for the values of t where ``condition`` holds (None: all of them)."""
+
+    lhs: object
+    rhs: object
+    condition: object = None
+    note: str = ""
+
+
+@dataclass
+class Derivation:
+    network: Network
+    layout: str
+    steps: list[Step]
+    adjoints: dict[str, Adjoint]
+    step_jacobians: dict[tuple[str, str], MatrixExpr]  # (s, s'): ds_t/ds'_{t-1}, numerator
+    param_vjps: dict[tuple[str, str], MatrixExpr]  # (s, theta): VJP of a seed at s_t
+    seeds: dict[str, MatrixSymbol]  # the placeholder seed vector of each state
+
+    # ------------------------------------------------------------------ basic queries
+
+    @property
+    def states(self):
+        return self.network.states
+
+    @property
+    def state_names(self) -> list[str]:
+        return [s.name for s in self.network.states]
+
+    @property
+    def params(self):
+        return self.network.params
+
+    def adjoint(self, name: str) -> Adjoint:
+        return self.adjoints[name]
+
+    def with_layout(self, layout: str) -> Derivation:
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
+        return Derivation(self.network, layout, self.steps, self.adjoints, self.step_jacobians,
+                          self.param_vjps, self.seeds)
+
+    # ------------------------------------------------------------------ inlining
+
+    def inline(self, expr, keep=()):
+        """Replace every dL/dX by its definition, except for X in ``keep`` (state names) and
+        adjoints that depend on t in cases (those stay symbols)."""
+        keep = set(keep)
+        memo = {}
+
+        def definition(g: Grad):
+            var = g.var
+            adj = self.adjoints.get(var.name)
+            if adj is None or var.name in keep:
+                return None
+            if {c.when for c in adj.terms} - {ALWAYS, STATIC}:
+                return None
+            body = adj.of(ALWAYS, STATIC)
+            if isinstance(var, TimeSym):
+                body = substitute(body, {t: var.index})
+            return body
+
+        def walk(x):
+            if isinstance(x, Grad):
+                if x not in memo:
+                    d = definition(x)
+                    memo[x] = x if d is None else walk(d)
+                return memo[x]
+            if not getattr(x, "args", None) or not isinstance(x, MatrixExpr):
+                return x
+            return substitute(x, {g: walk(g) for g in lay.grads_in(x)})
+
+        return walk(expr)
+
+    # ------------------------------------------------------------------ layout
+
+    def as_layout(self, expr, param=None):
+        """A denominator-layout expression in this derivation's layout."""
+        if self.layout == "denominator":
+            return expr
+        if param is not None:
+            return lay.vec_form(expr, param)
+        return lay.to_row(expr)
+
+    def lhs(self, var):
+        return Grad(var) if self.layout == "denominator" else RowGrad(var)
+
+    # ------------------------------------------------------------------ views
+
+    def adjoint_equations(self, name: str, inlined: bool = False) -> list[Equation]:
+        """dL/dvar for one variable: a single equation, or one for t < T and one for t = T."""
+        adj = self.adjoints[name]
+        var = adj.var
+        keep = self.state_names if inlined else ()
+
+        def form(expr, param=None):
+            return self.as_layout(self.inline(expr, keep) if inlined else expr, param)
+
+        param = var if isinstance(var, MatrixSymbol) and var in self.params else None
+        if param is not None:
+            return [Equation(self.lhs(var), form(self.gradient_expr(name), param))]
+        whens = {c.when for c in adj.terms}
+        if whens <= {ALWAYS, STATIC}:
+            return [Equation(self.lhs(var), form(adj.of(ALWAYS, STATIC)))]
+        before = adj.of(ALWAYS, BEFORE_LAST)
+        last = substitute(adj.of(ALWAYS, LAST), {t: T})
+        return [Equation(self.lhs(var), form(before), Lt(t, T)),
+                Equation(self.lhs(var.at(T)), form(last), Eq(t, T))]
+
+    def gradient_expr(self, name: str) -> MatrixExpr:
+        """dL/dtheta (denominator layout): the sum over t of the per-step terms, plus the rest."""
+        adj = self.adjoints[name]
+        summed = adj.of(SUMMED)
+        parts = [] if isinstance(summed, ZeroMatrix) else [TimeSum(summed, t, 1, T)]
+        static = adj.of(STATIC)
+        if not isinstance(static, ZeroMatrix):
+            parts.append(static)
+        return add(*parts) if parts else ZeroMatrix(*adj.var.shape)
+
+    def gradient_equations(self, inlined: bool = True) -> list[Equation]:
+        return [eq for p in self.params for eq in self.adjoint_equations(p.name, inlined)]
+
+    def recurrences(self) -> list[Equation]:
+        """The adjoint recurrence of every state, in terms of state adjoints and the loss."""
+        return [eq for s in self.state_names for eq in self.adjoint_equations(s, inlined=True)]
+
+    def variable_equations(self) -> list[Equation]:
+        """dL/dX for every assigned variable, each in terms of its consumers' adjoints."""
+        names = [a.name for a in reversed(self.network.assignments) if a.target != self.network.objective]
+        return [eq for n in names for eq in self.adjoint_equations(n)]
+
+    # ------------------------------------------------------------------ Jacobians
+
+    def step_jacobian(self, of: str, wrt: str | None = None, index=t) -> MatrixExpr:
+        """ds_index/ds'_{index-1} (numerator layout, as every Jacobian here)."""
+        jac = self.step_jacobians[(of, wrt or of)]
+        return substitute(jac, {t: index})
+
+    def jacobian_product(self, state: str, upper=t, lower=k) -> MatrixExpr:
+        """dh_upper/dh_lower = prod_{i=lower+1}^{upper} J_i, in decreasing i."""
+        return TimeProduct(self.step_jacobian(state, state, i), i, lower + 1, upper)
+
+    def jacobian_equations(self) -> list[Equation]:
+        eqs = []
+        for s in self.states:
+            for s2 in self.states:
+                jac = self.step_jacobians[(s.name, s2.name)]
+                if not isinstance(jac, ZeroMatrix):
+                    eqs.append(Equation(Jac(s.now, s2.prev), jac))
+        for s in self.states:
+            if not isinstance(self.step_jacobians[(s.name, s.name)], ZeroMatrix):
+                eqs.append(Equation(Jac(s.now, s.now.at(k)), self.jacobian_product(s.name),
+                                    note="k < t; the empty product (k = t) is the identity"))
+        return eqs
+
+    # ------------------------------------------------------------------ BPTT
+
+    def bptt_params(self) -> list[MatrixSymbol]:
+        """Parameters reached inside the recurrence of a single-state network."""
+        if len(self.states) != 1:
+            return []
+        s = self.state_names[0]
+        return [p for p in self.params if (s, p.name) in self.param_vjps]
+
+    @property
+    def loss_at_last_step(self) -> bool:
+        """True when only h_T feeds the loss (dL_t/dh_t = 0 for t < T)."""
+        whens = {c.when for c in self.adjoints[self.state_names[0]].terms}
+        return LAST in whens and ALWAYS not in whens
+
+    def local_grad(self, index=t, steps=None) -> MatrixExpr:
+        """dL_index/dh_index: the loss term at step ``index`` alone, in denominator layout.
+
+        For a single state every path from h_t that is not through h_{t+1} ends in the loss at
+        step t; a head on h_T adds its term when index is the last step (T, or ``steps``).
+        """
+        adj = self.adjoints[self.state_names[0]]
+        keep = self.state_names
+        expr = substitute(self.inline(adj.of(ALWAYS), keep), {t: index})
+        if index == T or (steps is not None and index == steps):
+            last = self.inline(adj.of(LAST), keep)
+            expr = add(expr, last if steps is None else substitute(last, {T: steps}))
+        return expr
+
+    def bptt_term(self, param: str, upper=t, lower=k, steps=None) -> MatrixExpr:
+        """The (t, k) term of dL/dtheta = sum_t sum_{k<=t} (dL_t/dh_t)(dh_t/dh_k)(dh_k/dtheta)."""
+        s = self.states[0]
+        if self.loss_at_last_step and steps is None:
+            upper = T
+        vjp = substitute(self.param_vjps[(s.name, param)], {t: lower})
+        product = self._product(s.name, upper, lower)
+        local = self.local_grad(upper, steps)
+        if self.layout == "denominator":
+            return substitute(vjp, {self.seeds[s.name]: matmul(transpose(product), local)})
+        theta = next(p for p in self.params if p.name == param)
+        dh_dtheta = lay.param_jacobian(vjp, self.seeds[s.name], theta)
+        return matmul(lay.to_row(local), product, dh_dtheta)
+
+    def closed_form(self) -> Equation:
+        """dL/dh_t without recursion: sum_{s=t}^{T} (dL_s/dh_s)(dh_s/dh_t), for one state
+        (only s = T when the loss sits on the last step)."""
+        s = self.states[0]
+        m = Symbol("s", integer=True)
+        if self.loss_at_last_step:
+            terms = [(self._product(s.name, T, t), self.local_grad(T))]
+        else:
+            terms = [(self._product(s.name, m, t), self.local_grad(m))]
+        parts = []
+        for product, local in terms:
+            if self.layout == "denominator":
+                parts.append(matmul(transpose(product), local))
+            else:
+                parts.append(matmul(lay.to_row(local), product))
+        body = parts[0]
+        rhs = body if self.loss_at_last_step else TimeSum(body, m, t, T)
+        return Equation(self.lhs(s.now), rhs)
+
+    def _product(self, state, upper, lower):
+        if upper.is_Integer and lower.is_Integer:
+            factors = [self.step_jacobian(state, state, j) for j in range(int(upper), int(lower), -1)]
+            return matmul(*factors) if factors else Identity(self.states[0].shape[0])
+        return self.jacobian_product(state, upper, lower)
+
+    def bptt_symbolic(self, param: str) -> Equation:
+        """dL/dtheta = sum_t sum_{k<=t} (dL_t/dh_t)(dh_t/dh_k)(dh_k/dtheta), with the general term."""
+        s = self.states[0]
+        theta = next(p for p in self.params if p.name == param)
+        upper = T if self.loss_at_last_step else t
+        generic = matmul(LocalGrad(s.now.at(upper)), Jac(s.now.at(upper), s.now.at(k)), Jac(s.now.at(k), theta))
+        double = TimeSum(generic, k, 1, T) if self.loss_at_last_step else TimeSum(TimeSum(generic, k, 1, t), t, 1, T)
+        return Equation(self.lhs(theta), double, note=str(self.bptt_term(param)))
+
+    def bptt_pairs(self, steps: int) -> list[tuple[int, int]]:
+        """The (t, k) of every term of the double sum for T = ``steps``, in order: T(T+1)/2
+        pairs, or the T with t = T when the loss sits on the last step."""
+        ts = [steps] if self.loss_at_last_step else range(1, steps + 1)
+        return [(tt, kk) for tt in ts for kk in range(1, tt + 1)]
+
+    def bptt_terms(self, param: str, steps: int):
+        """Every (t, k, term) of the double sum for T = ``steps``, built lazily."""
+        for tt, kk in self.bptt_pairs(steps):
+            yield tt, kk, self.bptt_term(param, Integer(tt), Integer(kk), Integer(steps))

@@ -1,0 +1,1 @@
+"""Network families; the presets in ``derive.presets`` are instances of them."""

@@ -1,0 +1,490 @@
+"""The matrix-level nodes that derive's expressions are built from.
+
+SymPy supplies the generic algebra (MatMul, MatAdd, HadamardProduct, Transpose, Identity,
+OneMatrix, ZeroMatrix, KroneckerProduct). The classes here add what networks need: symbols
+indexed by time, adjoints, elementwise functions and their derivatives, softmax, losses, diag,
+stacking, time sums and ordered time products.
+
+Each class knows its shape and its explicit, entry-by-entry meaning (``doit`` on explicit
+matrices), which the scalar SymPy oracle uses. Derivative rules live in ``rules.py`` and
+spellings in ``printing/``: a node never differentiates or prints itself.
+"""
+
+from __future__ import annotations
+
+from sympy import (
+    Basic,
+    Derivative,
+    Function,
+    ImmutableMatrix,
+    Integer,
+    Max,
+    Symbol,
+    Tuple,
+    exp,
+    log,
+    sympify,
+    tanh,
+)
+from sympy.core.symbol import Str
+from sympy.matrices import MatrixBase
+from sympy.matrices.expressions import Identity, MatrixExpr
+
+# The time index, the length of the sequence, and the index of Jacobian products.
+t = Symbol("t", integer=True)
+T = Symbol("T", integer=True, positive=True)
+k = Symbol("k", integer=True)
+i = Symbol("i", integer=True)
+
+
+def is_explicit(x) -> bool:
+    """True for a matrix of entries (as opposed to a symbolic matrix expression)."""
+    return isinstance(x, MatrixBase)
+
+
+def _explicit(x):
+    """``x.doit()`` as an immutable explicit matrix when it becomes one."""
+    x = x.doit() if isinstance(x, Basic) else x
+    return ImmutableMatrix(x) if is_explicit(x) else x
+
+
+def _name(name) -> Str:
+    return name if isinstance(name, Str) else Str(name)
+
+
+class Node(MatrixExpr):
+    """Base for derive's matrix nodes: args are stored as given (no canonical reordering)."""
+
+    def __new__(cls, *args):
+        return Basic.__new__(cls, *args)
+
+    def doit(self, **hints):
+        args = [_explicit(a) if isinstance(a, MatrixExpr) else a for a in self.args]
+        if all(is_explicit(a) for a in args if isinstance(a, (MatrixExpr, MatrixBase))):
+            return self.explicit(*args)
+        return self.func(*args)
+
+    def explicit(self, *args):  # pragma: no cover - every concrete node overrides it
+        raise NotImplementedError(type(self).__name__)
+
+
+# ---------------------------------------------------------------- symbols
+
+
+class TimeSym(Node):
+    """A matrix symbol indexed by time: ``TimeSym('h', t - 1, n)`` is h_{t-1}."""
+
+    def __new__(cls, name, index, rows, cols=1):
+        return Basic.__new__(cls, _name(name), sympify(index), sympify(rows), sympify(cols))
+
+    name = property(lambda self: self.args[0].name)
+    index = property(lambda self: self.args[1])
+    shape = property(lambda self: (self.args[2], self.args[3]))
+
+    def at(self, index) -> TimeSym:
+        return TimeSym(self.name, index, *self.shape)
+
+    def doit(self, **hints):
+        return self
+
+
+class Grad(Node):
+    """dL/dX for the objective L: the total derivative over every path, shaped like X."""
+
+    def __new__(cls, var):
+        return Basic.__new__(cls, var)
+
+    var = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+    def doit(self, **hints):
+        return self
+
+
+class LocalGrad(Node):
+    """dL_t/dX: the derivative of the step-t loss term alone (no path through later steps)."""
+
+    def __new__(cls, var):
+        return Basic.__new__(cls, var)
+
+    var = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+    def doit(self, **hints):
+        return self
+
+
+class RowGrad(Node):
+    """dL/dX in numerator layout: a row, 1 x (rows * cols), the row-major vec of dL/dX."""
+
+    def __new__(cls, var):
+        return Basic.__new__(cls, var)
+
+    var = property(lambda self: self.args[0])
+
+    @property
+    def shape(self):
+        rows, cols = self.args[0].shape
+        return (Integer(1), rows * cols)
+
+    def doit(self, **hints):
+        return self
+
+
+class VecRow(Node):
+    """vec(X)^T: the entries of X in row-major order, as a row."""
+
+    def __new__(cls, mat):
+        return Basic.__new__(cls, mat)
+
+    mat = property(lambda self: self.args[0])
+
+    @property
+    def shape(self):
+        rows, cols = self.args[0].shape
+        return (Integer(1), rows * cols)
+
+    def explicit(self, mat):
+        return ImmutableMatrix(1, mat.shape[0] * mat.shape[1], list(mat))
+
+
+class Jac(Node):
+    """The Jacobian dY/dX in numerator layout: rows follow Y, columns follow X (row-major vec)."""
+
+    def __new__(cls, of, wrt):
+        return Basic.__new__(cls, of, wrt)
+
+    of = property(lambda self: self.args[0])
+    wrt = property(lambda self: self.args[1])
+
+    @property
+    def shape(self):
+        rows, cols = self.wrt.shape
+        return (self.of.shape[0] * self.of.shape[1], rows * cols)
+
+    def doit(self, **hints):
+        return self
+
+
+# ---------------------------------------------------------------- elementwise functions
+
+
+class Elementwise(Node):
+    """A scalar function applied to every entry of its argument."""
+
+    def __new__(cls, arg):
+        return Basic.__new__(cls, arg)
+
+    arg = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+    @staticmethod
+    def scalar(x):  # pragma: no cover - every concrete function overrides it
+        raise NotImplementedError
+
+    def explicit(self, arg):
+        return arg.applyfunc(self.scalar)
+
+
+class Sigmoid(Elementwise):
+    """The logistic function sigma(x) = 1 / (1 + e^{-x})."""
+
+    @staticmethod
+    def scalar(x):
+        return 1 / (1 + exp(-x))
+
+
+class Tanh(Elementwise):
+    scalar = staticmethod(tanh)
+
+
+class ReLU(Elementwise):
+    @staticmethod
+    def scalar(x):
+        return Max(x, 0)
+
+
+class Exp(Elementwise):
+    scalar = staticmethod(exp)
+
+
+class Log(Elementwise):
+    scalar = staticmethod(log)
+
+
+class Phi(Elementwise):
+    """A generic, unspecified elementwise function (phi, f, ...): its derivative stays phi'."""
+
+    def __new__(cls, arg, name="phi"):
+        return Basic.__new__(cls, arg, _name(name))
+
+    fname = property(lambda self: self.args[1].name)
+
+    def explicit(self, arg, name):
+        return arg.applyfunc(Function(self.fname))
+
+
+class Prime(Node):
+    """f'(x) entry by entry, for the elementwise node ``fx`` = f(x).
+
+    ``ans`` is the forward result f(x) (a named variable when there is one), which rules may
+    use: sigma' = ans (1 - ans), tanh' = 1 - ans^2.
+    """
+
+    def __new__(cls, fx, ans=None):
+        return Basic.__new__(cls, fx, fx if ans is None else ans)
+
+    fx = property(lambda self: self.args[0])
+    ans = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[0].shape)
+
+    def scalar_rule(self):
+        """The scalar derivative as a function of (x, ans), from the rule table."""
+        from derive.rules import derivative_of
+
+        return derivative_of(self.fx)
+
+    def doit(self, **hints):
+        x, ans = _explicit(self.fx.arg), _explicit(self.fx)
+        if not (is_explicit(x) and is_explicit(ans)):
+            return self
+        rule = self.scalar_rule()
+        return ImmutableMatrix(x.shape[0], x.shape[1], lambda r, c: rule(x[r, c], ans[r, c]))
+
+
+class Divide(Node):
+    """u / v entry by entry (u ⊘ v)."""
+
+    def __new__(cls, num, den):
+        return Basic.__new__(cls, num, den)
+
+    shape = property(lambda self: self.args[0].shape)
+
+    def explicit(self, num, den):
+        return ImmutableMatrix(num.shape[0], num.shape[1], lambda r, c: num[r, c] / den[r, c])
+
+
+class Power(Node):
+    """u^p entry by entry, for a constant exponent p."""
+
+    def __new__(cls, base, power):
+        return Basic.__new__(cls, base, sympify(power))
+
+    shape = property(lambda self: self.args[0].shape)
+
+    def explicit(self, base, power):
+        return base.applyfunc(lambda v: v**power)
+
+
+# ---------------------------------------------------------------- vector functions
+
+
+class Softmax(Node):
+    """softmax(o) = exp(o) / 1^T exp(o) for a column vector o."""
+
+    def __new__(cls, arg):
+        return Basic.__new__(cls, arg)
+
+    arg = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+    def explicit(self, arg):
+        e = arg.applyfunc(exp)
+        return e / sum(e)
+
+
+class Diag(Node):
+    """diag(v): the square matrix with the column vector v on its diagonal."""
+
+    def __new__(cls, vec):
+        return Basic.__new__(cls, vec)
+
+    vec = property(lambda self: self.args[0])
+    shape = property(lambda self: (self.args[0].shape[0], self.args[0].shape[0]))
+
+    def explicit(self, vec):
+        return ImmutableMatrix.diag(*list(vec))
+
+
+class Concat(Node):
+    """[a; b; ...]: column vectors (or matrices) stacked vertically."""
+
+    shape = property(lambda self: (sum(a.shape[0] for a in self.args), self.args[0].shape[1]))
+
+    def explicit(self, *parts):
+        out = parts[0]
+        for p in parts[1:]:
+            out = out.col_join(p)
+        return ImmutableMatrix(out)
+
+    def offsets(self):
+        """Start and stop row of each part."""
+        start, spans = Integer(0), []
+        for a in self.args:
+            spans.append((start, start + a.shape[0]))
+            start = start + a.shape[0]
+        return spans
+
+
+class RowSlice(Node):
+    """Rows start..stop-1 of a matrix (0-based): how a gradient reaches one part of a Concat."""
+
+    def __new__(cls, mat, start, stop):
+        return Basic.__new__(cls, mat, sympify(start), sympify(stop))
+
+    mat = property(lambda self: self.args[0])
+    shape = property(lambda self: (self.args[2] - self.args[1], self.args[0].shape[1]))
+
+    def doit(self, **hints):
+        mat = _explicit(self.mat)
+        if is_explicit(mat):
+            return ImmutableMatrix(mat[int(self.args[1]) : int(self.args[2]), :])
+        return RowSlice(mat, self.args[1], self.args[2])
+
+
+# ---------------------------------------------------------------- losses (1 x 1 results)
+
+
+class CrossEntropy(Node):
+    """-y^T log p for a probability vector p and a target distribution y (one-hot)."""
+
+    def __new__(cls, p, y):
+        return Basic.__new__(cls, p, y)
+
+    shape = property(lambda self: (Integer(1), Integer(1)))
+
+    def explicit(self, p, y):
+        return ImmutableMatrix([[-sum(y[r] * log(p[r]) for r in range(p.shape[0]))]])
+
+
+class BinaryCrossEntropy(Node):
+    """-(y log p + (1 - y) log(1 - p)), summed over entries, for probabilities p and labels y."""
+
+    def __new__(cls, p, y):
+        return Basic.__new__(cls, p, y)
+
+    shape = property(lambda self: (Integer(1), Integer(1)))
+
+    def explicit(self, p, y):
+        terms = (y[r] * log(p[r]) + (1 - y[r]) * log(1 - p[r]) for r in range(p.shape[0]))
+        return ImmutableMatrix([[-sum(terms)]])
+
+
+class SquaredError(Node):
+    """(1/2) ||o - y||^2."""
+
+    def __new__(cls, o, y):
+        return Basic.__new__(cls, o, y)
+
+    shape = property(lambda self: (Integer(1), Integer(1)))
+
+    def explicit(self, o, y):
+        return ImmutableMatrix([[sum((o[r] - y[r]) ** 2 for r in range(o.shape[0])) / 2]])
+
+
+class GenericLoss(Node):
+    """l(o, y): an unspecified smooth loss; its gradient dl/do stays symbolic (LossGrad)."""
+
+    def __new__(cls, o, y, name="ell"):
+        return Basic.__new__(cls, o, y, _name(name))
+
+    fname = property(lambda self: self.args[2].name)
+    shape = property(lambda self: (Integer(1), Integer(1)))
+
+    def explicit(self, o, y, name):
+        return ImmutableMatrix([[Function(self.fname)(*o, *y)]])
+
+
+class LossGrad(Node):
+    """dl(o, y)/do for a GenericLoss l, shaped like o."""
+
+    def __new__(cls, o, y, name="ell"):
+        return Basic.__new__(cls, o, y, _name(name))
+
+    fname = property(lambda self: self.args[2].name)
+    shape = property(lambda self: self.args[0].shape)
+
+    def explicit(self, o, y, name):
+        call = Function(self.fname)(*o, *y)
+        return ImmutableMatrix(o.shape[0], 1, lambda r, c: Derivative(call, o[r]))
+
+
+class FrobeniusSq(Node):
+    """||W||_F^2, the sum of the squared entries."""
+
+    def __new__(cls, mat):
+        return Basic.__new__(cls, mat)
+
+    shape = property(lambda self: (Integer(1), Integer(1)))
+
+    def explicit(self, mat):
+        return ImmutableMatrix([[sum(v**2 for v in mat)]])
+
+
+# ---------------------------------------------------------------- time reductions
+
+
+class TimeSum(Node):
+    """sum_{index=lo}^{hi} body."""
+
+    def __new__(cls, body, index, lo=None, hi=None):
+        if isinstance(index, Tuple):  # rebuilt from args
+            index, lo, hi = index
+        return Basic.__new__(cls, body, Tuple(index, sympify(lo), sympify(hi)))
+
+    body = property(lambda self: self.args[0])
+    limits = property(lambda self: tuple(self.args[1]))
+    shape = property(lambda self: self.args[0].shape)
+
+    def doit(self, **hints):
+        index, lo, hi = self.limits
+        if not (lo.is_Integer and hi.is_Integer):
+            return self
+        from derive.algebra import add, substitute
+
+        terms = [substitute(self.body, {index: v}) for v in range(int(lo), int(hi) + 1)]
+        if not terms:
+            from sympy.matrices.expressions import ZeroMatrix
+
+            return ZeroMatrix(*self.shape)
+        return _explicit(add(*terms))
+
+
+class TimeProduct(Node):
+    """prod_{index=lo}^{hi} body in decreasing index order: body(hi) body(hi-1) ... body(lo).
+
+    That order is the conformable and correct one for Jacobian chains dh_t/dh_k.
+    """
+
+    def __new__(cls, body, index, lo=None, hi=None):
+        if isinstance(index, Tuple):  # rebuilt from args
+            index, lo, hi = index
+        return Basic.__new__(cls, body, Tuple(index, sympify(lo), sympify(hi)))
+
+    body = property(lambda self: self.args[0])
+    limits = property(lambda self: tuple(self.args[1]))
+    shape = property(lambda self: self.args[0].shape)
+
+    def factors(self):
+        """The explicit list of factors, left to right, when the bounds are numbers."""
+        from derive.algebra import substitute
+
+        index, lo, hi = self.limits
+        return [substitute(self.body, {index: v}) for v in range(int(hi), int(lo) - 1, -1)]
+
+    def doit(self, **hints):
+        index, lo, hi = self.limits
+        if not (lo.is_Integer and hi.is_Integer):
+            return self
+        from derive.algebra import matmul
+
+        factors = self.factors()
+        return _explicit(matmul(*factors) if factors else Identity(self.shape[0]))
+
+
+__all__ = [
+    "BinaryCrossEntropy", "Concat", "CrossEntropy", "Diag", "Divide", "Elementwise", "Exp",
+    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LocalGrad", "Log", "LossGrad",
+    "Node", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid", "Softmax", "SquaredError",
+    "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "i", "is_explicit", "k", "t", "T",
+]

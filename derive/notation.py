@@ -1,0 +1,66 @@
+"""How a model's symbols are spelled: in LaTeX (written by the renderer, accepted by the checker),
+in Unicode for the terminal, and as Python identifiers for generated code.
+
+Internal names are plain identifiers (``W_hh``, ``y_pred``, ``W1``); a network's table maps
+them to the spellings of its textbook or homework (``W_{hh}``, ``y_{\\text{pred}}``,
+``W^{(1)}``). Names without an entry get a spelling made from the name itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_GREEK = {
+    "lambda": ("\\lambda", "λ"),
+    "phi": ("\\phi", "φ"),
+    "ell": ("\\ell", "ℓ"),
+    "sigma": ("\\sigma", "σ"),
+}
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """The LaTeX spellings (the first is written; all are accepted) and the Unicode one."""
+
+    latex: tuple[str, ...]
+    unicode: str
+
+
+def _default(name: str) -> Spelling:
+    if name in _GREEK:
+        tex, uni = _GREEK[name]
+        return Spelling((tex,), uni)
+    base, _, sub = name.partition("_")
+    if not sub:
+        return Spelling((name,), name)
+    return Spelling((f"{base}_{{{sub}}}", f"{base}_{sub}"), f"{base}_{sub}")
+
+
+@dataclass
+class Notation:
+    """A model's spelling table: internal name -> Spelling."""
+
+    table: dict[str, Spelling] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, **entries) -> Notation:
+        """``Notation.of(W=(r'\\mathbf{W}', 'W'), yhat=((r'\\hat{y}',), 'ŷ'))``.
+
+        An entry is (latex, unicode) with latex a string or a tuple of accepted spellings.
+        """
+        table = {}
+        for name, (tex, uni) in entries.items():
+            table[name] = Spelling(tex if isinstance(tex, tuple) else (tex,), uni)
+        return cls(table)
+
+    def spelling(self, name: str) -> Spelling:
+        return self.table.get(name) or _default(name)
+
+    def latex(self, name: str) -> str:
+        return self.spelling(name).latex[0]
+
+    def unicode(self, name: str) -> str:
+        return self.spelling(name).unicode
+
+    def accepted(self, name: str) -> tuple[str, ...]:
+        return self.spelling(name).latex

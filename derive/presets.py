@@ -1,0 +1,136 @@
+"""The built-in models: the seeds' networks, each an instance of a family with options.
+
+A preset fixes a family, its default options and sizes, the order and names its source uses,
+and a notation table (what the renderer writes and the checker accepts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from derive.models import mlp, rnn
+from derive.network import DeclarationError, Network
+from derive.notation import Notation
+
+BF = r"\mathbf"
+
+
+def _bold(*names: str) -> dict:
+    """Bold-face spellings (\\mathbf{W}), accepting the plain letter too."""
+    return {n: ((f"{BF}{{{n}}}", n, rf"\boldsymbol{{{n}}}", rf"\bm{{{n}}}"), n) for n in names}
+
+
+RNN_BINARY_NOTATION = Notation.of(
+    **_bold("W", "U", "b", "V", "x", "h", "a"),
+    d=("d", "d"),
+    z=("z", "z"),
+    y_pred=((r"y_{\text{pred}}", r"y_{pred}", r"y_{\mathrm{pred}}", r"\hat{y}"), "y_pred"),
+    y_gt=((r"y_{\text{gt}}", r"y_{gt}", r"y_{\mathrm{gt}}", "y"), "y_gt"),
+    L=((r"\mathcal{L}", "L"), "L"),
+)
+
+RNN_SOFTMAX_NOTATION = Notation.of(
+    yhat=((r"\hat{y}", r"\hat{\mathbf{y}}", "Y"), "ŷ"),
+    loss=(("L", r"\mathcal{L}"), "L"),
+    L=(("L", r"\mathcal{L}", "J"), "L"),
+)
+
+RNN_D2L_NOTATION = Notation.of(
+    W_hx=((r"W_{hx}", rf"{BF}{{W}}_{{hx}}", r"W_{xh}"), "W_hx"),
+    W_hh=((r"W_{hh}", rf"{BF}{{W}}_{{hh}}"), "W_hh"),
+    W_qh=((r"W_{qh}", rf"{BF}{{W}}_{{qh}}", r"W_{yh}", r"W_{y_h}"), "W_qh"),
+    o=(("o", "O"), "o"),
+    loss=((r"\ell", "l"), "ℓ"),
+    ell=((r"\ell", "l"), "ℓ"),
+    phi=((r"\phi", r"\varphi", r"\psi", r"\rho"), "φ"),
+    L=(("L", r"\mathcal{L}"), "L"),
+)
+
+MLP_NOTATION = Notation.of(
+    W1=((r"W^{(1)}", rf"{BF}{{W}}^{{(1)}}", r"w^{(1)}"), "W⁽¹⁾"),
+    W2=((r"W^{(2)}", rf"{BF}{{W}}^{{(2)}}", r"w^{(2)}"), "W⁽²⁾"),
+    b1=((r"b^{(1)}",), "b⁽¹⁾"),
+    b2=((r"b^{(2)}",), "b⁽²⁾"),
+    ell=((r"\ell", "l"), "ℓ"),
+    phi=((r"\phi", r"\varphi", "f"), "φ"),
+    L=(("L", r"\mathcal{L}"), "L"),
+    s=(("s", "S"), "s"),
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    seed: str
+    options: dict[str, tuple[str, ...]]  # option -> choices
+    defaults: dict[str, str]
+    sizes: dict[str, int]
+    factory: Callable[[dict, dict], Network] = field(repr=False)
+
+    def build(self, settings: dict[str, str] | None = None) -> Network:
+        """The network with ``settings`` (options and sizes, as strings) applied."""
+        options, sizes = dict(self.defaults), dict(self.sizes)
+        for key, value in (settings or {}).items():
+            if key in self.options:
+                if value not in self.options[key]:
+                    choices = ", ".join(self.options[key])
+                    raise DeclarationError(f"{self.name}: {key} must be one of {choices}, not {value!r}")
+                options[key] = value
+            elif key in sizes:
+                sizes[key] = _size(key, value)
+            else:
+                known = ", ".join([*self.options, *sizes])
+                raise DeclarationError(f"{self.name} has no option or size {key!r} (known: {known})")
+        return self.factory(options, sizes)
+
+
+def _size(key: str, value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise DeclarationError(f"size {key} must be a whole number, not {value!r}") from None
+    if not 1 <= number <= 100_000:
+        raise DeclarationError(f"size {key} must be between 1 and 100000, not {number}")
+    return number
+
+
+def _rnn(name, seed, defaults, sizes, **kw) -> Preset:
+    return Preset(name, seed, rnn.OPTIONS, defaults, sizes,
+                  lambda options, sz: rnn.build(name, options, sz, seed=seed, **kw))
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        _rnn("rnn-binary", "001",
+             dict(activation="relu", output="sigmoid", loss="bce", loss_at="last", reduction="sum", biases="on"),
+             dict(n=3, d=2, T=3),
+             names=dict(c="d", o="z", p="y_pred", y="y_gt"), notation=RNN_BINARY_NOTATION,
+             input_terms=("b", "W", "U"), scalar_output=True),
+        _rnn("rnn-softmax", "000, 004",
+             dict(activation="sigmoid", output="softmax", loss="ce", loss_at="every", reduction="sum", biases="on"),
+             dict(n=3, d=2, k=2, T=3),
+             notation=RNN_SOFTMAX_NOTATION),
+        _rnn("rnn-d2l", "002",
+             dict(activation="generic", output="linear", loss="generic", loss_at="every", reduction="mean",
+                  biases="off"),
+             dict(n=3, d=2, k=2, T=3),
+             names=dict(W="W_hh", U="W_hx", V="W_qh", b="b_h", c="b_q"), notation=RNN_D2L_NOTATION,
+             input_terms=("U", "W", "b")),
+        Preset("mlp-l2", "002", mlp.OPTIONS,
+               dict(activation="generic", output="linear", loss="generic", l2="on", biases="off"),
+               dict(d=2, n=3, k=2),
+               lambda options, sz: mlp.build("mlp-l2", options, sz, seed="002", notation=MLP_NOTATION)),
+    ]
+}
+
+
+def get(name: str) -> Preset:
+    if name not in PRESETS:
+        raise DeclarationError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+    return PRESETS[name]
+
+
+def build(name: str, settings: dict[str, str] | None = None) -> Network:
+    return get(name).build(settings)
