@@ -1,0 +1,216 @@
+"""NumPy code for derive's expressions, one ``_print_<Node>`` method per node.
+
+Vectors are columns, as in the math. Time-indexed symbols print as subscripts of a sequence
+(``h[t - 1]``), adjoints as ``dL_d<name>``, sizes and indices as plain names; the code runs
+in a namespace that binds them (``evaluate.py``) or inside a generated module's loop.
+Functions that take more than one expression to write stably (softmax, the ordered product)
+print as calls to helpers whose source ``HELPERS`` holds; ``np`` may be NumPy or
+``autograd.numpy``.
+"""
+
+from __future__ import annotations
+
+from sympy import Symbol
+from sympy.printing.numpy import NumPyPrinter as _SymPyNumPyPrinter
+
+from derive.algebra import split_coefficient
+
+HELPERS = {
+    "_softmax": (
+        "def _softmax(o):\n"
+        "    e = np.exp(o - np.max(o, axis=0, keepdims=True))\n"
+        "    return e / np.sum(e, axis=0, keepdims=True)\n"
+    ),
+    "_chain": (
+        "def _chain(factors, size):\n"
+        "    out = np.eye(size)\n"
+        "    for factor in factors:\n"
+        "        out = out @ factor\n"
+        "    return out\n"
+    ),
+}
+
+
+def adjoint_name(name: str) -> str:
+    """The identifier of dL/d<name> in generated code."""
+    return f"dL_d{name}"
+
+
+class NumpyPrinter(_SymPyNumPyPrinter):
+    """Column-vector NumPy code; scalars go through SymPy's own NumPy printer."""
+
+    _module = "numpy"
+
+    def _module_format(self, fqn, register=True):
+        name = super()._module_format(fqn, register)
+        return "np." + name[len("numpy."):] if name.startswith("numpy.") else name
+
+    # ---------------------------------------------------------------- symbols
+
+    def _print_MatrixSymbol(self, expr):
+        return expr.name
+
+    def _print_TimeSym(self, expr):
+        return f"{expr.name}[{self._print(expr.index)}]"
+
+    def _print_Grad(self, expr):
+        var = expr.var
+        name = adjoint_name(var.name)
+        return f"{name}[{self._print(var.index)}]" if hasattr(var, "index") else name
+
+    def _print_RowGrad(self, expr):
+        from derive.nodes import Grad
+
+        return f"{self._print(Grad(expr.var))}.reshape(1, -1)"
+
+    # ---------------------------------------------------------------- algebra
+
+    def _print_MatMul(self, expr):
+        coeff, mats = split_coefficient(expr)
+        body = " @ ".join(self._wrap(m) for m in mats)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"-{body}" if len(mats) == 1 else f"-({body})"
+        return f"{self._wrap_scalar(coeff)} * ({body})"
+
+    def _print_MatAdd(self, expr):
+        return "(" + " + ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_HadamardProduct(self, expr):
+        return "(" + " * ".join(self._wrap(a) for a in expr.args) + ")"
+
+    def _print_Transpose(self, expr):
+        return f"{self._wrap(expr.arg)}.T"
+
+    def _print_KroneckerProduct(self, expr):
+        return f"np.kron({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Identity(self, expr):
+        return f"np.eye({self._print(expr.shape[0])})"
+
+    def _print_OneMatrix(self, expr):
+        return f"np.ones(({self._print(expr.shape[0])}, {self._print(expr.shape[1])}))"
+
+    def _print_ZeroMatrix(self, expr):
+        return f"np.zeros(({self._print(expr.shape[0])}, {self._print(expr.shape[1])}))"
+
+    def _print_Heaviside(self, expr):
+        return f"np.heaviside({self._print(expr.args[0])}, 0.0)"
+
+    # ---------------------------------------------------------------- elementwise
+
+    def _print_Sigmoid(self, expr):
+        return f"np.exp(-np.logaddexp(0, -{self._wrap(expr.arg)}))"
+
+    def _print_Tanh(self, expr):
+        return f"np.tanh({self._print(expr.arg)})"
+
+    def _print_ReLU(self, expr):
+        return f"np.maximum({self._print(expr.arg)}, 0)"
+
+    def _print_Exp(self, expr):
+        return f"np.exp({self._print(expr.arg)})"
+
+    def _print_Log(self, expr):
+        return f"np.log({self._print(expr.arg)})"
+
+    def _print_Phi(self, expr):
+        return f"{expr.fname}({self._print(expr.arg)})"
+
+    def _print_Prime(self, expr):
+        from derive.nodes import Phi
+
+        if isinstance(expr.fx, Phi):
+            return f"d{expr.fx.fname}({self._print(expr.fx.arg)})"
+        x, ans = Symbol("__x"), Symbol("__ans")
+        code = self._print(expr.scalar_rule()(x, ans))
+        code = code.replace("__x", self._wrap(expr.fx.arg)).replace("__ans", self._wrap(expr.ans))
+        return f"({code})"
+
+    def _print_Divide(self, expr):
+        return f"({self._wrap(expr.args[0])} / {self._wrap(expr.args[1])})"
+
+    def _print_Power(self, expr):
+        return f"({self._wrap(expr.args[0])} ** {self._print(expr.args[1])})"
+
+    # ---------------------------------------------------------------- vector functions
+
+    def _print_Softmax(self, expr):
+        return f"_softmax({self._print(expr.arg)})"
+
+    def _print_Diag(self, expr):
+        return f"np.diagflat({self._print(expr.vec)})"
+
+    def _print_Concat(self, expr):
+        return "np.concatenate([" + ", ".join(self._print(a) for a in expr.args) + "], axis=0)"
+
+    def _print_RowSlice(self, expr):
+        return f"{self._wrap(expr.mat)}[{self._print(expr.args[1])}:{self._print(expr.args[2])}]"
+
+    def _print_VecRow(self, expr):
+        return f"{self._wrap(expr.mat)}.reshape(1, -1)"
+
+    # ---------------------------------------------------------------- losses
+
+    def _print_CrossEntropy(self, expr):
+        p, y = (self._wrap(a) for a in expr.args)
+        return f"(-({y}.T @ np.log({p})))"
+
+    def _print_BinaryCrossEntropy(self, expr):
+        p, y = (self._wrap(a) for a in expr.args)
+        return f"(-np.sum({y} * np.log({p}) + (1 - {y}) * np.log(1 - {p}), axis=0, keepdims=True))"
+
+    def _print_SquaredError(self, expr):
+        o, y = (self._wrap(a) for a in expr.args)
+        return f"(0.5 * np.sum(({o} - {y}) ** 2, axis=0, keepdims=True))"
+
+    def _print_GenericLoss(self, expr):
+        return f"{expr.fname}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_LossGrad(self, expr):
+        return f"d{expr.fname}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_FrobeniusSq(self, expr):
+        return f"np.sum({self._wrap(expr.args[0])} ** 2, keepdims=True)"
+
+    # ---------------------------------------------------------------- time
+
+    def _print_TimeSum(self, expr):
+        index, lo, hi = (self._print(x) for x in expr.limits)
+        return f"sum({self._print(expr.body)} for {index} in range({lo}, {hi} + 1))"
+
+    def _print_TimeProduct(self, expr):
+        index, lo, hi = (self._print(x) for x in expr.limits)
+        size = self._print(expr.shape[0])
+        return f"_chain([{self._print(expr.body)} for {index} in range({hi}, {lo} - 1, -1)], {size})"
+
+    # ---------------------------------------------------------------- helpers
+
+    def _wrap(self, expr):
+        """The code of ``expr``, parenthesised unless it is already one atom or one group."""
+        code = self._print(expr)
+        return code if _is_atom(code) else f"({code})"
+
+    def _wrap_scalar(self, expr):
+        code = self._print(expr)
+        return code if code.replace("_", "").isalnum() else f"({code})"
+
+
+def _is_atom(code: str) -> bool:
+    """A name, a subscripted or attribute name, a call, or one parenthesised group."""
+    depth = 0
+    for pos, ch in enumerate(code):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and not (ch.isalnum() or ch in "_."):
+            return False
+        if depth == 0 and ch == ")" and code[0] == "(" and pos != len(code) - 1:
+            return False
+    return True
+
+
+def to_numpy(expr) -> str:
+    return NumpyPrinter().doprint(expr)

@@ -1,0 +1,231 @@
+"""One-line Unicode math for the terminal: ∂L/∂hₜ = Wᵀ (∂L/∂hₜ₊₁ ⊙ σ'(aₜ₊₁)) + Vᵀ (ŷₜ − yₜ).
+
+Spellings of a model's symbols come from its notation table; every node has one
+``_print_<Node>`` method here.
+"""
+
+from __future__ import annotations
+
+from sympy import Integer, Rational
+from sympy.printing.str import StrPrinter, sstr
+
+from derive.algebra import neg, split_coefficient
+from derive.notation import Notation
+
+_SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_SUP = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
+
+
+def subscript(text: str) -> str:
+    """``t-1`` as ₜ₋₁ when every character has a subscript form, else ``_{T}``-style ``_T``."""
+    compact = text.replace(" ", "")
+    if all(c in "0123456789+-=()aehijklmnoprstuvx" for c in compact):
+        return compact.translate(_SUB)
+    return "_" + compact if len(compact) == 1 else "_{" + compact + "}"
+
+
+def superscript(text: str) -> str:
+    compact = text.replace(" ", "")
+    if all(c in "0123456789+-=()n" for c in compact):
+        return compact.translate(_SUP)
+    return "^" + compact if len(compact) == 1 else "^(" + compact + ")"
+
+
+class UnicodePrinter(StrPrinter):
+    """Terminal math in a model's notation."""
+
+    def __init__(self, notation: Notation | None = None, objective: str = "L", **settings):
+        super().__init__(settings)
+        self.notation = notation or Notation()
+        self.objective = objective
+
+    # ---------------------------------------------------------------- symbols
+
+    def name(self, name: str) -> str:
+        return self.notation.unicode(name)
+
+    def _print_Symbol(self, expr):
+        return self.name(expr.name)
+
+    def _print_MatrixSymbol(self, expr):
+        return self.name(expr.name)
+
+    def _print_TimeSym(self, expr):
+        return self.name(expr.name) + subscript(sstr(expr.index))
+
+    def _print_Grad(self, expr):
+        return f"∂{self.name(self.objective)}/∂{self._print(expr.var)}"
+
+    _print_RowGrad = _print_Grad
+
+    def _print_LocalGrad(self, expr):
+        index = getattr(expr.var, "index", None)
+        loss = self.name(self.objective) + (subscript(sstr(index)) if index is not None else "")
+        return f"∂{loss}/∂{self._print(expr.var)}"
+
+    def _print_Jac(self, expr):
+        return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+
+    # ---------------------------------------------------------------- algebra
+
+    def _print_MatMul(self, expr):
+        coeff, mats = split_coefficient(expr)
+        body = " ".join(self._factor(m) for m in mats)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return "−" + body
+        return f"{self._scalar(coeff)} {body}"
+
+    def _print_MatAdd(self, expr):
+        out = ""
+        for j, term in enumerate(expr.args):
+            coeff, _ = split_coefficient(term)
+            if j and coeff.could_extract_minus_sign():
+                out += " − " + self._print(neg(term))
+            else:
+                out += (" + " if j else "") + self._print(term)
+        return out
+
+    def _print_HadamardProduct(self, expr):
+        return " ⊙ ".join(self._factor(a, hadamard=True) for a in expr.args)
+
+    def _print_KroneckerProduct(self, expr):
+        return " ⊗ ".join(self._factor(a) for a in expr.args)
+
+    def _print_Transpose(self, expr):
+        return self._factor(expr.arg, transpose=True) + "ᵀ"
+
+    def _print_Identity(self, expr):
+        return "I" + subscript(self._print(expr.shape[0]))
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+    def _print_ZeroMatrix(self, expr):
+        return "0"
+
+    def _print_Heaviside(self, expr):
+        return f"𝕀({self._print(expr.args[0])} > 0)"
+
+    # ---------------------------------------------------------------- functions
+
+    def _print_Sigmoid(self, expr):
+        return f"σ({self._print(expr.arg)})"
+
+    def _print_Tanh(self, expr):
+        return f"tanh({self._print(expr.arg)})"
+
+    def _print_ReLU(self, expr):
+        return f"ReLU({self._print(expr.arg)})"
+
+    def _print_Exp(self, expr):
+        return f"exp({self._print(expr.arg)})"
+
+    def _print_Log(self, expr):
+        return f"log({self._print(expr.arg)})"
+
+    def _print_Phi(self, expr):
+        return f"{self.name(expr.fname)}({self._print(expr.arg)})"
+
+    def _print_Prime(self, expr):
+        from derive.nodes import ReLU
+
+        if isinstance(expr.fx, ReLU):
+            return f"𝕀({self._print(expr.fx.arg)} > 0)"
+        head = self._print(expr.fx).split("(", 1)[0]
+        return f"{head}'({self._print(expr.fx.arg)})"
+
+    def _print_Divide(self, expr):
+        num, den = expr.args
+        op = "/" if expr.shape == (1, 1) else " ⊘ "
+        return f"{self._factor(num)}{op}{self._factor(den)}"
+
+    def _print_Power(self, expr):
+        return f"{self._factor(expr.args[0])}{superscript(str(expr.args[1]))}"
+
+    def _print_Softmax(self, expr):
+        return f"softmax({self._print(expr.arg)})"
+
+    def _print_Diag(self, expr):
+        return f"diag({self._print(expr.vec)})"
+
+    def _print_Concat(self, expr):
+        return "[" + "; ".join(self._print(a) for a in expr.args) + "]"
+
+    def _print_RowSlice(self, expr):
+        start, stop = expr.args[1], expr.args[2]
+        return f"{self._factor(expr.mat)}[{self._print(start)}:{self._print(stop)}]"
+
+    def _print_VecRow(self, expr):
+        return f"vec({self._print(expr.mat)})ᵀ"
+
+    def _print_CrossEntropy(self, expr):
+        p, y = expr.args
+        return f"−{self._factor(y)}ᵀ log {self._factor(p)}"
+
+    def _print_BinaryCrossEntropy(self, expr):
+        p, y = (self._print(a) for a in expr.args)
+        return f"−({y} log {p} + (1 − {y}) log(1 − {p}))"
+
+    def _print_SquaredError(self, expr):
+        o, y = (self._print(a) for a in expr.args)
+        return f"½‖{o} − {y}‖²"
+
+    def _print_GenericLoss(self, expr):
+        o, y = (self._print(a) for a in expr.args[:2])
+        return f"{self.name(expr.fname)}({o}, {y})"
+
+    def _print_LossGrad(self, expr):
+        o, y = (self._print(a) for a in expr.args[:2])
+        return f"∂{self.name(expr.fname)}({o}, {y})/∂{o}"
+
+    def _print_FrobeniusSq(self, expr):
+        return f"‖{self._print(expr.args[0])}‖_F²"
+
+    def _print_TimeSum(self, expr):
+        index, lo, hi = (sstr(x).replace(" ", "") for x in expr.limits)
+        return f"Σ[{index}={lo}..{hi}] {self._factor(expr.body)}"
+
+    def _print_TimeProduct(self, expr):
+        index, lo, hi = (sstr(x).replace(" ", "") for x in expr.limits)
+        return f"Π[{index}={hi}↓{lo}] {self._factor(expr.body)}"
+
+    # ---------------------------------------------------------------- scalars and relations
+
+    def _print_Rational(self, expr):
+        return f"{expr.p}/{expr.q}"
+
+    def _print_StrictLessThan(self, expr):
+        return f"{self._print(expr.lhs)} < {self._print(expr.rhs)}"
+
+    def _print_Equality(self, expr):
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+
+    def _print_Add(self, expr):
+        return super()._print_Add(expr).replace("-", "−")
+
+    # ---------------------------------------------------------------- helpers
+
+    def _scalar(self, coeff) -> str:
+        if isinstance(coeff, Rational) and not isinstance(coeff, Integer):
+            return f"({self._print(coeff)})"
+        text = self._print(coeff)
+        return text if text.replace("−", "").isalnum() else f"({text})"
+
+    def _factor(self, expr, hadamard=False, transpose=False) -> str:
+        """``expr`` as a factor of a product: sums (and products, under ᵀ or ⊙) in parentheses."""
+        from sympy.matrices.expressions import HadamardProduct, KroneckerProduct, MatAdd, MatMul
+
+        from derive.nodes import TimeProduct, TimeSum
+
+        text = self._print(expr)
+        needs = isinstance(expr, (MatAdd, TimeSum, TimeProduct, KroneckerProduct))
+        needs = needs or (transpose and isinstance(expr, (MatMul, HadamardProduct)))
+        needs = needs or (hadamard and isinstance(expr, MatMul) and expr.shape != (1, 1))
+        needs = needs or (not hadamard and isinstance(expr, HadamardProduct))
+        return f"({text})" if needs else text
+
+
+def to_unicode(expr, notation: Notation | None = None, objective: str = "L") -> str:
+    return UnicodePrinter(notation, objective).doprint(expr)
