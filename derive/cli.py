@@ -1,0 +1,102 @@
+"""The ``derive`` command line (the contract is in DESIGN.md: keep names, flags and exit codes).
+
+Exit codes: 0 success, 1 ``check`` found an incorrect claim, 2 bad usage or input (one line on
+stderr, no traceback, no partial output file).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from derive import presets
+from derive.deriver import derive
+from derive.network import DeclarationError
+from derive.printing.unicode import UnicodePrinter
+
+
+class UsageProblem(click.ClickException):
+    exit_code = 2
+
+
+def _settings(pairs: tuple[str, ...], steps: int | None) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageProblem(f"--set takes option=value, not {pair!r}")
+        settings[key.strip()] = value.strip()
+    if steps is not None:
+        settings["T"] = str(steps)
+    return settings
+
+
+def _network(preset: str, settings: dict[str, str]):
+    try:
+        if "T" in settings and "T" not in presets.get(preset).sizes:
+            settings = {k: v for k, v in settings.items() if k != "T"}  # a network without time
+        return presets.build(preset, settings)
+    except DeclarationError as err:
+        raise UsageProblem(str(err)) from None
+
+
+def _steps(net, settings) -> int:
+    return int(settings.get("T", net.sizes_default.get("T", 3)))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Symbolic gradients for neural networks: derived step by step, typeset, turned into
+    NumPy, and able to check a student's answer."""
+
+
+@cli.command("list")
+def list_presets():
+    """The built-in models, one per line: name, seed, forward pass."""
+    for name, preset in presets.PRESETS.items():
+        net = preset.build()
+        printer = UnicodePrinter(net.notation, objective=net.objective.name)
+        forward = "; ".join(f"{printer.doprint(a.target)} = {printer.doprint(a.expr)}" for a in net.assignments)
+        click.echo(f"{name:<12} seed {preset.seed:<9} {forward}")
+
+
+LAYOUT = click.option("--layout", type=click.Choice(["denominator", "numerator"]), default="denominator",
+                      show_default=True, help="Gradients shaped like their variable, or rows and Jacobians.")
+SET = click.option("--set", "pairs", multiple=True, metavar="OPTION=VALUE",
+                   help="A model option or size, e.g. --set activation=tanh --set n=4.")
+STEPS = click.option("--T", "steps", type=click.IntRange(1, 100_000), default=None,
+                     help="Sequence length for the unrolled sums (default: the preset's).")
+
+
+@cli.command()
+@click.argument("preset")
+@STEPS
+@LAYOUT
+@SET
+def show(preset, steps, layout, pairs):
+    """Every gradient, recurrence and Jacobian product of PRESET, in the terminal."""
+    from derive.report import TerminalReport
+
+    settings = _settings(pairs, steps)
+    net = _network(preset, settings)
+    click.echo(TerminalReport(derive(net, layout), _steps(net, settings)).render(), nl=False)
+
+
+def main(argv=None) -> int:
+    """Run the command line; every failure is one line on stderr and an exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="derive", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("derive: aborted", err=True)
+        return 2
+    except click.ClickException as err:
+        click.echo(f"derive: {err.format_message()}", err=True)
+        return err.exit_code if isinstance(err, UsageProblem) else 2
+    except BrokenPipeError:
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
