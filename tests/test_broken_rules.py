@@ -1,0 +1,42 @@
+"""The oracle tests can fail: swap a wrong rule into the table and they must see it."""
+
+import pytest
+from harness import SMALL, Case, failures
+from sympy import Heaviside
+from sympy.matrices.expressions import MatMul
+
+from derive import nodes, rules
+from derive.algebra import neg
+
+
+@pytest.fixture
+def restore_rules():
+    saved_derivatives, saved_vjp = dict(rules.DERIVATIVES), dict(rules.VJP)
+    yield
+    rules.DERIVATIVES.clear()
+    rules.DERIVATIVES.update(saved_derivatives)
+    rules.VJP.clear()
+    rules.VJP.update(saved_vjp)
+
+
+def test_a_wrong_sigmoid_derivative_is_caught_by_every_oracle(restore_rules):
+    rules.DERIVATIVES[nodes.Sigmoid] = lambda x, ans: ans * (1 + ans)  # should be ans (1 - ans)
+    found = failures(Case("rnn-softmax", {"activation": "sigmoid"}, 2, sizes=SMALL), "denominator", True)
+    text = "\n".join(found)
+    for oracle in ("SymPy", "finite differences", "autograd"):
+        assert f"disagrees with {oracle}" in text
+
+
+def test_a_wrong_relu_derivative_is_caught(restore_rules):
+    rules.DERIVATIVES[nodes.ReLU] = lambda x, ans: Heaviside(-x, 0)
+    assert failures(Case("rnn-binary", {}, 3), "numerator", False)
+
+
+def test_a_matmul_rule_with_the_wrong_sign_is_caught(restore_rules):
+    right = rules.VJP[MatMul]
+    rules.VJP[MatMul] = lambda g, f, ans: [None if x is None else neg(x) for x in right(g, f, ans)]
+    assert failures(Case("rnn-softmax", {"activation": "tanh"}, 2), "denominator", False)
+
+
+def test_the_unbroken_rules_pass():
+    assert failures(Case("rnn-softmax", {"activation": "sigmoid"}, 2, sizes=SMALL), "denominator", True) == []
