@@ -71,12 +71,14 @@ def forward(net: Network, point: Point, params=None, probes=None, np_module=nump
     the gradient of the objective with respect to a zero probe is that variable's total
     adjoint, which is how the oracles check dL/dh_t without trusting the derivation.
     """
+    probes = probes or {}
     ns = _namespace(point, np_module)
     ns.update(params if params is not None else point.params)
     ns.update(point.data)
-    probes = probes or {}
     for s in net.states:
-        ns[s.name] = {0: numpy.zeros((point.sizes[str(s.shape[0])], 1))}
+        initial = numpy.zeros((point.sizes[str(s.shape[0])], 1))
+        probe = probes.get(s.name, {})
+        ns[s.name] = {0: initial + probe[0] if 0 in probe else initial}
     before, step, after = net.schedule()
 
     def run(a, step_t=None):

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +89,8 @@ def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
 
 
 def test_module_and_console_script_run():
-    for cmd in ([sys.executable, "-m", "derive", "list"], ["derive", "list"]):
+    script = str(Path(sys.executable).parent / "derive")
+    for cmd in ([sys.executable, "-m", "derive", "list"], [script, "list"]):
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and "rnn-softmax" in done.stdout
 

@@ -1,0 +1,79 @@
+"""Declaring networks: shapes are checked, names are unique, options are validated, and the
+families build each option into the forward pass they promise."""
+
+import pytest
+from sympy import Symbol
+
+from derive import ops, presets
+from derive.network import DeclarationError, Network
+from derive.printing.unicode import UnicodePrinter
+
+
+def test_shape_mismatch_is_refused():
+    net = Network("bad", dict(n=3, d=2, T=3))
+    n, d = net.sizes("n d")
+    h = net.state("h", n)
+    U = net.param("U", n, d)
+    x = net.input("x", d)
+    with pytest.raises(DeclarationError, match="shape"):
+        net.step(h, ops.matmul(U.T, ops.matmul(U, x)))
+
+
+def test_names_are_unique_identifiers():
+    net = Network("bad", dict(n=3, T=3))
+    (n,) = net.sizes("n")
+    net.param("W", n, n)
+    with pytest.raises(DeclarationError):
+        net.param("W", n, n)
+    with pytest.raises(DeclarationError):
+        net.param("not a name", n, n)
+
+
+def test_a_state_is_assigned_once_and_only_per_step():
+    net = Network("bad", dict(n=2, T=3))
+    (n,) = net.sizes("n")
+    h = net.state("h", n)
+    net.step(h, ops.tanh(h.prev))
+    with pytest.raises(DeclarationError, match="twice"):
+        net.step(h, ops.tanh(h.prev))
+    static = Network("static", dict(n=2), sequential=False)
+    with pytest.raises(DeclarationError):
+        static.state("h", n)
+
+
+def test_invalid_option_combinations_say_why():
+    with pytest.raises(DeclarationError, match="loss=ce needs output=softmax"):
+        presets.build("rnn-softmax", {"output": "linear"})
+    with pytest.raises(DeclarationError, match="needs loss_at=every"):
+        presets.build("rnn-binary", {"reduction": "mean"})
+
+
+def forward_text(name, settings=None):
+    net = presets.build(name, settings)
+    p = UnicodePrinter(net.notation, net.objective.name)
+    return "; ".join(f"{p.doprint(a.target)} = {p.doprint(a.expr)}" for a in net.assignments)
+
+
+def test_presets_are_the_design_forward_passes():
+    assert forward_text("rnn-binary") == (
+        "aₜ = b + W hₜ₋₁ + U xₜ; hₜ = ReLU(aₜ); z = V h_T + d; y_pred = σ(z); "
+        "L = −(y_gt log y_pred + (1 − y_gt) log(1 − y_pred))")
+    assert forward_text("rnn-softmax") == (
+        "aₜ = U xₜ + W hₜ₋₁ + b; hₜ = σ(aₜ); oₜ = V hₜ + c; ŷₜ = softmax(oₜ); Lₜ = −yₜᵀ log ŷₜ; L = Σ[t=1..T] Lₜ")
+    assert forward_text("rnn-d2l") == (
+        "aₜ = W_hx xₜ + W_hh hₜ₋₁; hₜ = φ(aₜ); oₜ = W_qh hₜ; ℓₜ = ℓ(oₜ, yₜ); L = (1/T) (Σ[t=1..T] ℓₜ)")
+    assert forward_text("mlp-l2") == (
+        "z = W⁽¹⁾ x; h = φ(z); o = W⁽²⁾ h; L = ℓ(o, y); s = (λ/2) (‖W⁽¹⁾‖_F² + ‖W⁽²⁾‖_F²); J = L + s")
+
+
+def test_options_change_the_forward_pass():
+    text = forward_text("rnn-softmax", {"activation": "tanh", "biases": "off", "loss_at": "last"})
+    assert "hₜ = tanh(aₜ)" in text and "+ b" not in text and "o = V h_T" in text
+    assert "L = Σ" not in forward_text("rnn-softmax", {"loss_at": "last"})
+    assert "(1/T)" in forward_text("rnn-softmax", {"reduction": "mean"})
+
+
+def test_seed_001_has_a_row_V_and_a_scalar_bias():
+    net = presets.build("rnn-binary")
+    shapes = {p.name: p.shape for p in net.params}
+    assert shapes["V"] == (1, Symbol("n", integer=True, positive=True)) and shapes["d"] == (1, 1)
