@@ -7,12 +7,14 @@ stderr, no traceback, no partial output file).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from derive import presets
 from derive.deriver import derive
 from derive.network import DeclarationError
+from derive.output import OutputError, write_atomic
 from derive.printing.unicode import UnicodePrinter
 
 
@@ -81,6 +83,33 @@ def show(preset, steps, layout, pairs):
     settings = _settings(pairs, steps)
     net = _network(preset, settings)
     click.echo(TerminalReport(derive(net, layout), _steps(net, settings)).render(), nl=False)
+
+
+@cli.command("numpy")
+@click.argument("preset")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the module (default outputs/PRESET/PRESET_grad.py).")
+@SET
+def numpy_command(preset, output, pairs):
+    """A standalone NumPy module for PRESET: init_params, forward, gradients."""
+    from derive.codegen.numpy_module import numpy_module
+    from derive.codegen.plan import NotGeneratable
+
+    settings = _settings(pairs, None)
+    try:
+        source = numpy_module(preset, settings)
+    except (DeclarationError, NotGeneratable) as err:
+        raise UsageProblem(str(err)) from None
+    path = Path(output) if output else Path("outputs") / preset / f"{preset}_grad.py"
+    _write(path, source)
+    click.echo(f"wrote {path}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_atomic(path, text)
+    except OutputError as err:
+        raise UsageProblem(str(err)) from None
 
 
 def main(argv=None) -> int:

@@ -293,6 +293,20 @@ class Softmax(Node):
         return e / sum(e)
 
 
+class LogSoftmax(Node):
+    """log softmax(o) = o - log 1^T exp(o), for a column vector o."""
+
+    def __new__(cls, arg):
+        return Basic.__new__(cls, arg)
+
+    arg = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+    def explicit(self, arg):
+        e = arg.applyfunc(exp)
+        return arg - ImmutableMatrix(arg.shape[0], 1, [log(sum(e))] * arg.shape[0])
+
+
 class Diag(Node):
     """diag(v): the square matrix with the column vector v on its diagonal."""
 
@@ -484,7 +498,7 @@ class TimeProduct(Node):
 
 __all__ = [
     "BinaryCrossEntropy", "Concat", "CrossEntropy", "Diag", "Divide", "Elementwise", "Exp",
-    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LocalGrad", "Log", "LossGrad",
+    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LogSoftmax", "LocalGrad", "Log", "LossGrad",
     "Node", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid", "Softmax", "SquaredError",
     "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "i", "is_explicit", "k", "t", "T",
 ]

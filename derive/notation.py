@@ -54,7 +54,12 @@ class Notation:
         return cls(table)
 
     def spelling(self, name: str) -> Spelling:
-        return self.table.get(name) or _default(name)
+        if name in self.table:
+            return self.table[name]
+        if name.startswith("log_") and len(name) > 4:  # a generated log p, spelled from p
+            inner = self.spelling(name[4:])
+            return Spelling(tuple(rf"\log {tex}" for tex in inner.latex), f"log {inner.unicode}")
+        return _default(name)
 
     def latex(self, name: str) -> str:
         return self.spelling(name).latex[0]

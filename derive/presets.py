@@ -32,7 +32,7 @@ RNN_BINARY_NOTATION = Notation.of(
 
 RNN_SOFTMAX_NOTATION = Notation.of(
     yhat=((r"\hat{y}", r"\hat{\mathbf{y}}", "Y"), "ŷ"),
-    loss=(("L", r"\mathcal{L}"), "L"),
+    loss_t=(("L", r"\mathcal{L}"), "L"),
     L=(("L", r"\mathcal{L}", "J"), "L"),
 )
 
@@ -41,7 +41,8 @@ RNN_D2L_NOTATION = Notation.of(
     W_hh=((r"W_{hh}", rf"{BF}{{W}}_{{hh}}"), "W_hh"),
     W_qh=((r"W_{qh}", rf"{BF}{{W}}_{{qh}}", r"W_{yh}", r"W_{y_h}"), "W_qh"),
     o=(("o", "O"), "o"),
-    loss=((r"\ell", "l"), "ℓ"),
+    yhat=((r"\hat{y}",), "ŷ"),
+    loss_t=((r"\ell", "l"), "ℓ"),
     ell=((r"\ell", "l"), "ℓ"),
     phi=((r"\phi", r"\varphi", r"\psi", r"\rho"), "φ"),
     L=(("L", r"\mathcal{L}"), "L"),
@@ -56,6 +57,7 @@ MLP_NOTATION = Notation.of(
     phi=((r"\phi", r"\varphi", "f"), "φ"),
     L=(("L", r"\mathcal{L}"), "L"),
     s=(("s", "S"), "s"),
+    yhat=((r"\hat{y}",), "ŷ"),
 )
 
 

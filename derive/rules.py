@@ -20,6 +20,7 @@ from derive.algebra import (
     matmul,
     neg,
     one_minus,
+    ones_like,
     scale,
     split_coefficient,
     sub,
@@ -35,6 +36,7 @@ from derive.nodes import (
     FrobeniusSq,
     GenericLoss,
     Log,
+    LogSoftmax,
     LossGrad,
     Phi,
     Power,
@@ -52,7 +54,7 @@ from derive.nodes import (
 DERIVATIVES = {
     Sigmoid: lambda x, ans: ans * (1 - ans),
     Tanh: lambda x, ans: 1 - ans**2,
-    ReLU: lambda x, ans: Heaviside(x, 0),
+    ReLU: lambda x, ans: Heaviside(ans, 0),  # ReLU(x) > 0 exactly when x > 0
     Exp: lambda x, ans: ans,
     Log: lambda x, ans: 1 / x,
 }
@@ -105,6 +107,7 @@ VJP = {
     ],
     Power: lambda g, f, ans: [hadamard(g, matmul(f.args[1], Power(f.args[0], f.args[1] - 1))), None],
     Softmax: lambda g, f, ans: [sub(hadamard(ans, g), matmul(ans, transpose(ans), g))],
+    LogSoftmax: lambda g, f, ans: [sub(g, matmul(Softmax(f.arg), transpose(ones_like(g)), g))],
     CrossEntropy: lambda g, f, ans: [scale(g, neg(Divide(f.args[1], f.args[0]))), None],
     BinaryCrossEntropy: lambda g, f, ans: [
         scale(g, neg(sub(Divide(f.args[1], f.args[0]), Divide(one_minus(f.args[1]), one_minus(f.args[0]))))),

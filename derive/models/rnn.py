@@ -33,7 +33,7 @@ ACTIVATIONS = {
 
 # Roles of the family and the internal name each preset gives them.
 DEFAULT_NAMES = dict(W="W", U="U", b="b", V="V", c="c", x="x", y="y", h="h", a="a", o="o",
-                     p="yhat", ell="loss", L="L")
+                     p="yhat", ell="loss_t", L="L")
 
 TARGET_KIND = {"ce": "onehot", "bce": "binary", "mse": "real", "generic": "real"}
 

@@ -13,13 +13,18 @@ from __future__ import annotations
 from sympy import Symbol
 from sympy.printing.numpy import NumPyPrinter as _SymPyNumPyPrinter
 
-from derive.algebra import split_coefficient
+from derive.algebra import neg, split_coefficient
 
 HELPERS = {
     "_softmax": (
         "def _softmax(o):\n"
         "    e = np.exp(o - np.max(o, axis=0, keepdims=True))\n"
         "    return e / np.sum(e, axis=0, keepdims=True)\n"
+    ),
+    "_log_softmax": (
+        "def _log_softmax(o):\n"
+        "    shifted = o - np.max(o, axis=0, keepdims=True)\n"
+        "    return shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))\n"
     ),
     "_chain": (
         "def _chain(factors, size):\n"
@@ -34,6 +39,11 @@ HELPERS = {
 def adjoint_name(name: str) -> str:
     """The identifier of dL/d<name> in generated code."""
     return f"dL_d{name}"
+
+
+def hoisted_name(name: str) -> str:
+    """The identifier of the part of <name> computed for every t before a loop over t."""
+    return f"{name}_in"
 
 
 class NumpyPrinter(_SymPyNumPyPrinter):
@@ -75,7 +85,14 @@ class NumpyPrinter(_SymPyNumPyPrinter):
         return f"{self._wrap_scalar(coeff)} * ({body})"
 
     def _print_MatAdd(self, expr):
-        return "(" + " + ".join(self._print(a) for a in expr.args) + ")"
+        out = self._print(expr.args[0])
+        for term in expr.args[1:]:
+            coeff, mats = split_coefficient(term)
+            if coeff.could_extract_minus_sign():
+                out += " - " + self._print(neg(term))
+            else:
+                out += " + " + self._print(term)
+        return f"({out})"
 
     def _print_HadamardProduct(self, expr):
         return "(" + " * ".join(self._wrap(a) for a in expr.args) + ")"
@@ -95,13 +112,19 @@ class NumpyPrinter(_SymPyNumPyPrinter):
     def _print_ZeroMatrix(self, expr):
         return f"np.zeros(({self._print(expr.shape[0])}, {self._print(expr.shape[1])}))"
 
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == -1:
+            return f"1 / {self.parenthesize(expr.base, 100)}"
+        return super()._print_Pow(expr, rational)
+
     def _print_Heaviside(self, expr):
         return f"np.heaviside({self._print(expr.args[0])}, 0.0)"
 
     # ---------------------------------------------------------------- elementwise
 
     def _print_Sigmoid(self, expr):
-        return f"np.exp(-np.logaddexp(0, -{self._wrap(expr.arg)}))"
+        # 1 / (1 + e^-x) written with tanh: one call, and no overflow for large |x|
+        return f"(0.5 + 0.5 * np.tanh(0.5 * {self._wrap(expr.arg)}))"
 
     def _print_Tanh(self, expr):
         return f"np.tanh({self._print(expr.arg)})"
@@ -138,6 +161,9 @@ class NumpyPrinter(_SymPyNumPyPrinter):
 
     def _print_Softmax(self, expr):
         return f"_softmax({self._print(expr.arg)})"
+
+    def _print_LogSoftmax(self, expr):
+        return f"_log_softmax({self._print(expr.arg)})"
 
     def _print_Diag(self, expr):
         return f"np.diagflat({self._print(expr.vec)})"

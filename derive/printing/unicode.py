@@ -147,6 +147,9 @@ class UnicodePrinter(StrPrinter):
     def _print_Softmax(self, expr):
         return f"softmax({self._print(expr.arg)})"
 
+    def _print_LogSoftmax(self, expr):
+        return f"log softmax({self._print(expr.arg)})"
+
     def _print_Diag(self, expr):
         return f"diag({self._print(expr.vec)})"
 

@@ -1,0 +1,296 @@
+"""Speed of the generated gradients against what a user would write or pick instead.
+
+For rnn-softmax (σ activation, as in seeds 000 and 004; and its tanh variant, where PyTorch's
+fused nn.RNN computes the same math) at three sizes (B, d, n, k, T), float64, on the CPU with
+the same thread count for everyone:
+
+    generated   derive numpy rnn-softmax: the module's gradients()
+    torch       PyTorch eager autograd, a per-step loop written out
+    torch fused nn.RNN + nn.Linear (tanh variant only)
+    jax         jax.jit(jax.value_and_grad(loss)) over lax.scan
+    numpy loop  a textbook hand-written BPTT, everything per step
+    numpy batch a hand-written BPTT where only the recurrence stays in the loop
+
+Runs are interleaved (each round times every implementation once); the report gives medians
+and the ratio of each peer to the generated code paired per round, plus the fraction of this
+machine's float64 GEMM throughput the generated code reaches (matmul FLOPs of forward and
+backward against a large A @ B). Peers that are not installed are skipped.
+
+    python bench/grad_speed.py [--rounds 15] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZES = [(1, 8, 16, 8, 10), (32, 64, 128, 64, 50), (64, 256, 512, 256, 20)]
+
+
+def _threads_from_argv() -> int:
+    for j, arg in enumerate(sys.argv):
+        if arg == "--threads" and j + 1 < len(sys.argv):
+            return int(sys.argv[j + 1])
+    return 2
+
+
+# BLAS reads its thread count when it loads: set it before NumPy, torch or jax import.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(_threads_from_argv())
+
+import numpy as np  # noqa: E402
+
+from derive.codegen.numpy_module import numpy_module  # noqa: E402
+
+
+def load_generated(activation: str):
+    source = numpy_module("rnn-softmax", {"activation": activation})
+    path = Path(tempfile.mkdtemp()) / f"rnn_softmax_{activation}_grad.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------------------------ hand-written NumPy
+
+
+def _act(activation):
+    if activation == "sigmoid":
+        return lambda a: 1.0 / (1.0 + np.exp(-a)), lambda h: h * (1.0 - h)
+    return np.tanh, lambda h: 1.0 - h * h
+
+
+def _softmax(o):
+    e = np.exp(o - o.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def numpy_loop(p, x, y, activation):
+    """Textbook BPTT: every operation per step, as lecture notes write it."""
+    f, df = _act(activation)
+    W, U, b, V, c = p["W"], p["U"], p["b"], p["V"], p["c"]
+    T, B, _ = x.shape
+    n = W.shape[0]
+    hs, ps = [np.zeros((B, n))], []
+    loss = 0.0
+    for t in range(T):
+        h = f(x[t] @ U.T + hs[-1] @ W.T + b)
+        prob = _softmax(h @ V.T + c)
+        loss -= np.log(prob[np.arange(B), y[t]]).sum()
+        hs.append(h)
+        ps.append(prob)
+    g = {name: np.zeros_like(v) for name, v in p.items()}
+    dh_next = np.zeros((B, n))
+    for t in reversed(range(T)):
+        do = ps[t].copy()
+        do[np.arange(B), y[t]] -= 1.0
+        g["V"] += do.T @ hs[t + 1]
+        g["c"] += do.sum(axis=0)
+        da = (do @ V + dh_next) * df(hs[t + 1])
+        g["W"] += da.T @ hs[t]
+        g["U"] += da.T @ x[t]
+        g["b"] += da.sum(axis=0)
+        dh_next = da @ W
+    return loss / B, {name: v / B for name, v in g.items()}
+
+
+def numpy_batched(p, x, y, activation):
+    """BPTT with every time-independent product done once over all T * B rows."""
+    f, df = _act(activation)
+    W, U, b, V, c = p["W"], p["U"], p["b"], p["V"], p["c"]
+    T, B, d = x.shape
+    n = W.shape[0]
+    xu = (x.reshape(T * B, d) @ U.T + b).reshape(T, B, n)
+    H = np.zeros((T + 1, B, n))
+    for t in range(T):
+        H[t + 1] = f(xu[t] + H[t] @ W.T)
+    P = _softmax(H[1:].reshape(T * B, n) @ V.T + c)
+    rows = np.arange(T * B)
+    labels = y.reshape(T * B)
+    loss = -np.log(P[rows, labels]).sum() / B
+    dO = P
+    dO[rows, labels] -= 1.0
+    dH = (dO @ V).reshape(T, B, n)
+    D = df(H[1:])
+    dA = np.empty((T, B, n))
+    carry = np.zeros((B, n))
+    for t in reversed(range(T)):
+        dA[t] = (dH[t] + carry) * D[t]
+        carry = dA[t] @ W
+    dA2 = dA.reshape(T * B, n)
+    grads = {
+        "W": dA2.T @ H[:-1].reshape(T * B, n), "U": dA2.T @ x.reshape(T * B, d), "b": dA2.sum(axis=0),
+        "V": dO.T @ H[1:].reshape(T * B, n), "c": dO.sum(axis=0),
+    }
+    return loss, {name: v / B for name, v in grads.items()}
+
+
+# ------------------------------------------------------------------------------ PyTorch and JAX
+
+
+def torch_peers(activation, p, x, y):
+    try:
+        import torch
+    except ImportError:
+        return {}
+    torch.set_num_threads(_threads_from_argv())
+    act = torch.sigmoid if activation == "sigmoid" else torch.tanh
+    tp = {name: torch.tensor(v, requires_grad=True) for name, v in p.items()}
+    tx, ty = torch.tensor(x), torch.tensor(y)
+    T, B, _ = x.shape
+
+    def eager():
+        for v in tp.values():
+            v.grad = None
+        h = torch.zeros(B, p["W"].shape[0], dtype=torch.float64)
+        loss = 0
+        for t in range(T):
+            h = act(tx[t] @ tp["U"].T + h @ tp["W"].T + tp["b"])
+            loss = loss + torch.nn.functional.cross_entropy(h @ tp["V"].T + tp["c"], ty[t], reduction="sum")
+        loss = loss / B
+        loss.backward()
+        return loss.item(), {name: v.grad for name, v in tp.items()}
+
+    peers = {"torch": eager}
+    if activation == "tanh":
+        n, d, k = p["W"].shape[0], p["U"].shape[1], p["V"].shape[0]
+        rnn = torch.nn.RNN(d, n, nonlinearity="tanh", bias=True, dtype=torch.float64)
+        linear = torch.nn.Linear(n, k, dtype=torch.float64)
+        with torch.no_grad():
+            rnn.weight_ih_l0.copy_(torch.tensor(p["U"]))
+            rnn.weight_hh_l0.copy_(torch.tensor(p["W"]))
+            rnn.bias_ih_l0.copy_(torch.tensor(p["b"]))
+            rnn.bias_hh_l0.zero_()
+            linear.weight.copy_(torch.tensor(p["V"]))
+            linear.bias.copy_(torch.tensor(p["c"]))
+
+        def fused():
+            rnn.zero_grad()
+            linear.zero_grad()
+            out, _ = rnn(tx)
+            logits = linear(out)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(T * B, -1), ty.reshape(-1), reduction="sum") / B
+            loss.backward()
+            return loss.item(), {"W": rnn.weight_hh_l0.grad, "V": linear.weight.grad}
+
+        peers["torch fused"] = fused
+    return peers
+
+
+def jax_peer(activation, p, x, y):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return {}
+    jax.config.update("jax_enable_x64", True)
+    act = jax.nn.sigmoid if activation == "sigmoid" else jnp.tanh
+    B = x.shape[1]
+
+    def loss_fn(params, xs, ys):
+        def step(h, inp):
+            xt, yt = inp
+            h = act(xt @ params["U"].T + h @ params["W"].T + params["b"])
+            logp = jax.nn.log_softmax(h @ params["V"].T + params["c"])
+            return h, -jnp.take_along_axis(logp, yt[:, None], axis=-1).sum()
+
+        h0 = jnp.zeros((B, params["W"].shape[0]))
+        _, losses = jax.lax.scan(step, h0, (xs, ys))
+        return losses.sum() / B
+
+    run = jax.jit(jax.value_and_grad(loss_fn))
+    jp = {name: jnp.asarray(v) for name, v in p.items()}
+    jx, jy = jnp.asarray(x), jnp.asarray(y)
+
+    def call():
+        loss, grads = run(jp, jx, jy)
+        jax.block_until_ready(grads)
+        return loss, grads
+
+    call()  # compile outside the timing
+    return {"jax": call}
+
+
+# ------------------------------------------------------------------------------ measuring
+
+
+def gemm_peak(size: int = 2048, repeats: int = 5) -> float:
+    a, b = np.random.rand(size, size), np.random.rand(size, size)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def matmul_flops(B, d, n, k, T) -> float:
+    """FLOPs of the products in forward and backward: U x, W h, V h; Vᵀ do, dV, Wᵀ da, dW, dU."""
+    return 2.0 * T * B * (2 * d * n + 3 * n * n + 3 * n * k)
+
+
+def bench(activation: str, sizes, rounds: int, peak: float) -> None:
+    module = load_generated(activation)
+    for B, d, n, k, T in sizes:
+        rng = np.random.default_rng(0)
+        p = module.init_params(seed=0, n=n, d=d, k=k)
+        x = rng.standard_normal((T, B, d))
+        y = rng.integers(0, k, size=(T, B))
+        impls = {"generated": lambda p=p, x=x, y=y: module.gradients(p, {"x": x}, {"y": y}),
+                 "numpy batch": lambda p=p, x=x, y=y: numpy_batched(p, x, y, activation),
+                 "numpy loop": lambda p=p, x=x, y=y: numpy_loop(p, x, y, activation)}
+        impls.update(torch_peers(activation, p, x, y))
+        impls.update(jax_peer(activation, p, x, y))
+        _check_same(impls)
+        times = {name: [] for name in impls}
+        for _ in range(rounds):
+            for name, fn in impls.items():
+                times[name].append(_timed(fn))
+        base = times["generated"]
+        median = statistics.median(base)
+        fraction = matmul_flops(B, d, n, k, T) / median / peak
+        print(f"\nrnn-softmax ({activation}), (B, d, n, k, T) = {(B, d, n, k, T)}: generated "
+              f"{median * 1e3:.3f} ms, {fraction:.0%} of GEMM peak")
+        for name in impls:
+            if name == "generated":
+                continue
+            ratio = statistics.median(other / mine for other, mine in zip(times[name], base, strict=True))
+            print(f"  {name:<12} {statistics.median(times[name]) * 1e3:9.3f} ms   generated is {ratio:5.2f}x faster")
+
+
+def _check_same(impls) -> None:
+    """Every implementation computes the same loss (so the timings compare like with like)."""
+    losses = {name: float(fn()[0]) for name, fn in impls.items()}
+    reference = losses["generated"]
+    for name, value in losses.items():
+        if abs(value - reference) > 1e-8 * max(1.0, abs(reference)):
+            raise SystemExit(f"{name} computes loss {value}, generated {reference}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sizes", type=int, nargs="*", help="indices of the sizes to run (0, 1, 2)")
+    parser.add_argument("--activations", nargs="*", default=["sigmoid", "tanh"])
+    args = parser.parse_args()
+    sizes = [SIZES[j] for j in args.sizes] if args.sizes else SIZES
+    peak = gemm_peak()
+    print(f"float64 GEMM peak on this machine: {peak / 1e9:.1f} GFLOP/s ({args.threads} threads)")
+    for activation in args.activations:
+        bench(activation, sizes, args.rounds, peak)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,516 @@
+"""Plan a generated NumPy module from a network and its derivation.
+
+The derivation says what to compute; the plan says when and where, so that the module runs
+like a careful hand-written BPTT:
+
+* a step assignment is *recurrent* when it lies on a path from h_{t-1} to h_t (it runs in the
+  loop over t), *pre* when it reads no state (it runs for every t at once before the loop) and
+  *head* otherwise (for every t at once after the loop);
+* inside a recurrent assignment, each subexpression that does not depend on the loop is
+  hoisted and computed for all t at once (U x_t + b becomes one GEMM over T * B rows);
+* backwards the same: head adjoints for every t at once, only the recurrence in the reversed
+  loop (its last step peeled off, where no step T + 1 feeds back), with its loop-independent
+  terms (Vᵀ dL/do_t, σ'(a_t)) hoisted; a parameter's gradient sum_t g_t u_tᵀ is one GEMM;
+* a value used only within one iteration is a loop local, not an array.
+
+Planning is in two phases: first the expressions of every line, then (knowing which values
+are read outside their iteration) the printing. Each line keeps the equation it implements.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sympy import Basic, Integer
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol
+
+from derive.algebra import add, hadamard, rebuild, split_coefficient, substitute
+from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
+from derive.network import Network, matrix_symbols
+from derive.nodes import (
+    BinaryCrossEntropy,
+    CrossEntropy,
+    GenericLoss,
+    Grad,
+    LogSoftmax,
+    Softmax,
+    SquaredError,
+    T,
+    TimeSym,
+    t,
+)
+from derive.printing.numpy import adjoint_name, hoisted_name
+from derive.printing.numpy_module import Arrays, ModulePrinter, _unwrap
+from derive.printing.unicode import UnicodePrinter
+
+LOSSES = (CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss)
+
+
+class NotGeneratable(ValueError):
+    """A network the module generator cannot lay out (the message says which part)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """``target = code``, implementing ``equation``; ``in_forward`` marks the lines that
+    ``forward`` (outputs only, no targets) runs too."""
+
+    target: str
+    code: str
+    equation: str
+    in_forward: bool = True
+    statements: tuple[str, ...] = ()  # in a loop: the statements that compute it in place
+
+
+@dataclass(frozen=True)
+class Allocation:
+    name: str
+    shape: str  # a Python tuple, in the module's size names
+    zeros: bool = False
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: str  # onehot | binary | real
+    shape: str  # what the caller passes, for the docstring
+    setup: str  # the code turning it into the math's y
+
+
+@dataclass
+class Plan:
+    network: Network
+    sizes: dict[str, int]
+    size_sources: list[tuple[str, str]]  # size name, expression reading it off params/inputs
+    params: list[tuple[str, str, str]]  # name, shape source, fan-in source
+    inputs: list[tuple[str, str]]  # name, shape doc
+    targets: list[Target]
+    hypers: list[tuple[str, str]]  # python name, value
+    forward_pre: list[Line] = field(default_factory=list)
+    forward_alloc: list[Allocation] = field(default_factory=list)
+    forward_loop: list[Line] = field(default_factory=list)
+    forward_post: list[Line] = field(default_factory=list)
+    outputs: list[tuple[str, str]] = field(default_factory=list)  # key, code
+    objective: str = ""
+    backward_pre: list[Line] = field(default_factory=list)
+    backward_alloc: list[Allocation] = field(default_factory=list)
+    backward_last: list[Line] = field(default_factory=list)
+    backward_loop: list[Line] = field(default_factory=list)
+    backward_post: list[Line] = field(default_factory=list)
+    gradients: list[Line] = field(default_factory=list)
+
+    @property
+    def sequential(self) -> bool:
+        return self.network.sequential
+
+
+def _time_reads(expr) -> set[tuple[str, object]]:
+    """(name, shift) of each time-indexed value read at t + shift (shift None: not at t);
+    the variable inside an adjoint dL/dX is not a read of X."""
+    found = set()
+
+    def walk(x):
+        if isinstance(x, TimeSym):
+            shift = x.index - t
+            found.add((x.name, None if shift.has(t) or shift.has(T) else shift))
+        elif isinstance(x, Basic) and not isinstance(x, Grad):
+            for a in x.args:
+                walk(a)
+
+    walk(expr)
+    return found
+
+
+def _grads(expr) -> list[Grad]:
+    out = []
+
+    def walk(x):
+        if isinstance(x, Grad):
+            out.append(x)
+        elif isinstance(x, Basic):
+            for a in x.args:
+                walk(a)
+
+    walk(expr)
+    return out
+
+
+def _shape(rows: str, per_step: bool, state: bool) -> str:
+    lead = ("T + 1, " if state else "T, ") if per_step else ""
+    return f"({lead}B, {rows})"
+
+
+class Planner:
+    def __init__(self, derivation: Derivation, sizes: dict[str, int]):
+        if derivation.layout != "denominator":
+            derivation = derivation.with_layout("denominator")
+        self.d = derivation
+        self.net = net = derivation.network
+        self.sizes = sizes
+        self.states = {s.name for s in net.states}
+        self.step = net.step_assignments
+        self.before, _, self.after = net.schedule()
+        self.unicode = UnicodePrinter(net.notation, objective=net.objective.name)
+        self._classify()
+        data = {a.name for a in net.assignments} | {x.name for x in net.inputs} | set(net.targets)
+        definitions = {a.name: a.expr for a in net.assignments}
+        self.arrays = Arrays(states=set(self.states), definitions=definitions, data=data)
+        self.hoisted = 0
+        self.loss_names = self._loss_names()
+        taken = {p.name for p in net.params} | data
+        self.size_names = {name: f"{name}_size" if name in taken else name for name in sizes}
+
+    # ---------------------------------------------------------------- where each assignment runs
+
+    def _classify(self):
+        carried = set()
+        for a in self.step:
+            reads = _time_reads(a.expr)
+            if any((n in self.states and s == -1) or (n in carried and s == 0) for n, s in reads):
+                carried.add(a.name)
+        need = set(self.states)
+        for a in reversed(self.step):
+            if a.name in need:
+                need |= {n for n, s in _time_reads(a.expr) if s == 0}
+        self.recurrent = [a for a in self.step if a.name in carried and a.name in need]
+        self.pre = [a for a in self.step if a.name not in carried]
+        self.head = [a for a in self.step if a.name in carried and a.name not in need]
+        self.recurrent_names = {a.name for a in self.recurrent}
+
+    def _reads_loop(self, expr) -> bool:
+        """True when a forward expression needs a value of the current iteration."""
+        return any((n in self.states and s == -1) or (n in self.recurrent_names and s == 0)
+                   for n, s in _time_reads(expr))
+
+    def _reads_loop_adjoint(self, expr) -> bool:
+        return any(g.var.name in self.recurrent_names for g in _grads(expr))
+
+    # ---------------------------------------------------------------- hoisting
+
+    def hoist(self, expr, depends, base: str, into: list):
+        """``expr`` with its loop-independent, time-varying parts computed before the loop."""
+        if not isinstance(expr, MatrixExpr) or not expr.args:
+            return expr
+        if not depends(expr):
+            return self._hoisted(expr, base, into) if self._worth(expr) else expr
+        if isinstance(expr, (MatAdd, HadamardProduct)):
+            combine = add if isinstance(expr, MatAdd) else hadamard
+            free = [a for a in expr.args if not depends(a)]
+            tied = [self.hoist(a, depends, base, into) for a in expr.args if depends(a)]
+            if free and self._worth(combine(*free)):
+                return combine(self._hoisted(combine(*free), base, into), *tied)
+            return combine(*free, *tied)
+        return rebuild(expr, [self.hoist(a, depends, base, into) for a in expr.args])
+
+    @staticmethod
+    def _worth(expr) -> bool:
+        """Worth its own array: it varies with t and is more than a stored value."""
+        if isinstance(expr, (TimeSym, Grad)) or not isinstance(expr, MatrixExpr):
+            return False
+        _, mats = split_coefficient(expr)
+        if len(mats) == 1 and isinstance(mats[0], (TimeSym, Grad)):
+            return False
+        return any(isinstance(x, TimeSym) for x in matrix_symbols(expr)) or bool(_grads(expr))
+
+    def _hoisted(self, expr, base, into):
+        self.hoisted += 1
+        name = base if base not in self.arrays.data else f"{base}{self.hoisted}"
+        into.append((name, expr))
+        self.arrays.data.add(name)
+        return TimeSym(name, t, *expr.shape)
+
+    # ---------------------------------------------------------------- phase 1: expressions
+
+    def schedule(self):
+        net, d = self.net, self.d
+        s = {"forward_pre": [], "loop": [], "forward_post": [], "backward_pre": [],
+             "backward_last": [], "backward_loop": [], "backward_post": [], "gradients": []}
+        for a in self.before:
+            s["forward_pre"] += self._emit("static", a)
+        for a in self.pre:
+            s["forward_pre"] += self._emit("all", a)
+        hoisted = []
+        for a in self.recurrent:
+            s["loop"].append(("step", a.target, self.hoist(a.expr, self._reads_loop, hoisted_name(a.name), hoisted)))
+        s["forward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
+        for a in self.head:
+            s["forward_post"] += self._emit("all", a)
+        for a in self.after:
+            s["forward_post"] += self._emit("static", a)
+
+        needed = self._needed_adjoints()
+        for a in reversed(self.after):
+            if a.name in needed:
+                s["backward_pre"].append(("static", Grad(a.target), self._adjoint(a.name, ALWAYS, STATIC)))
+        for a in reversed(self.head):
+            if a.name in needed:
+                s["backward_pre"].append(("all", Grad(a.target), self._adjoint(a.name, ALWAYS)))
+        hoisted = []
+        for a in reversed(self.recurrent):
+            if a.name not in needed:
+                continue
+            adj = d.adjoints[a.name]
+            base = hoisted_name(adjoint_name(a.name))
+            local = self.hoist(adj.of(ALWAYS), self._reads_loop_adjoint, base, hoisted)
+            carried = self.hoist(adj.of(BEFORE_LAST), self._reads_loop_adjoint, base, hoisted)
+            last = substitute(add(local, adj.of(LAST)), {t: T})
+            s["backward_last"].append(("step", Grad(a.target.at(T)), last))
+            s["backward_loop"].append(("step", Grad(a.target), add(local, carried)))
+        s["backward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
+        for a in reversed(self.before):
+            if a.name in needed and a.target != net.objective:
+                s["backward_post"].append(("static", Grad(a.target), self._adjoint(a.name, ALWAYS, STATIC)))
+        return s
+
+    def _loss_names(self) -> set[str]:
+        """Assignments that only feed the objective's value (their adjoints are numbers, and
+        nothing else reads them): the module sums the loss over the batch in one expression
+        instead of keeping them."""
+        names = {self.net.objective.name} | {n for n, adj in self.d.adjoints.items() if adj.is_constant}
+        names &= {a.name for a in self.net.assignments}
+        for a in self.net.assignments:
+            if a.name not in names and {x.name for x in matrix_symbols(a.expr)} & names:
+                names -= {x.name for x in matrix_symbols(a.expr)}
+        return names
+
+    def _emit(self, mode, a):
+        """The lines of one assignment run outside the loop. p = softmax(o) read by a
+        cross-entropy computes log p = log softmax(o) alongside: the loss reads log p, stable
+        for any logits, and both share one exp."""
+        if a.name in self.loss_names:
+            return []
+        if isinstance(a.expr, Softmax) and any(isinstance(b.expr, CrossEntropy) and b.expr.args[0] == a.target
+                                               for b in self.net.assignments):
+            log_name = f"log_{a.name}"
+            log_target = a.target.func(log_name, *a.target.args[1:])
+            self.arrays.log_names[a.name] = log_name
+            self.arrays.data.add(log_name)
+            return [(mode, (log_target, a.target), (LogSoftmax(a.expr.arg), a.expr))]
+        return [(mode, a.target, a.expr)]
+
+    def _adjoint(self, name, *whens):
+        adj = self.d.adjoints[name]
+        if {c.when for c in adj.terms} - set(whens):
+            raise NotGeneratable(f"dL/d{name} holds in cases the module layout does not cover")
+        return adj.of(*whens)
+
+    def _needed_adjoints(self) -> set[str]:
+        """Adjoints some gradient reads, directly or through other adjoints."""
+        needed, todo = set(), [self.d.gradient_expr(p.name) for p in self.net.params]
+        while todo:
+            for g in _grads(todo.pop()):
+                name = g.var.name
+                if name not in needed and not self.d.adjoints[name].is_constant:
+                    needed.add(name)
+                    todo.append(add(*[c.expr for c in self.d.adjoints[name].terms]))
+        return needed
+
+    # ---------------------------------------------------------------- phase 2: storage and printing
+
+    def build(self) -> Plan:
+        net = self.net
+        s = self.schedule()
+        self._decide_locals(s)
+        plan = Plan(net, self.sizes, self._size_sources(), self._params(), self._inputs(), self._targets(),
+                    [(ModulePrinter(self.arrays).doprint(h), str(float(v))) for h, v in net.hypers.items()])
+        plan.forward_pre = [self._line(*entry) for entry in s["forward_pre"]]
+        plan.forward_loop = [self._line(*entry) for entry in s["loop"]]
+        plan.forward_post = [self._line(*entry) for entry in s["forward_post"]]
+        plan.forward_alloc = [
+            Allocation(a.name, _shape(self._size(a.target.shape[0]), True, a.name in self.states),
+                       a.name in self.states, self._storage_note(a.target))
+            for a in self.recurrent if a.name not in self.arrays.locals]
+        plan.backward_pre = self._lines_reusing_dead_arrays(s["backward_pre"], s, plan)
+        plan.backward_last = [self._line(*entry) for entry in s["backward_last"]]
+        plan.backward_loop = [self._line(*entry) for entry in s["backward_loop"]]
+        plan.backward_post = [self._line(*entry) for entry in s["backward_post"]]
+        plan.backward_alloc = [Allocation(adjoint_name(a.name), _shape(self._size(a.target.shape[0]), True, False),
+                                          False, self._storage_note(Grad(a.target)))
+                               for a in self.recurrent
+                               if adjoint_name(a.name) not in self.arrays.locals and
+                               any(entry[1] == Grad(a.target) for entry in s["backward_loop"])]
+        plan.gradients = [self._gradient(p) for p in net.params]
+        plan.outputs = self._outputs()
+        plan.forward_pre, plan.forward_post = _forward_only(plan)
+        definitions = {a.name: a.expr for a in net.assignments if a.name in self.loss_names}
+        plan.objective = ModulePrinter(self.arrays, "static").batch_total(net.objective, definitions)
+        return plan
+
+    def _decide_locals(self, s):
+        """Loop values that no code outside their own iteration reads become plain names.
+
+        What is read is taken from the printed code (σ'(a_t) prints from h_t, so a_t need not
+        be kept), with every value an array while deciding.
+        """
+        self.arrays.locals = set()
+        outside = []
+        for group in ("forward_pre", "forward_post", "backward_pre", "backward_post"):
+            outside += [ModulePrinter(self.arrays, mode).doprint(e) for mode, _, e in s[group]]
+        outside += [self._gradient(p).code for p in self.net.params] + [code for _, code in self._outputs()]
+        read = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", " ".join(outside)))
+        for _, _, e in s["loop"]:  # read at another step than its own
+            read |= {n for n, shift in _time_reads(e) if shift != 0}
+        for _, _, e in s["backward_loop"] + s["backward_last"]:
+            read |= {n for n, _ in _time_reads(e)}
+        self.arrays.locals = {a.name for a in self.recurrent if a.name not in self.states and a.name not in read}
+        self.arrays.locals |= {adjoint_name(a.name) for a in self.recurrent if adjoint_name(a.name) not in read}
+
+    def _storage_note(self, value) -> str:
+        shown = self.unicode.doprint(value)
+        if isinstance(value, TimeSym) and value.name in self.states:
+            return f"{shown} at index t; {self.unicode.doprint(value.at(0))} = 0 at index 0"
+        return f"{shown} at index t - 1"
+
+    def _line(self, mode, target, expr, dead=frozenset()) -> Line:
+        printer = ModulePrinter(self.arrays, mode)
+        if isinstance(target, tuple):  # (log p, p) = log softmax(o), softmax(o) in one helper call
+            lhs = ", ".join(self._all_target(x) if mode == "all" else printer.doprint(x) for x in target)
+            code = f"_log_softmax_and_softmax({printer.doprint(expr[1].arg)})"
+            equation = ", ".join(self._equation(x, e) for x, e in zip(target, expr, strict=True))
+            return Line(lhs, code, equation)
+        lhs = printer.doprint(target) if mode != "all" else self._all_target(target)
+        statements = tuple(printer.statements(lhs, expr, into_slot="[" in lhs, dead=dead))
+        if mode != "step" and len(statements) == 1:  # one line: the plain assignment reads best
+            statements = ()
+        return Line(lhs, _unwrap(printer.doprint(expr)), self._equation(target, expr), True, statements)
+
+    def _lines_reusing_dead_arrays(self, entries, s, plan) -> list[Line]:
+        """The backward lines before the loop, each allowed to overwrite a stored array that
+        no later line of ``gradients`` reads (ŷ becomes ∂L/∂o in place)."""
+        first = [self._line(*entry) for entry in entries]
+        later = [self._line(*entry) for group in ("backward_last", "backward_loop", "backward_post")
+                 for entry in s[group]]
+        later_code = [line.code + " " + " ".join(line.statements) for line in later]
+        later_code += [self._gradient(p).code for p in self.net.params]
+        lines = []
+        for j, entry in enumerate(entries):
+            read_later = set()
+            for line in first[j + 1:]:
+                read_later |= _identifiers(line.code + " " + " ".join(line.statements))
+            for code in later_code:
+                read_later |= _identifiers(code)
+            stored = {name.strip() for line in plan.forward_pre + plan.forward_post for name in line.target.split(",")
+                      if name.strip().isidentifier()}
+            lines.append(self._line(*entry, dead=frozenset(stored - read_later)))
+        return lines
+
+    def _all_target(self, target) -> str:
+        name = adjoint_name(target.var.name) if isinstance(target, Grad) else target.name
+        return name
+
+    def _equation(self, target, expr) -> str:
+        return f"{self.unicode.doprint(target)} = {self.unicode.doprint(expr)}"
+
+    def _gradient(self, param) -> Line:
+        """dL/dparam averaged over the batch: per-example terms summed (over t and batch in one
+        GEMM each) and divided by B, constant terms (lambda W) added once."""
+        adj = self.d.adjoints[param.name]
+        every, once = ModulePrinter(self.arrays, "all"), ModulePrinter(self.arrays, "static")
+        summed = [every.gradient_term(c.expr) for c in adj.terms if c.when == SUMMED]
+        summed += [once.gradient_term(c.expr) for c in adj.terms if c.when == STATIC and once.is_data(c.expr)]
+        constant = [once.doprint(c.expr) for c in adj.terms if c.when == STATIC and not once.is_data(c.expr)]
+        parts = []
+        if summed:
+            parts.append(f"({' + '.join(summed)}) / B" if len(summed) > 1 else f"{summed[0]} / B")
+        parts += constant
+        return Line(param.name, " + ".join(parts) or "0.0",
+                    self._equation(Grad(param), self.d.gradient_expr(param.name)))
+
+    # ---------------------------------------------------------------- interface
+
+    def _size(self, dim) -> str:
+        """A size as the module's code names it (renamed where a parameter has its name)."""
+        return self.size_names.get(str(dim), str(dim))
+
+    def _size_sources(self) -> list[tuple[str, str]]:
+        found = {}
+        for p in self.net.params:
+            for axis, dim in enumerate(p.shape):
+                if dim.is_Symbol and dim.name not in found:
+                    found[dim.name] = f'params["{p.name}"].shape[{axis}]'
+        for x in self.net.inputs:
+            dim = x.shape[0]
+            if dim.is_Symbol and dim.name not in found:
+                found[dim.name] = f'inputs["{x.name}"].shape[-1]'
+        return sorted((self.size_names[name], source) for name, source in found.items())
+
+    def _params(self):
+        out = []
+        for p in self.net.params:
+            rows, cols = p.shape
+            if cols == 1 and rows == 1:
+                shape = "()"
+            elif cols == 1:
+                shape = f"({rows},)"
+            else:
+                shape = f"({rows}, {cols})"
+            fan_in = str(cols) if cols != 1 else "1"
+            out.append((p.name, shape, fan_in))
+        return out
+
+    def _inputs(self):
+        lead = "T, B" if self.net.sequential else "B"
+        return [(x.name, f"({lead}, {x.shape[0]})") for x in self.net.inputs]
+
+    def _targets(self) -> list[Target]:
+        out = []
+        for y in self.net.target_symbols:
+            kind = self.net.targets[y.name]
+            lead = "T, B" if isinstance(y, TimeSym) else "B"
+            rows = y.shape[0]
+            if kind == "onehot":
+                out.append(Target(y.name, kind, f"({lead}) integer classes in [0, {rows})",
+                                  f'np.eye({self._size(rows)}, dtype=dtype)[np.asarray(targets["{y.name}"])]'))
+            elif kind == "binary":
+                shape = f"({lead})" if rows == 1 else f"({lead}, {rows})"
+                code = f'np.asarray(targets["{y.name}"], dtype=dtype)'
+                out.append(Target(y.name, kind, f"{shape} labels in {{0, 1}}",
+                                  code + ("[..., None]" if rows == 1 else "")))
+            else:
+                out.append(Target(y.name, kind, f"({lead}, {rows}) real values",
+                                  f'np.asarray(targets["{y.name}"], dtype=dtype)'))
+        return out
+
+    def _outputs(self):
+        out = []
+        loss = next(a for a in reversed(self.net.assignments) if isinstance(a.expr, LOSSES))
+        prediction = loss.expr.args[0]
+        printer = ModulePrinter(self.arrays, "all" if isinstance(prediction, TimeSym) else "static")
+        code = printer.doprint(prediction)
+        if prediction.shape[0] == 1:
+            code = f"{code}[..., 0]"
+        out.append((prediction.name, code))
+        for state in self.net.states:
+            out.append((state.name, f"{state.name}[1:]"))
+        return out
+
+
+def _identifiers(code: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", code))
+
+
+def _forward_only(plan: Plan):
+    """Mark the forward lines that the outputs need (the loop's states always are)."""
+    needed = _identifiers(" ".join(code for _, code in plan.outputs))
+    for line in plan.forward_loop:
+        needed |= _identifiers(line.code)
+    marked = {}
+    for line in reversed(plan.forward_pre + plan.forward_post):
+        name = _identifiers(line.target.split("[")[0])
+        marked[id(line)] = bool(name & needed)
+        if marked[id(line)]:
+            needed |= _identifiers(line.code)
+
+    def mark(block):
+        return [Line(x.target, x.code, x.equation, marked[id(x)], x.statements) for x in block]
+
+    return mark(plan.forward_pre), mark(plan.forward_post)
+
+
+def plan_module(derivation: Derivation, sizes: dict[str, int]) -> Plan:
+    return Planner(derivation, sizes).build()
+
+
+__all__ = ["Allocation", "Line", "MatrixSymbol", "NotGeneratable", "Plan", "Planner", "Integer", "plan_module"]

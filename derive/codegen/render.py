@@ -1,0 +1,65 @@
+"""Lay a planned module out with the Jinja2 template in templates/numpy/."""
+
+from __future__ import annotations
+
+import re
+
+from derive import templates
+from derive.codegen.plan import Plan
+from derive.printing.numpy_module import HELPERS
+from derive.printing.unicode import UnicodePrinter
+
+
+def render_module(plan: Plan, notes: list[str] | None = None) -> str:
+    net = plan.network
+    uni = UnicodePrinter(net.notation, objective=net.objective.name)
+    forward_doc = [f"{uni.doprint(a.target)} = {uni.doprint(a.expr)}" for a in net.assignments]
+    blocks = [plan.forward_pre, plan.forward_loop, plan.forward_post, plan.backward_pre, plan.backward_last,
+              plan.backward_loop, plan.backward_post, plan.gradients]
+    code = " ".join(line.code + " ".join(line.statements) for block in blocks for line in block)
+    code += " ".join(c for _, c in plan.outputs)
+    helpers = [source for name, source in HELPERS.items() if re.search(rf"\b{name}\(", code)]
+    forward_code = " ".join(line.code for block in blocks[:3] for line in block if line.in_forward)
+    forward_code += " ".join(a.shape for a in plan.forward_alloc) + " ".join(c for _, c in plan.outputs)
+    gradient_code = code + " ".join(a.shape for a in plan.forward_alloc + plan.backward_alloc)
+    gradient_code += " ".join(t.setup for t in plan.targets)
+
+    def sizes_read(text):
+        names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+        return [(name, source) for name, source in plan.size_sources if name in names]
+
+    context = dict(
+        preset=net.name,
+        sequential=plan.sequential,
+        initial=", ".join(f"{s.name}_0 = 0" for s in net.states),
+        forward_doc=forward_doc,
+        notes=[f"Options: {', '.join(f'{k}={v}' for k, v in net.options.items())}.", *(notes or [])],
+        param_doc=", ".join(f"{name} {shape}" for name, shape, _ in plan.params),
+        input_doc=", ".join(f"{name} {shape}" for name, shape in plan.inputs),
+        target_doc=", ".join(f"{t.name} {t.shape}" for t in plan.targets),
+        output_doc=", ".join(key for key, _ in plan.outputs),
+        objective_doc=uni.doprint(net.objective),
+        sizes=repr(plan.sizes),
+        size_names=list(plan.sizes),
+        hypers=plan.hypers,
+        params=plan.params,
+        inputs=plan.inputs,
+        first_input=plan.inputs[0][0],
+        forward_sizes=sizes_read(forward_code),
+        gradient_sizes=sizes_read(gradient_code),
+        targets=plan.targets,
+        forward_pre=plan.forward_pre,
+        forward_alloc=plan.forward_alloc,
+        forward_loop=plan.forward_loop,
+        forward_post=plan.forward_post,
+        outputs=plan.outputs,
+        objective=plan.objective,
+        backward_pre=plan.backward_pre,
+        backward_alloc=plan.backward_alloc,
+        backward_last=plan.backward_last,
+        backward_loop=plan.backward_loop,
+        backward_post=plan.backward_post,
+        gradients=plan.gradients,
+        helpers=helpers,
+    )
+    return templates.environment("numpy").get_template("module.py.j2").render(**context)

@@ -1,0 +1,393 @@
+"""Batched NumPy for generated modules.
+
+A column vector of the math is, in a module, a stack of rows: x_t becomes ``x[t - 1]`` of
+shape (B, d), and all steps at once ``x`` of shape (T, B, d). So A v prints as ``v @ A.T``,
+Wᵀ g as ``g @ W``, and a parameter's gradient sum_t g_t u_tᵀ as one GEMM over the stacked
+rows. Three modes:
+
+    step    inside the loop over t          h_{t-1} -> h[t - 1]
+    all     every step at once              h_{t-1} -> h[:-1]
+    static  outside time                    h_T     -> h[-1]
+
+Storage (``Arrays``) says where each variable lives: states keep h_0 at index 0 (length
+T + 1); other per-step arrays keep step t at index t - 1 (length T); values used only within
+one iteration are loop locals. Elementwise functions print as in the column printer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sympy import Integer
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol, Transpose
+from sympy.printing.str import sstr
+
+from derive.algebra import matmul, neg, split_coefficient, substitute, transpose
+from derive.nodes import (
+    BinaryCrossEntropy,
+    CrossEntropy,
+    Elementwise,
+    Grad,
+    Sigmoid,
+    Softmax,
+    SquaredError,
+    T,
+    TimeSum,
+    TimeSym,
+    t,
+)
+from derive.printing.numpy import NumpyPrinter, adjoint_name
+
+HELPERS = {
+    "_sigmoid": (
+        "def _sigmoid(a, out=None):\n"
+        '    """1 / (1 + e^-a), computed in one buffer (``out``, or a new one). -a is capped at 80\n'
+        '    so e^-a cannot overflow even in float32; below a = -80 that changes σ by < 2e-35."""\n'
+        "    out = np.negative(a, out=out)\n"
+        "    np.minimum(out, 80.0, out=out)\n"
+        "    np.exp(out, out=out)\n"
+        "    out += 1.0\n"
+        "    return np.reciprocal(out, out=out)\n"
+    ),
+    "_matmul": (
+        "def _matmul(a, b):\n"
+        '    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""\n'
+        "    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])\n"
+    ),
+    "_softmax": (
+        "def _softmax(o):\n"
+        '    """softmax over the last axis, shifted by the max so exp cannot overflow."""\n'
+        "    e = np.exp(o - o.max(axis=-1, keepdims=True))\n"
+        "    return e / e.sum(axis=-1, keepdims=True)\n"
+    ),
+    "_log_softmax": (
+        "def _log_softmax(o):\n"
+        '    """log softmax over the last axis: o - logsumexp(o), finite for any finite o."""\n'
+        "    shifted = o - o.max(axis=-1, keepdims=True)\n"
+        "    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))\n"
+    ),
+    "_log_softmax_and_softmax": (
+        "def _log_softmax_and_softmax(o):\n"
+        '    """(log softmax, softmax) over the last axis, sharing one exp; finite for any finite o."""\n'
+        "    shifted = o - o.max(axis=-1, keepdims=True)\n"
+        "    e = np.exp(shifted)\n"
+        "    total = e.sum(axis=-1, keepdims=True)\n"
+        "    e /= total\n"
+        "    shifted -= np.log(total)\n"
+        "    return shifted, e\n"
+    ),
+    "_outer_sum": (
+        "def _outer_sum(g, u):\n"
+        '    """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""\n'
+        "    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])\n"
+    ),
+}
+
+
+class Printed(MatrixExpr):
+    """A per-example number (B, 1) already printed, standing in a product."""
+
+    def __new__(cls, code: str):
+        obj = MatrixExpr.__new__(cls)
+        obj.code = code
+        return obj
+
+    shape = (Integer(1), Integer(1))
+    args = ()
+
+
+@dataclass
+class Arrays:
+    """Where each variable of a generated module is kept."""
+
+    states: set[str] = field(default_factory=set)  # (T + 1, B, m), h_0 at index 0
+    locals: set[str] = field(default_factory=set)  # one step's value, a plain name
+    definitions: dict[str, MatrixExpr] = field(default_factory=dict)  # name -> forward expression
+    data: set[str] = field(default_factory=set)  # names of per-example values (not parameters)
+    log_names: dict[str, str] = field(default_factory=dict)  # p -> the name holding log p
+
+    def offset(self, name: str) -> int:
+        return 0 if name in self.states else -1
+
+
+class ModulePrinter(NumpyPrinter):
+    def __init__(self, arrays: Arrays, mode: str = "step"):
+        super().__init__()
+        self.arrays = arrays
+        self.mode = mode
+
+    def in_mode(self, mode: str) -> ModulePrinter:
+        return ModulePrinter(self.arrays, mode)
+
+    # ---------------------------------------------------------------- where values live
+
+    def _sequence(self, name: str, index) -> str:
+        """A per-step array (or loop local) at a math index, in the current mode."""
+        if name in self.arrays.locals and self.mode == "step":
+            return name
+        offset = self.arrays.offset(name)
+        if self.mode == "step" or not index.has(t):
+            position = index + offset
+            if position.has(T):  # the last entries: count from the end
+                length = T + 1 + offset
+                return f"{name}[{sstr(position - length)}]"
+            return f"{name}[{sstr(position)}]"
+        shift = index - t  # every t: the slice from t = 1 to t = T
+        start, stop = 1 + shift + offset, shift  # stop counted from the end of the array
+        start_text = "" if start == 0 else sstr(start)
+        stop_text = "" if stop == 0 else sstr(stop)
+        if not start_text and not stop_text:
+            return name
+        return f"{name}[{start_text}:{stop_text}]"
+
+    def _print_TimeSym(self, expr):
+        return self._sequence(expr.name, expr.index)
+
+    def _print_Grad(self, expr):
+        var = expr.var
+        name = adjoint_name(var.name)
+        return self._sequence(name, var.index) if isinstance(var, TimeSym) else name
+
+    def _print_Symbol(self, expr):
+        return "lambda_" if expr.name == "lambda" else super()._print_Symbol(expr)
+
+    # ---------------------------------------------------------------- rows
+
+    def is_data(self, expr) -> bool:
+        """True for a per-example value (it depends on inputs, states or adjoints)."""
+        if isinstance(expr, (TimeSym, Grad, Printed)):
+            return True
+        if isinstance(expr, MatrixSymbol):
+            return expr.name in self.arrays.data
+        return any(self.is_data(a) for a in getattr(expr, "args", ()) if isinstance(a, MatrixExpr))
+
+    def _print_MatMul(self, expr):
+        coeff, mats = split_coefficient(expr)
+        mats = self._inner_products(mats)
+        data = [m for m in mats if self.is_data(m)]
+        if not data:
+            body = " @ ".join(self._wrap(m) for m in mats)
+        elif all(m.shape == (1, 1) for m in mats):  # per-example numbers multiply entrywise
+            body = " * ".join(self._wrap(m) for m in mats)
+        elif len(data) == 1 and mats[-1] is data[0]:
+            # A_1 ... A_m v  ->  v @ A_mᵀ @ ... @ A_1ᵀ (in 'all' mode one GEMM over T * B rows each)
+            body = self._wrap(data[0])
+            for m in reversed(mats[:-1]):
+                other = self._transposed(m)
+                body = f"_matmul({body}, {other})" if self.mode == "all" else f"{body} @ {other}"
+        elif len(mats) == 2 and mats[1].shape == (1, 1) and all(self.is_data(m) for m in mats):
+            body = f"{self._wrap(mats[0])} * {self._wrap(mats[1])}"  # a column times a number
+        else:
+            raise ValueError(f"no batched form for the product {expr}")
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"-({body})" if " " in body else f"-{body}"
+        return f"{self._wrap_scalar(coeff)} * {self._wrap(body) if ' @ ' in body else body}"
+
+    def _inner_products(self, mats):
+        """Per-example uᵀ v inside a product, as one (B, 1) number each."""
+        out, j = [], 0
+        while j < len(mats):
+            m = mats[j]
+            following = mats[j + 1] if j + 1 < len(mats) else None
+            if (following is not None and m.shape[0] == 1 and m.shape[1] != 1 and following.shape[1] == 1
+                    and self.is_data(m) and self.is_data(following)):
+                u, v = self._wrap(transpose(m)), self._wrap(following)
+                out.append(Printed(f"np.sum({u} * {v}, axis=-1, keepdims=True)"))
+                j += 2
+            else:
+                out.append(m)
+                j += 1
+        return out
+
+    def _print_Printed(self, expr):
+        return expr.code
+
+    def _transposed(self, m) -> str:
+        if isinstance(m, Transpose):
+            return self._wrap(m.arg)
+        return f"{self._wrap(m)}.T"
+
+    def _print_Transpose(self, expr):
+        if expr.shape == (1, 1):
+            return self._print(expr.arg)
+        if self.is_data(expr):
+            raise ValueError(f"a per-example row {expr} has no batched form outside a gradient sum")
+        return super()._print_Transpose(expr)
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+    def _print_Sigmoid(self, expr):
+        return f"_sigmoid({self._print(expr.arg)})"
+
+    # ---------------------------------------------------------------- vector functions
+
+    def _print_Softmax(self, expr):
+        return f"_softmax({self._print(expr.arg)})"
+
+    def _print_Concat(self, expr):
+        return "np.concatenate([" + ", ".join(self._print(a) for a in expr.args) + "], axis=-1)"
+
+    def _print_RowSlice(self, expr):
+        return f"{self._wrap(expr.mat)}[..., {self._print(expr.args[1])}:{self._print(expr.args[2])}]"
+
+    # ---------------------------------------------------------------- losses, from logits when possible
+
+    def _defined_as(self, p, cls):
+        """The argument of ``cls`` when p is a variable defined as cls(arg), else None."""
+        name = getattr(p, "name", None)
+        definition = self.arrays.definitions.get(name)
+        return definition.args[0] if isinstance(definition, cls) else None
+
+    def _print_CrossEntropy(self, expr):
+        p, y = expr.args
+        log_name = self.arrays.log_names.get(getattr(p, "name", None))
+        if log_name is not None:  # log p is already computed, stably, for p = softmax(o)
+            log_p = self._print(p.func(log_name, *p.args[1:]))
+            return f"-({self._wrap(y)} * {log_p}).sum(axis=-1, keepdims=True)"
+        logits = self._defined_as(p, Softmax)
+        log_p = f"_log_softmax({self._print(logits)})" if logits is not None else f"np.log({self._print(p)})"
+        return f"-({self._wrap(y)} * {log_p}).sum(axis=-1, keepdims=True)"
+
+    def _print_BinaryCrossEntropy(self, expr):
+        return f"({self._entries(expr)}).sum(axis=-1, keepdims=True)"
+
+    def _print_SquaredError(self, expr):
+        return f"({self._entries(expr)}).sum(axis=-1, keepdims=True)"
+
+    def _entries(self, expr) -> str:
+        """The entrywise terms a binary cross-entropy or squared error sums."""
+        if isinstance(expr, SquaredError):
+            o, y = (self._wrap(a) for a in expr.args)
+            return f"0.5 * ({o} - {y}) ** 2"
+        p, y = expr.args
+        logit = self._defined_as(p, Sigmoid)
+        if logit is not None:  # -(y log σ(z) + (1 - y) log(1 - σ(z))) = log(1 + e^z) - y z
+            z = self._wrap(logit)
+            return f"np.logaddexp(0, {z}) - {self._wrap(y)} * {z}"
+        p_, y_ = self._wrap(p), self._wrap(y)
+        return f"-({y_} * np.log({p_}) + (1 - {y_}) * np.log(1 - {p_}))"
+
+    def _print_FrobeniusSq(self, expr):
+        return f"({self._wrap(expr.args[0])} ** 2).sum()"
+
+    def _print_TimeSum(self, expr):
+        index = expr.limits[0]
+        if index != t or self.mode != "static":
+            raise ValueError(f"no batched form for {expr}")
+        return f"{self.in_mode('all')._wrap(expr.body)}.sum(axis=0)"
+
+    # ---------------------------------------------------------------- statements in a loop
+
+    def statements(self, target: str, expr, into_slot: bool, dead: frozenset = frozenset()) -> list[str]:
+        """``target = expr`` as statements that make as few temporary arrays as they can:
+        a sum starts from its one fresh product (or from a stored array no later line reads,
+        ``dead``) and adds the rest in place; an entrywise function or product writes
+        straight into an array slot (``out=``)."""
+        if isinstance(expr, MatAdd):
+            fresh = [a for a in expr.args if self._is_fresh(a)]
+            if not fresh and not into_slot:
+                fresh = [a for a in expr.args if self.is_data(a) and self._print(a) in dead][:1]
+            if fresh:
+                first = fresh[0]
+                lines = [self._store(target, first, into_slot)]
+                for term in expr.args:
+                    if term is first:
+                        continue
+                    coeff, _ = split_coefficient(term)
+                    if coeff.could_extract_minus_sign():
+                        lines.append(f"{target} -= {self._print(neg(term))}")
+                    else:
+                        lines.append(f"{target} += {self._print(term)}")
+                return lines
+        return [self._store(target, expr, into_slot)]
+
+    def _is_fresh(self, expr) -> bool:
+        """True when printing ``expr`` makes a new array worth keeping as the start of a sum:
+        not a view of a stored one, nor a stored one merely scaled (-y)."""
+        stored = (TimeSym, Grad, MatrixSymbol)
+        _, mats = split_coefficient(expr)
+        scaled_copy = len(mats) == 1 and isinstance(mats[0], stored)
+        return self.is_data(expr) and not isinstance(expr, stored) and not scaled_copy
+
+    def _store(self, target: str, expr, into_slot: bool) -> str:
+        code = self._print(expr)
+        if into_slot and isinstance(expr, Elementwise) and _is_call(code):  # f(x) -> f(x, out=slot)
+            return f"{code[:-1]}, out={target})"
+        if into_slot and isinstance(expr, HadamardProduct) and len(expr.args) == 2:
+            return f"np.multiply({self._print(expr.args[0])}, {self._print(expr.args[1])}, out={target})"
+        return f"{target} = {_unwrap(code)}"
+
+    # ---------------------------------------------------------------- the loss of a batch
+
+    def batch_total(self, expr, definitions: dict) -> str:
+        """The sum over the batch (and over t inside time sums) of a per-example scalar,
+        with the loss variables of ``definitions`` written out: one reduction per loss term
+        (a dot product for a cross-entropy) instead of per-step arrays."""
+        name = getattr(expr, "name", None)
+        if name in definitions:
+            body = definitions[name]
+            if isinstance(expr, TimeSym):
+                body = substitute(body, {t: expr.index})
+            return self.batch_total(body, definitions)
+        if isinstance(expr, MatAdd):
+            return " + ".join(self.batch_total(a, definitions) for a in expr.args)
+        coeff, mats = split_coefficient(expr)
+        if coeff != 1 and len(mats) == 1:
+            return f"{self._wrap_scalar(coeff)} * ({self.batch_total(mats[0], definitions)})"
+        if isinstance(expr, TimeSum):
+            return self.in_mode("all").batch_total(expr.body, definitions)
+        if not self.is_data(expr):  # the same for every example: counted B times
+            return f"B * {self._wrap(expr)}"
+        if isinstance(expr, CrossEntropy):
+            p, y = expr.args
+            log_name = self.arrays.log_names.get(getattr(p, "name", None))
+            log_p = self._print(p.func(log_name, *p.args[1:])) if log_name else f"np.log({self._print(p)})"
+            return f"-np.vdot({self._print(y)}, {log_p})"
+        if isinstance(expr, (BinaryCrossEntropy, SquaredError)):
+            return f"({self._entries(expr)}).sum()"
+        return f"{self._wrap(expr)}.sum()"
+
+    # ---------------------------------------------------------------- a parameter's gradient
+
+    def gradient_term(self, term) -> str:
+        """sum over the batch (and over t in 'all' mode) of one per-example gradient term."""
+        coeff, mats = split_coefficient(term)
+        prefix = "" if coeff == 1 else f"{self._wrap_scalar(coeff)} * "
+        if len(mats) >= 2 and mats[-1].shape[0] == 1:  # g uᵀ: an outer product
+            g, u = matmul(*mats[:-1]), transpose(mats[-1])
+            return f"{prefix}_outer_sum({self._print(g)}, {self._print(u)})"
+        body = self._wrap(matmul(*mats))
+        axes = "axis=(0, 1)" if self.mode == "all" else "axis=0"
+        if term.shape == (1, 1):
+            return f"{prefix}{body}.sum()"
+        return f"{prefix}{body}.sum({axes})"
+
+
+def _unwrap(code: str) -> str:
+    """Drop one pair of parentheses around a whole expression."""
+    if code.startswith("(") and code.endswith(")"):
+        depth = 0
+        for pos, ch in enumerate(code):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and pos < len(code) - 1:
+                return code
+        return code[1:-1]
+    return code
+
+
+def _is_call(code: str) -> bool:
+    """True for one call f(...) whose parentheses close at the end."""
+    head, paren, _ = code.partition("(")
+    if not paren or not head.replace(".", "").replace("_", "").isalnum():
+        return False
+    depth = 0
+    for pos, ch in enumerate(code):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and ch == ")":
+            return pos == len(code) - 1
+    return False

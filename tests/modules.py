@@ -1,0 +1,115 @@
+"""Generated modules for tests, and the per-example reference they are compared with."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+from functools import cache
+from pathlib import Path
+from tempfile import mkdtemp
+
+import numpy as np
+
+from derive import oracles, presets
+from derive.codegen.numpy_module import concrete_settings, numpy_module
+from derive.evaluate import Point, forward, objective
+
+_FOLDER = Path(mkdtemp(prefix="derive-modules-"))
+
+
+@cache
+def load(preset: str, settings_items: tuple = ()):
+    """Generate, write and import the module for a preset and settings."""
+    source = numpy_module(preset, dict(settings_items))
+    name = f"m_{preset.replace('-', '_')}_{abs(hash(settings_items))}"
+    path = _FOLDER / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def network(preset: str, settings: dict):
+    concrete, _ = concrete_settings(preset, settings)
+    return presets.build(preset, concrete)
+
+
+def random_batch(net, module, steps: int, batch: int, seed: int, dtype=np.float64):
+    """Parameters from init_params, inputs and targets in the module's documented formats."""
+    rng = np.random.default_rng(seed)
+    params = module.init_params(seed=seed)
+    sizes = module.SIZES
+    inputs = {}
+    for x in net.inputs:
+        rows = sizes[str(x.shape[0])]
+        shape = (steps, batch, rows) if net.sequential else (batch, rows)
+        inputs[x.name] = rng.standard_normal(shape).astype(dtype)
+    targets = {}
+    for y in net.target_symbols:
+        kind = net.targets[y.name]
+        rows = 1 if y.shape[0] == 1 else sizes[str(y.shape[0])]
+        lead = (steps, batch) if (net.sequential and hasattr(y, "index")) else (batch,)
+        if kind == "onehot":
+            targets[y.name] = rng.integers(0, rows, size=lead)
+        elif kind == "binary":
+            targets[y.name] = rng.integers(0, 2, size=lead if rows == 1 else lead + (rows,)).astype(dtype)
+        else:
+            targets[y.name] = rng.standard_normal(lead + (rows,)).astype(dtype)
+    return params, inputs, targets
+
+
+def column_point(net, params, inputs, targets, b: int, steps: int) -> Point:
+    """Example ``b`` of a batch as a point of the column-vector reference evaluator."""
+    cols = {name: np.reshape(np.asarray(v, dtype=float), _column_shape(net, name)) for name, v in params.items()}
+    data = {}
+    sizes = {k: v for k, v in net.sizes_default.items() if k != "T"}
+    for x in net.inputs:
+        v = np.asarray(inputs[x.name], dtype=float)
+        data[x.name] = ({t: v[t - 1, b][:, None] for t in range(1, steps + 1)} if net.sequential
+                        else v[b][:, None])
+    for y in net.target_symbols:
+        kind, v = net.targets[y.name], np.asarray(targets[y.name])
+        rows = 1 if y.shape[0] == 1 else sizes[str(y.shape[0])]
+
+        def column(entry, kind=kind, rows=rows):
+            if kind == "onehot":
+                return np.eye(rows)[int(entry)][:, None]
+            return np.reshape(np.asarray(entry, dtype=float), (rows, 1))
+
+        data[y.name] = ({t: column(v[t - 1, b]) for t in range(1, steps + 1)} if hasattr(y, "index")
+                        else column(v[b]))
+    return Point(sizes, steps, cols, data, {s: float(val) for s, val in net.hypers.items()}, {})
+
+
+def _column_shape(net, name):
+    p = next(p for p in net.params if p.name == name)
+    rows, cols = p.shape
+    sizes = {k: v for k, v in net.sizes_default.items() if k != "T"}
+    return tuple(int(x) if x.is_Integer else sizes[str(x)] for x in (rows, cols))
+
+
+def reference(net, params, inputs, targets, steps):
+    """(mean loss, mean autograd gradients in the module's shapes) over the batch."""
+    batch = np.shape(next(iter(inputs.values())))[1 if net.sequential else 0]
+    losses, grads = [], {k: np.zeros(np.shape(v)) for k, v in params.items()}
+    for b in range(batch):
+        point = column_point(net, params, inputs, targets, b, steps)
+        losses.append(objective(net, forward(net, point)))
+        g, _ = oracles.autograd_gradients(net, point)
+        for k in grads:
+            grads[k] += np.reshape(g[k], np.shape(params[k])) / batch
+    return float(np.mean(losses)), grads
+
+
+def option_grid(preset: str):
+    """Concrete option combinations of a preset (generic functions have no numbers)."""
+    options = presets.get(preset).options
+    keys = [k for k in options if k != "activation"]
+    for values in itertools.product(*[[v for v in options[k] if v != "generic"] for k in keys]):
+        settings = dict(zip(keys, values, strict=True))
+        try:
+            presets.build(preset, {**settings, "activation": "tanh"})
+        except ValueError:
+            continue
+        yield settings
