@@ -11,7 +11,8 @@ the same thread count for everyone:
     numpy loop  a textbook hand-written BPTT, everything per step
     numpy batch a hand-written BPTT where only the recurrence stays in the loop
 
-Runs are interleaved (each round times every implementation once); the report gives medians
+Runs are interleaved (each round times every implementation once, in a rotating order, idle
+OpenMP threads passive); the report gives medians
 and the ratio of each peer to the generated code paired per round, plus the fraction of this
 machine's float64 GEMM throughput the generated code reaches (matmul FLOPs of forward and
 backward against a large A @ B). Peers that are not installed are skipped.
@@ -40,9 +41,12 @@ def _threads_from_argv() -> int:
     return 2
 
 
-# BLAS reads its thread count when it loads: set it before NumPy, torch or jax import.
+# BLAS reads its thread count when it loads: set it before NumPy, torch or jax import. Idle
+# OpenMP threads must not spin (the default for some runtimes), or whichever implementation
+# runs after torch in a round pays for torch's busy-waiting threads.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(_threads_from_argv())
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
@@ -254,19 +258,37 @@ def bench(activation: str, sizes, rounds: int, peak: float) -> None:
         impls.update(jax_peer(activation, p, x, y))
         _check_same(impls)
         times = {name: [] for name in impls}
-        for _ in range(rounds):
-            for name, fn in impls.items():
-                times[name].append(_timed(fn))
+        names = list(impls)
+        for round_number in range(rounds):
+            shift = round_number % len(names)  # each implementation takes every place in turn
+            for name in names[shift:] + names[:shift]:
+                times[name].append(_timed(impls[name]))
         base = times["generated"]
         median = statistics.median(base)
         fraction = matmul_flops(B, d, n, k, T) / median / peak
         print(f"\nrnn-softmax ({activation}), (B, d, n, k, T) = {(B, d, n, k, T)}: generated "
-              f"{median * 1e3:.3f} ms, {fraction:.0%} of GEMM peak")
+              f"{median * 1e3:.3f} ms, {fraction:.0%} of GEMM peak, peak extra memory "
+              f"{memory_ratio(module, p, x, y):.2f}x the stored activations")
         for name in impls:
             if name == "generated":
                 continue
             ratio = statistics.median(other / mine for other, mine in zip(times[name], base, strict=True))
             print(f"  {name:<12} {statistics.median(times[name]) * 1e3:9.3f} ms   generated is {ratio:5.2f}x faster")
+
+
+def memory_ratio(module, p, x, y) -> float:
+    """Peak memory of gradients() beyond the activations a BPTT must keep (h, the logits and
+    ŷ for every t), as a multiple of those activations."""
+    import tracemalloc
+
+    T, B, _ = x.shape
+    n, k = p["W"].shape[0], p["V"].shape[0]
+    stored = x.dtype.itemsize * T * B * (n + 2 * k)
+    tracemalloc.start()
+    module.gradients(p, {"x": x}, {"y": y})
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return (peak - stored) / stored
 
 
 def _check_same(impls) -> None:

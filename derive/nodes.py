@@ -293,18 +293,17 @@ class Softmax(Node):
         return e / sum(e)
 
 
-class LogSoftmax(Node):
-    """log softmax(o) = o - log 1^T exp(o), for a column vector o."""
+class LogSumExp(Node):
+    """log 1^T exp(o), a number, for a column vector o (log softmax(o) = o - this)."""
 
     def __new__(cls, arg):
         return Basic.__new__(cls, arg)
 
     arg = property(lambda self: self.args[0])
-    shape = property(lambda self: self.args[0].shape)
+    shape = property(lambda self: (Integer(1), Integer(1)))
 
     def explicit(self, arg):
-        e = arg.applyfunc(exp)
-        return arg - ImmutableMatrix(arg.shape[0], 1, [log(sum(e))] * arg.shape[0])
+        return ImmutableMatrix([[log(sum(arg.applyfunc(exp)))]])
 
 
 class Diag(Node):
@@ -498,7 +497,7 @@ class TimeProduct(Node):
 
 __all__ = [
     "BinaryCrossEntropy", "Concat", "CrossEntropy", "Diag", "Divide", "Elementwise", "Exp",
-    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LogSoftmax", "LocalGrad", "Log", "LossGrad",
+    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LogSumExp", "LocalGrad", "Log", "LossGrad",
     "Node", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid", "Softmax", "SquaredError",
     "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "i", "is_explicit", "k", "t", "T",
 ]

@@ -33,7 +33,7 @@ from derive.nodes import (
     CrossEntropy,
     GenericLoss,
     Grad,
-    LogSoftmax,
+    LogSumExp,
     Softmax,
     SquaredError,
     T,
@@ -161,6 +161,9 @@ class Planner:
         self.loss_names = self._loss_names()
         taken = {p.name for p in net.params} | data
         self.size_names = {name: f"{name}_size" if name in taken else name for name in sizes}
+        for y in net.target_symbols:
+            if net.targets[y.name] == "onehot":
+                self.arrays.labels[y.name] = self._size(y.shape[0])
 
     # ---------------------------------------------------------------- where each assignment runs
 
@@ -277,17 +280,19 @@ class Planner:
 
     def _emit(self, mode, a):
         """The lines of one assignment run outside the loop. p = softmax(o) read by a
-        cross-entropy computes log p = log softmax(o) alongside: the loss reads log p, stable
-        for any logits, and both share one exp."""
+        cross-entropy computes log Σ exp(o) alongside (one exp for both): the loss reads it
+        and o, stable for any logits."""
         if a.name in self.loss_names:
             return []
         if isinstance(a.expr, Softmax) and any(isinstance(b.expr, CrossEntropy) and b.expr.args[0] == a.target
                                                for b in self.net.assignments):
-            log_name = f"log_{a.name}"
-            log_target = a.target.func(log_name, *a.target.args[1:])
-            self.arrays.log_names[a.name] = log_name
-            self.arrays.data.add(log_name)
-            return [(mode, (log_target, a.target), (LogSoftmax(a.expr.arg), a.expr))]
+            logits = a.expr.arg
+            lse_name = f"logsumexp_{getattr(logits, 'name', a.name)}"
+            lse_target = a.target.func(lse_name, a.target.args[1], 1, 1) if isinstance(a.target, TimeSym) \
+                else MatrixSymbol(lse_name, 1, 1)
+            self.arrays.logsumexp[a.name] = (lse_name, logits)
+            self.arrays.data.add(lse_name)
+            return [(mode, (a.target, lse_target), (a.expr, LogSumExp(logits)))]
         return [(mode, a.target, a.expr)]
 
     def _adjoint(self, name, *whens):
@@ -367,7 +372,7 @@ class Planner:
         printer = ModulePrinter(self.arrays, mode)
         if isinstance(target, tuple):  # (log p, p) = log softmax(o), softmax(o) in one helper call
             lhs = ", ".join(self._all_target(x) if mode == "all" else printer.doprint(x) for x in target)
-            code = f"_log_softmax_and_softmax({printer.doprint(expr[1].arg)})"
+            code = f"_softmax_and_logsumexp({printer.doprint(expr[0].arg)})"
             equation = ", ".join(self._equation(x, e) for x, e in zip(target, expr, strict=True))
             return Line(lhs, code, equation)
         lhs = printer.doprint(target) if mode != "all" else self._all_target(target)
@@ -460,9 +465,9 @@ class Planner:
             kind = self.net.targets[y.name]
             lead = "T, B" if isinstance(y, TimeSym) else "B"
             rows = y.shape[0]
-            if kind == "onehot":
+            if kind == "onehot":  # kept as labels; the printer expands them where a formula needs it
                 out.append(Target(y.name, kind, f"({lead}) integer classes in [0, {rows})",
-                                  f'np.eye({self._size(rows)}, dtype=dtype)[np.asarray(targets["{y.name}"])]'))
+                                  f'np.asarray(targets["{y.name}"])'))
             elif kind == "binary":
                 shape = f"({lead})" if rows == 1 else f"({lead}, {rows})"
                 code = f'np.asarray(targets["{y.name}"], dtype=dtype)'
@@ -495,13 +500,13 @@ def _forward_only(plan: Plan):
     """Mark the forward lines that the outputs need (the loop's states always are)."""
     needed = _identifiers(" ".join(code for _, code in plan.outputs))
     for line in plan.forward_loop:
-        needed |= _identifiers(line.code)
+        needed |= _identifiers(line.code + " " + " ".join(line.statements))
     marked = {}
     for line in reversed(plan.forward_pre + plan.forward_post):
         name = _identifiers(line.target.split("[")[0])
         marked[id(line)] = bool(name & needed)
         if marked[id(line)]:
-            needed |= _identifiers(line.code)
+            needed |= _identifiers(line.code + " " + " ".join(line.statements))
 
     def mark(block):
         return [Line(x.target, x.code, x.equation, marked[id(x)], x.statements) for x in block]

@@ -16,10 +16,11 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
     forward_doc = [f"{uni.doprint(a.target)} = {uni.doprint(a.expr)}" for a in net.assignments]
     blocks = [plan.forward_pre, plan.forward_loop, plan.forward_post, plan.backward_pre, plan.backward_last,
               plan.backward_loop, plan.backward_post, plan.gradients]
-    code = " ".join(line.code + " ".join(line.statements) for block in blocks for line in block)
-    code += " ".join(c for _, c in plan.outputs)
+    code = " ".join(" ".join(line.statements) or line.code for block in blocks for line in block)
+    code += " ".join(c for _, c in plan.outputs) + " " + plan.objective
     helpers = [source for name, source in HELPERS.items() if re.search(rf"\b{name}\(", code)]
-    forward_code = " ".join(line.code for block in blocks[:3] for line in block if line.in_forward)
+    forward_code = " ".join(" ".join(line.statements) or line.code
+                            for block in blocks[:3] for line in block if line.in_forward)
     forward_code += " ".join(a.shape for a in plan.forward_alloc) + " ".join(c for _, c in plan.outputs)
     gradient_code = code + " ".join(a.shape for a in plan.forward_alloc + plan.backward_alloc)
     gradient_code += " ".join(t.setup for t in plan.targets)
@@ -61,5 +62,7 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
         backward_post=plan.backward_post,
         gradients=plan.gradients,
         helpers=helpers,
+        # e^-a overflowing to inf in σ(a) gives the right 0: no warning for that
+        decorator='@np.errstate(over="ignore")\n' if re.search(r"\b_sigmoid\(", code) else "",
     )
     return templates.environment("numpy").get_template("module.py.j2").render(**context)

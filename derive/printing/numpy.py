@@ -21,10 +21,10 @@ HELPERS = {
         "    e = np.exp(o - np.max(o, axis=0, keepdims=True))\n"
         "    return e / np.sum(e, axis=0, keepdims=True)\n"
     ),
-    "_log_softmax": (
-        "def _log_softmax(o):\n"
-        "    shifted = o - np.max(o, axis=0, keepdims=True)\n"
-        "    return shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))\n"
+    "_logsumexp": (
+        "def _logsumexp(o):\n"
+        "    top = np.max(o, axis=0, keepdims=True)\n"
+        "    return top + np.log(np.sum(np.exp(o - top), axis=0, keepdims=True))\n"
     ),
     "_chain": (
         "def _chain(factors, size):\n"
@@ -162,8 +162,8 @@ class NumpyPrinter(_SymPyNumPyPrinter):
     def _print_Softmax(self, expr):
         return f"_softmax({self._print(expr.arg)})"
 
-    def _print_LogSoftmax(self, expr):
-        return f"_log_softmax({self._print(expr.arg)})"
+    def _print_LogSumExp(self, expr):
+        return f"_logsumexp({self._print(expr.arg)})"
 
     def _print_Diag(self, expr):
         return f"np.diagflat({self._print(expr.vec)})"

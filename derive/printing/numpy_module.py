@@ -29,7 +29,6 @@ from derive.nodes import (
     Elementwise,
     Grad,
     Sigmoid,
-    Softmax,
     SquaredError,
     T,
     TimeSum,
@@ -41,10 +40,9 @@ from derive.printing.numpy import NumpyPrinter, adjoint_name
 HELPERS = {
     "_sigmoid": (
         "def _sigmoid(a, out=None):\n"
-        '    """1 / (1 + e^-a), computed in one buffer (``out``, or a new one). -a is capped at 80\n'
-        '    so e^-a cannot overflow even in float32; below a = -80 that changes σ by < 2e-35."""\n'
+        '    """1 / (1 + e^-a), computed in one buffer (``out``, or a new one). Where e^-a overflows\n'
+        '    (a < -709) the result is the right 0; the callers ignore that overflow (np.errstate)."""\n'
         "    out = np.negative(a, out=out)\n"
-        "    np.minimum(out, 80.0, out=out)\n"
         "    np.exp(out, out=out)\n"
         "    out += 1.0\n"
         "    return np.reciprocal(out, out=out)\n"
@@ -66,15 +64,31 @@ HELPERS = {
         "    shifted = o - o.max(axis=-1, keepdims=True)\n"
         "    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))\n"
     ),
-    "_log_softmax_and_softmax": (
-        "def _log_softmax_and_softmax(o):\n"
-        '    """(log softmax, softmax) over the last axis, sharing one exp; finite for any finite o."""\n'
-        "    shifted = o - o.max(axis=-1, keepdims=True)\n"
-        "    e = np.exp(shifted)\n"
+    "_softmax_and_logsumexp": (
+        "def _softmax_and_logsumexp(o):\n"
+        '    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o."""\n'
+        "    top = o.max(axis=-1, keepdims=True)\n"
+        "    e = np.exp(o - top)\n"
         "    total = e.sum(axis=-1, keepdims=True)\n"
         "    e /= total\n"
-        "    shifted -= np.log(total)\n"
-        "    return shifted, e\n"
+        "    return e, top + np.log(total)\n"
+    ),
+    "_pick": (
+        "def _pick(a, labels):\n"
+        '    """a[..., label] for each row: yᵀ a for a one-hot y kept as its label."""\n'
+        "    rows = a.reshape(-1, a.shape[-1])\n"
+        "    return rows[np.arange(rows.shape[0]), labels.reshape(-1)].reshape(*labels.shape, 1)\n"
+    ),
+    "_add_at": (
+        "def _add_at(a, labels, value):\n"
+        '    """a += value y in place, for a one-hot y kept as its label (a is contiguous)."""\n'
+        "    rows = a.reshape(-1, a.shape[-1])\n"
+        "    rows[np.arange(rows.shape[0]), labels.reshape(-1)] += value\n"
+    ),
+    "_one_hot": (
+        "def _one_hot(labels, size, dtype):\n"
+        '    """The one-hot vectors of labels, where a formula needs them whole."""\n'
+        "    return np.eye(size, dtype=dtype)[labels]\n"
     ),
     "_outer_sum": (
         "def _outer_sum(g, u):\n"
@@ -85,7 +99,8 @@ HELPERS = {
 
 
 class Printed(MatrixExpr):
-    """A per-example number (B, 1) already printed, standing in a product."""
+    """A value already printed (a per-example number in a product, an array slot), standing in
+    an expression that is printed around it."""
 
     def __new__(cls, code: str):
         obj = MatrixExpr.__new__(cls)
@@ -104,7 +119,8 @@ class Arrays:
     locals: set[str] = field(default_factory=set)  # one step's value, a plain name
     definitions: dict[str, MatrixExpr] = field(default_factory=dict)  # name -> forward expression
     data: set[str] = field(default_factory=set)  # names of per-example values (not parameters)
-    log_names: dict[str, str] = field(default_factory=dict)  # p -> the name holding log p
+    logsumexp: dict[str, tuple] = field(default_factory=dict)  # p = softmax(o) -> (its log Σ exp(o), o)
+    labels: dict[str, str] = field(default_factory=dict)  # one-hot target kept as labels -> its size
 
     def offset(self, name: str) -> int:
         return 0 if name in self.states else -1
@@ -120,6 +136,23 @@ class ModulePrinter(NumpyPrinter):
         return ModulePrinter(self.arrays, mode)
 
     # ---------------------------------------------------------------- where values live
+
+    def _print_MatrixSymbol(self, expr):
+        code = expr.name
+        return self._dense(expr.name, code)
+
+    def _dense(self, name: str, code: str) -> str:
+        """A one-hot target is kept as labels; where a formula needs the vectors, expand them."""
+        if name in self.arrays.labels:
+            return f"_one_hot({code}, {self.arrays.labels[name]}, dtype)"
+        return code
+
+    def _labels(self, y) -> str | None:
+        """The label array of a one-hot target y (None for any other value)."""
+        name = getattr(y, "name", None)
+        if name not in self.arrays.labels:
+            return None
+        return self._sequence(name, y.index) if isinstance(y, TimeSym) else name
 
     def _sequence(self, name: str, index) -> str:
         """A per-step array (or loop local) at a math index, in the current mode."""
@@ -141,7 +174,7 @@ class ModulePrinter(NumpyPrinter):
         return f"{name}[{start_text}:{stop_text}]"
 
     def _print_TimeSym(self, expr):
-        return self._sequence(expr.name, expr.index)
+        return self._dense(expr.name, self._sequence(expr.name, expr.index))
 
     def _print_Grad(self, expr):
         var = expr.var
@@ -242,14 +275,23 @@ class ModulePrinter(NumpyPrinter):
         return definition.args[0] if isinstance(definition, cls) else None
 
     def _print_CrossEntropy(self, expr):
+        return self._cross_entropy(expr, total=False)
+
+    def _cross_entropy(self, expr, total: bool) -> str:
+        """-yᵀ log p per example (or summed over the batch). For p = softmax(o) it is
+        log Σ exp(o) - yᵀ o (as 1ᵀy = 1), from the log Σ exp the forward pass computed."""
         p, y = expr.args
-        log_name = self.arrays.log_names.get(getattr(p, "name", None))
-        if log_name is not None:  # log p is already computed, stably, for p = softmax(o)
-            log_p = self._print(p.func(log_name, *p.args[1:]))
-            return f"-({self._wrap(y)} * {log_p}).sum(axis=-1, keepdims=True)"
-        logits = self._defined_as(p, Softmax)
-        log_p = f"_log_softmax({self._print(logits)})" if logits is not None else f"np.log({self._print(p)})"
-        return f"-({self._wrap(y)} * {log_p}).sum(axis=-1, keepdims=True)"
+        reduce = ".sum()" if total else ".sum(axis=-1, keepdims=True)"
+        stored = self.arrays.logsumexp.get(getattr(p, "name", None))
+        if stored is None:
+            return f"-({self._wrap(y)} * np.log({self._print(p)})){reduce}"
+        lse_name, logits = stored
+        lse_value = TimeSym(lse_name, p.index, 1) if isinstance(p, TimeSym) else MatrixSymbol(lse_name, 1, 1)
+        lse = self._print(lse_value)
+        labels = self._labels(y)
+        y_dot_o = (f"_pick({self._print(logits)}, {labels})" if labels is not None
+                   else f"({self._wrap(y)} * {self._wrap(logits)}).sum(axis=-1, keepdims=True)")
+        return f"({lse} - {y_dot_o}).sum()" if total else f"{lse} - {y_dot_o}"
 
     def _print_BinaryCrossEntropy(self, expr):
         return f"({self._entries(expr)}).sum(axis=-1, keepdims=True)"
@@ -296,8 +338,11 @@ class ModulePrinter(NumpyPrinter):
                 for term in expr.args:
                     if term is first:
                         continue
-                    coeff, _ = split_coefficient(term)
-                    if coeff.could_extract_minus_sign():
+                    coeff, mats = split_coefficient(term)
+                    labels = self._labels(mats[0]) if len(mats) == 1 and coeff in (1, -1) else None
+                    if labels is not None:  # ± a one-hot y: one entry per row
+                        lines.append(f"_add_at({target}, {labels}, {float(coeff)})")
+                    elif coeff.could_extract_minus_sign():
                         lines.append(f"{target} -= {self._print(neg(term))}")
                     else:
                         lines.append(f"{target} += {self._print(term)}")
@@ -342,10 +387,7 @@ class ModulePrinter(NumpyPrinter):
         if not self.is_data(expr):  # the same for every example: counted B times
             return f"B * {self._wrap(expr)}"
         if isinstance(expr, CrossEntropy):
-            p, y = expr.args
-            log_name = self.arrays.log_names.get(getattr(p, "name", None))
-            log_p = self._print(p.func(log_name, *p.args[1:])) if log_name else f"np.log({self._print(p)})"
-            return f"-np.vdot({self._print(y)}, {log_p})"
+            return self._cross_entropy(expr, total=True)
         if isinstance(expr, (BinaryCrossEntropy, SquaredError)):
             return f"({self._entries(expr)}).sum()"
         return f"{self._wrap(expr)}.sum()"

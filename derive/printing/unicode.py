@@ -147,8 +147,8 @@ class UnicodePrinter(StrPrinter):
     def _print_Softmax(self, expr):
         return f"softmax({self._print(expr.arg)})"
 
-    def _print_LogSoftmax(self, expr):
-        return f"log softmax({self._print(expr.arg)})"
+    def _print_LogSumExp(self, expr):
+        return f"log Σ exp({self._print(expr.arg)})"
 
     def _print_Diag(self, expr):
         return f"diag({self._print(expr.vec)})"

@@ -20,7 +20,7 @@ RULE_LABELS = {
     nodes.Divide: "quotient",
     nodes.Power: "power",
     nodes.Softmax: "softmax Jacobian diag(p) − p pᵀ",
-    nodes.LogSoftmax: "log-softmax Jacobian I − 1 pᵀ",
+    nodes.LogSumExp: "d log Σ exp(o)/do = softmax(o)",
     nodes.CrossEntropy: "cross-entropy",
     nodes.BinaryCrossEntropy: "binary cross-entropy",
     nodes.SquaredError: "squared error",
