@@ -85,10 +85,45 @@ def show(preset, steps, layout, pairs):
     click.echo(TerminalReport(derive(net, layout), _steps(net, settings)).render(), nl=False)
 
 
+@cli.command()
+@click.argument("preset")
+@click.option("-o", "--output", default=None, help="Where to write the document (default outputs/PRESET/PRESET.tex).")
+@STEPS
+@LAYOUT
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="The language of the sentences (zh compiles with xelatex).")
+@SET
+def latex(preset, output, steps, layout, lang, pairs):
+    """A LaTeX document deriving every gradient of PRESET step by step."""
+    from derive.latexdoc import latex_document
+
+    settings = _settings(pairs, steps)
+    net = _network(preset, settings)
+    source = latex_document(derive(net, layout), _steps(net, settings), lang)
+    path = Path(output) if output else Path("outputs") / preset / f"{preset}.tex"
+    _write(path, source)
+    click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.option("--out", "folder", default="outputs", show_default=True,
+              help="The folder that gets one subfolder per preset.")
+@click.option("--pdf/--no-pdf", default=True, show_default=True,
+              help="Compile each document to PDF and a PNG of its first page when a LaTeX engine is present.")
+def build(folder, pdf):
+    """Every preset into OUT/<preset>/: derivations (.txt, .tex), the NumPy module, PDFs."""
+    from derive.gallery import build_gallery
+
+    try:
+        for line in build_gallery(Path(folder), pdf):
+            click.echo(line)
+    except OutputError as err:
+        raise UsageProblem(str(err)) from None
+
+
 @cli.command("numpy")
 @click.argument("preset")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the module (default outputs/PRESET/PRESET_grad.py).")
+@click.option("-o", "--output", default=None, help="Where to write the module (default outputs/PRESET/PRESET_grad.py).")
 @SET
 def numpy_command(preset, output, pairs):
     """A standalone NumPy module for PRESET: init_params, forward, gradients."""
@@ -124,6 +159,9 @@ def main(argv=None) -> int:
         return err.exit_code if isinstance(err, UsageProblem) else 2
     except BrokenPipeError:
         return 0
+    except Exception as err:  # noqa: BLE001 - one line, never a traceback, even for a bug
+        click.echo(f"derive: internal error ({type(err).__name__}: {err}); please report it", err=True)
+        return 2
     return result if isinstance(result, int) else 0
 
 

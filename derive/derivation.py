@@ -92,6 +92,17 @@ class Derivation:
     param_vjps: dict[tuple[str, str], MatrixExpr]  # (s, theta): VJP of a seed at s_t
     seeds: dict[str, MatrixSymbol]  # the placeholder seed vector of each state
 
+    def _repr_latex_(self) -> str:
+        """Jupyter shows a derivation as its gradients and adjoint recurrences, typeset."""
+        from derive.printing.latex import LatexPrinter
+
+        printer = LatexPrinter(self.network.notation, objective=self.network.objective.name)
+        rows = []
+        for eq in self.gradient_equations() + self.recurrences():
+            condition = "" if eq.condition is None else rf" \qquad ({printer.doprint(eq.condition)})"
+            rows.append(f"{printer.doprint(eq.lhs)} &= {printer.doprint(eq.rhs)}{condition}")
+        return r"$$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$$"
+
     # ------------------------------------------------------------------ basic queries
 
     @property
@@ -291,9 +302,9 @@ class Derivation:
         return Equation(self.lhs(s.now), rhs)
 
     def _product(self, state, upper, lower):
-        if upper.is_Integer and lower.is_Integer:
-            factors = [self.step_jacobian(state, state, j) for j in range(int(upper), int(lower), -1)]
-            return matmul(*factors) if factors else Identity(self.states[0].shape[0])
+        """dh_upper/dh_lower; for numbers, one factor (or the identity) stands for itself."""
+        if upper.is_Integer and lower.is_Integer and int(upper) - int(lower) <= 1:
+            return self.step_jacobian(state, state, upper) if upper != lower else Identity(self.states[0].shape[0])
         return self.jacobian_product(state, upper, lower)
 
     def bptt_symbolic(self, param: str) -> Equation:

@@ -14,11 +14,13 @@ class OutputError(OSError):
 def write_atomic(path: Path | str, text: str) -> Path:
     """Write ``text`` to ``path`` so that a failure leaves no partial file behind."""
     path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a directory")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise OutputError(f"cannot write {path}: {err.strerror or err}") from None
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+        raise OutputError(f"cannot write {path!r}: {getattr(err, 'strerror', None) or err}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)

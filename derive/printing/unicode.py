@@ -191,6 +191,10 @@ class UnicodePrinter(StrPrinter):
         return f"Σ[{index}={lo}..{hi}] {self._factor(expr.body)}"
 
     def _print_TimeProduct(self, expr):
+        index, lo, hi = expr.limits
+        if lo.is_Integer and hi.is_Integer:  # numbers: the factors, or the ends of a long product
+            factors = [self._factor(f) for f in expr.factors()]
+            return " ".join(factors if len(factors) <= 3 else factors[:2] + ["⋯"] + factors[-1:])
         index, lo, hi = (sstr(x).replace(" ", "") for x in expr.limits)
         return f"Π[{index}={hi}↓{lo}] {self._factor(expr.body)}"
 

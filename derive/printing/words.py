@@ -42,3 +42,153 @@ FUSED_LABELS = {
     (nodes.Softmax, nodes.CrossEntropy): "softmax + cross-entropy: (diag(p) − p pᵀ)(−y ⊘ p) = p − y as 1ᵀy = 1",
     (nodes.Sigmoid, nodes.BinaryCrossEntropy): "σ + binary cross-entropy: σ' = p(1 − p) cancels the denominators",
 }
+
+
+# ---------------------------------------------------------------------------- LaTeX documents
+# Sentences of a derivation document in each language. <<name>> marks a value to fill in (the
+# text is LaTeX, whose braces and dollars a format string would trip on).
+
+PHRASES = {
+    "en": {
+        "title": r"Gradients of \texttt{<<preset>>}",
+        "subtitle": r"<<layout>> layout, unrolled for $T = <<steps>>$",
+        "subtitle_static": r"<<layout>> layout",
+        "layout_name_denominator": "Denominator",
+        "layout_name_numerator": "Numerator",
+        "network_title": "The network",
+        "network_intro": r"This document derives every gradient of the \texttt{<<preset>>} model (homework <<seed>>).",
+        "parameters": r"Its parameters are <<params>>, and the forward pass is",
+        "time_range": r"for $t = 1, \dots, T$, starting from <<initial>>.",
+        "options": r"Options: <<options>>.",
+        "conventions_title": "Conventions",
+        "layout_denominator": r"Denominator layout: a derivative $\partial L/\partial X$ has the shape of $X$ "
+                              r"(a column for a vector), and the chain rule multiplies by transposed Jacobians.",
+        "layout_numerator": r"Numerator layout: $\partial L/\partial \mathbf{h}$ is a row, and a Jacobian "
+                            r"$\partial \mathbf{y}/\partial \mathbf{x}$ has one row per entry of $\mathbf{y}$; the "
+                            r"chain rule multiplies Jacobians from the right.",
+        "adjoint_meaning": r"On the right of an equation $\partial <<objective>>/\partial X$ is the total derivative "
+                           r"of the loss with respect to $X$, along every path. $\odot$ is the entrywise product, "
+                           r"$\oslash$ entrywise division, and $\operatorname{diag}(\mathbf{v})$ the diagonal "
+                           r"matrix of $\mathbf{v}$.",
+        "derivatives": "The activations' derivatives, written with the forward results they reuse:",
+        "backward_title": "Backward, one chain rule at a time",
+        "backward_intro": "Reverse mode visits the forward equations from the last to the first. For each "
+                          "variable the first line is the chain rule over the variables that read it; the "
+                          "next lines are what the rule of each operation gives.",
+        "adjoint_of": r"The derivative with respect to <<var>> (rules: <<rules>>):",
+        "fused": r"The loss and the function before it simplify together: <<why>>.",
+        "recurrence_title": "The adjoint recurrence",
+        "recurrence_intro": r"In terms of the state's own adjoint and the loss alone, it runs backwards from $t = T$:",
+        "closed_form": r"Unrolled, the loss of every step $s \ge t$ reaches $\mathbf{h}_t$ through the Jacobians "
+                       r"of the steps in between:",
+        "gradients_title": "The gradients",
+        "gradients_intro": "Each parameter collects one term for every step at which it is used; the second "
+                           "line writes the adjoints out:",
+        "kronecker": r"A matrix parameter's derivative is the row of $\partial L/\partial W$ over its entries in "
+                     r"row-major order, and $(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ is the Jacobian of "
+                     r"$W\mathbf{u}$ with respect to those entries.",
+        "jacobians_title": "Jacobians between steps",
+        "jacobians_intro": r"One step of the recurrence, and a chain of them; the product runs over decreasing "
+                           r"$i$ from left to right, the only order in which it is conformable and right:",
+        "product_example": r"For example, from $t = 1$ to $t = 3$:",
+        "bptt_title": r"Backpropagation through time for $T = <<steps>>$",
+        "bptt_intro": r"Every path from the loss at step $t$ back to a use of the parameter at step $k \le t$ "
+                      r"gives one term, <<count>> in all:",
+        "bptt_terms": r"The terms of <<theta>> for $T = <<steps>>$:",
+        "more_terms": r"<<count>> more terms",
+        "bptt_equal": r"Grouping the terms by $k$ gives the recurrence form above, because the sum over "
+                      r"$t \ge k$ is the adjoint of $\mathbf{h}_k$:",
+        "fused_softmax_ce": r"$(\operatorname{diag}(\hat{y}) - \hat{y}\hat{y}^{\top})(-y \oslash \hat{y}) = "
+                            r"\hat{y} - y$, because $\mathbf{1}^{\top} y = 1$",
+        "fused_sigmoid_bce": r"$\sigma'(z) = p(1 - p)$ cancels the denominators, leaving $p - y$",
+    },
+    "zh": {
+        "title": r"\texttt{<<preset>>} 的梯度推导",
+        "subtitle": r"<<layout>>布局，展开至 $T = <<steps>>$",
+        "subtitle_static": r"<<layout>>布局",
+        "layout_name_denominator": "分母",
+        "layout_name_numerator": "分子",
+        "network_title": "网络结构",
+        "network_intro": r"本文推导 \texttt{<<preset>>} 模型（作业 <<seed>>）的全部梯度。",
+        "parameters": r"参数为 <<params>>，前向计算为",
+        "time_range": r"其中 $t = 1, \dots, T$，初值 <<initial>>。",
+        "options": r"选项：<<options>>。",
+        "conventions_title": "记号与约定",
+        "layout_denominator": r"分母布局：导数 $\partial L/\partial X$ 与 $X$ 同形（向量为列向量），"
+                              r"链式法则中乘以雅可比矩阵的转置。",
+        "layout_numerator": r"分子布局：$\partial L/\partial \mathbf{h}$ 为行向量，雅可比矩阵 "
+                            r"$\partial \mathbf{y}/\partial \mathbf{x}$ 的每一行对应 $\mathbf{y}$ 的一个分量，"
+                            r"链式法则从右侧相乘。",
+        "adjoint_meaning": r"等式右边的 $\partial <<objective>>/\partial X$ 表示损失对 $X$ 的全导数（经过所有路径）。"
+                           r"$\odot$ 为逐元素乘积，$\oslash$ 为逐元素除法，$\operatorname{diag}(\mathbf{v})$ 为以 "
+                           r"$\mathbf{v}$ 为对角线的矩阵。",
+        "derivatives": "激活函数的导数（用前向计算的结果表示）：",
+        "backward_title": "反向传播：逐步应用链式法则",
+        "backward_intro": "反向模式从最后一个前向等式倒推到第一个。对每个变量，第一行是对读取它的变量应用链式法则，"
+                          "其后各行是各运算的求导规则给出的结果。",
+        "adjoint_of": r"对 <<var>> 的导数（所用规则：<<rules>>）：",
+        "fused": r"损失函数与其前面的函数可合并化简：<<why>>。",
+        "recurrence_title": "伴随变量的递推",
+        "recurrence_intro": r"只用状态自身的伴随变量与损失表示，从 $t = T$ 向前递推：",
+        "closed_form": r"展开后，每一步 $s \ge t$ 的损失经过其间各步的雅可比矩阵到达 $\mathbf{h}_t$：",
+        "gradients_title": "梯度",
+        "gradients_intro": "每个参数在用到它的每一步贡献一项；第二行把伴随变量展开：",
+        "kronecker": r"矩阵参数的导数是 $\partial L/\partial W$ 按行优先排成的行向量，"
+                     r"$(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ 是 $W\mathbf{u}$ 对这些元素的雅可比矩阵。",
+        "jacobians_title": "时间步之间的雅可比矩阵",
+        "jacobians_intro": r"递推的一步及其连乘；乘积从左到右按 $i$ 递减排列，这是唯一维数相容且正确的顺序：",
+        "product_example": r"例如从 $t = 1$ 到 $t = 3$：",
+        "bptt_title": r"$T = <<steps>>$ 时的随时间反向传播",
+        "bptt_intro": r"从第 $t$ 步的损失回到第 $k \le t$ 步对参数的使用，每条路径给出一项，共 <<count>> 项：",
+        "bptt_terms": r"$T = <<steps>>$ 时 <<theta>> 的各项：",
+        "more_terms": r"另有 <<count>> 项",
+        "bptt_equal": r"按 $k$ 合并各项即得上面的递推形式，因为对 $t \ge k$ 的求和正是 $\mathbf{h}_k$ 的伴随变量：",
+        "fused_softmax_ce": r"$(\operatorname{diag}(\hat{y}) - \hat{y}\hat{y}^{\top})(-y \oslash \hat{y}) = "
+                            r"\hat{y} - y$，因为 $\mathbf{1}^{\top} y = 1$",
+        "fused_sigmoid_bce": r"$\sigma'(z) = p(1 - p)$ 与分母相消，得 $p - y$",
+    },
+}
+
+RULE_PHRASES = {
+    MatAdd: ("sum", "加法"),
+    MatMul: ("matrix product", "矩阵乘法"),
+    HadamardProduct: ("entrywise product", "逐元素乘积"),
+    Transpose: ("transpose", "转置"),
+    nodes.Sigmoid: (r"$\sigma' = \sigma(1 - \sigma)$",) * 2,
+    nodes.Tanh: (r"$\tanh' = 1 - \tanh^2$",) * 2,
+    nodes.ReLU: (r"$\operatorname{ReLU}' = \mathbb{I}(\cdot > 0)$",) * 2,
+    nodes.Exp: (r"$\exp' = \exp$",) * 2,
+    nodes.Log: (r"$\log' = 1/x$",) * 2,
+    nodes.Phi: (r"generic $\phi'$", r"一般函数 $\phi'$"),
+    nodes.Divide: ("quotient", "除法"),
+    nodes.Power: ("power", "幂"),
+    nodes.Softmax: (r"softmax Jacobian $\operatorname{diag}(p) - pp^{\top}$",
+                    r"softmax 的雅可比矩阵 $\operatorname{diag}(p) - pp^{\top}$"),
+    nodes.LogSumExp: (r"$\partial \log \mathbf{1}^{\top}\exp(o)/\partial o = \operatorname{softmax}(o)$",) * 2,
+    nodes.CrossEntropy: ("cross-entropy", "交叉熵"),
+    nodes.BinaryCrossEntropy: ("binary cross-entropy", "二元交叉熵"),
+    nodes.SquaredError: ("squared error", "平方误差"),
+    nodes.GenericLoss: (r"generic $\partial \ell/\partial o$", r"一般损失 $\partial \ell/\partial o$"),
+    nodes.FrobeniusSq: (r"$\partial \lVert W\rVert_F^2/\partial W = 2W$",) * 2,
+    nodes.Concat: ("split of a stacked vector", "拼接向量的拆分"),
+    nodes.TimeSum: (r"sum over $t$", r"对 $t$ 求和"),
+}
+
+FUSED_PHRASES = {
+    (nodes.Softmax, nodes.CrossEntropy): "fused_softmax_ce",
+    (nodes.Sigmoid, nodes.BinaryCrossEntropy): "fused_sigmoid_bce",
+}
+
+
+def phrase(lang: str, key: str, **values) -> str:
+    text = PHRASES[lang][key]
+    for name, value in values.items():
+        text = text.replace(f"<<{name}>>", str(value))
+    return text
+
+
+def rule_phrase(lang: str, cls) -> str:
+    for base in cls.__mro__:
+        if base in RULE_PHRASES:
+            return RULE_PHRASES[base][0 if lang == "en" else 1]
+    return cls.__name__

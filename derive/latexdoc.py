@@ -1,0 +1,298 @@
+"""The content of a LaTeX derivation document: sections of sentences and displayed equations,
+all printed from the ``Derivation`` (nothing is derived here). The Jinja2 template in
+templates/latex/ lays them out; ``render`` gives the .tex source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sympy import Integer
+from sympy.matrices.expressions import MatrixSymbol
+
+from derive import templates
+from derive.algebra import add, matmul, substitute, transpose
+from derive.derivation import ALWAYS, BEFORE_LAST, LAST, Derivation
+from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeSum, TimeSym, k, t
+from derive.printing import latex_layout
+from derive.printing.latex import LatexPrinter
+from derive.printing.words import FUSED_PHRASES, phrase, rule_phrase
+
+# An unrolled double sum longer than this shows its first and last terms with \cdots.
+HEAD_TERMS, TAIL_TERMS = 3, 2
+FULL_EXPANSION = 10
+
+
+@dataclass
+class Item:
+    """A paragraph of text, or a displayed block of equations (align* lines)."""
+
+    text: str = ""
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    title: str
+    items: list[Item] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        self.items.append(Item(text=text))
+
+    def show(self, lines: list[str]) -> None:
+        if lines:
+            self.items.append(Item(lines=lines))
+
+
+class Document:
+    def __init__(self, derivation: Derivation, steps: int, lang: str = "en"):
+        self.d = derivation
+        self.net = derivation.network
+        self.steps = steps
+        self.lang = lang
+        self.p = LatexPrinter(self.net.notation, objective=self.net.objective.name)
+        self.numerator = derivation.layout == "numerator"
+
+    def say(self, key: str, **values) -> str:
+        return phrase(self.lang, key, **values)
+
+    def m(self, expr) -> str:
+        """Inline math."""
+        return f"${self.p.doprint(expr)}$"
+
+    def eq(self, lhs, rhs, condition=None, note: str = "") -> list[str]:
+        suffix = ""
+        if condition is not None:
+            suffix = rf"\qquad ({self.p.doprint(condition)})"
+        elif note:
+            suffix = rf"\qquad \text{{({note})}}"
+        lhs_tex = lhs if isinstance(lhs, str) else self.p.doprint(lhs)
+        return latex_layout.lines(lhs_tex, rhs, self.p, suffix)
+
+    # ---------------------------------------------------------------- sections
+
+    def network(self) -> Section:
+        s = Section(self.say("network_title"))
+        params = ", ".join(rf"${self.p.doprint(p)} \in \mathbb{{R}}^{{{self.p.doprint(p.shape[0])} \times "
+                           rf"{self.p.doprint(p.shape[1])}}}$" for p in self.net.params)
+        s.say(self.say("network_intro", preset=self.net.name, seed=self.net.seed) + " " +
+              self.say("parameters", params=params))
+        lines = []
+        for a in self.net.assignments:
+            lines += self.eq(a.target, a.expr)
+        s.show(lines)
+        if self.net.sequential:
+            initial = ", ".join(rf"${self.p.doprint(st.now.at(0))} = \mathbf{{0}}$" for st in self.net.states)
+            s.say(self.say("time_range", initial=initial))
+        options = ", ".join(rf"\texttt{{{k}={v}}}".replace("_", r"\_") for k, v in self.net.options.items())
+        s.say(self.say("options", options=options))
+        return s
+
+    def conventions(self) -> Section:
+        s = Section(self.say("conventions_title"))
+        s.say(self.say("layout_" + self.d.layout))
+        s.say(self.say("adjoint_meaning", objective=self.p.name(self.net.objective.name)))
+        legend = self._derivative_legend()
+        if legend:
+            s.say(self.say("derivatives"))
+            s.show(legend)
+        return s
+
+    def _derivative_legend(self) -> list[str]:
+        """f'(x) for every activation the network uses, in the form the rule table gives it
+        (from x and the forward result f(x))."""
+        from sympy import Symbol
+
+        from derive.nodes import Elementwise, Phi
+        from derive.rules import derivative_of
+
+        seen, lines = [], []
+        for a in self.net.assignments:
+            for node in _walk(a.expr):
+                if isinstance(node, Elementwise) and not isinstance(node, Phi) and type(node) not in seen:
+                    seen.append(type(node))
+        x = MatrixSymbol("x", 1, 1)
+        plain = LatexPrinter()  # x here is a placeholder, not the model's x
+        for cls in seen:
+            fx = plain.doprint(cls(x))
+            rule = plain.doprint(derivative_of(cls(x))(Symbol("XX"), Symbol("ANS")))
+            rule = rule.replace("ANS", fx).replace("XX", "x")
+            rule = rule.replace(rf"{fx} > 0", "x > 0")  # ReLU(x) > 0 exactly when x > 0
+            head = fx.rsplit("(", 1)[0]
+            lines.append(rf"{head}'(x) &= {rule}")
+        return lines
+
+    def backward(self) -> Section:
+        """Each adjoint: the chain rule over its consumers, then what the rules give."""
+        s = Section(self.say("backward_title"))
+        s.say(self.say("backward_intro"))
+        objective = self.net.objective
+        for a in reversed(self.net.assignments):
+            if a.target == objective:
+                continue
+            adj = self.d.adjoints[a.name]
+            fused = [c for c in adj.terms if c.chain is not None]
+            lhs = self.d.lhs(a.target)
+            lines = []
+            if not adj.is_constant:
+                lines += self.eq(lhs, self._chain(adj))
+                if fused:
+                    lines += self.eq("", self.d.as_layout(fused[0].chain))
+            for j, eq in enumerate(self.d.adjoint_equations(a.name)):
+                shown = "" if (lines and j == 0 and eq.lhs == lhs) else eq.lhs
+                lines += self.eq(shown, eq.rhs, eq.condition, eq.note)
+            rules = sorted({rule_phrase(self.lang, r) for c in adj.terms for r in c.rules[:1]})
+            text = self.say("adjoint_of", var=self.m(a.target), rules=", ".join(rules) or "—")
+            if fused:
+                text += " " + self.say("fused", why=self.say(FUSED_PHRASES[fused[0].rules[:2]]))
+            s.say(text)
+            s.show(lines)
+        return s
+
+    def _chain(self, adj):
+        """The chain rule for dL/dX: one product per consumer (Jacobians left symbolic)."""
+        var = adj.var
+        parts = []
+        for c in adj.terms:
+            via = c.via
+            here = var
+            if c.when == BEFORE_LAST:
+                via = substitute(via, {t: t + 1})
+            if c.when == LAST:
+                here = var.at(T) if isinstance(var, TimeSym) else var
+            if c.when == LAST and isinstance(var, TimeSym):
+                continue  # shown in the t = T case
+            jac = Jac(via, here)
+            if via == self.net.objective:  # dL/dL = 1: the chain starts here
+                parts.append(jac if self.numerator else transpose(jac))
+            elif self.numerator:
+                parts.append(matmul(RowGrad(via), jac))
+            else:
+                parts.append(matmul(transpose(jac), Grad(via)))
+        return add(*parts) if parts else Integer(0)
+
+    def recurrence(self) -> Section | None:
+        if not self.net.states:
+            return None
+        s = Section(self.say("recurrence_title"))
+        s.say(self.say("recurrence_intro"))
+        lines = []
+        for eq in self.d.recurrences():
+            lines += self.eq(eq.lhs, eq.rhs, eq.condition, eq.note)
+        s.show(lines)
+        if len(self.d.states) == 1:
+            s.say(self.say("closed_form"))
+            eq = self.d.closed_form()
+            s.show(self.eq(eq.lhs, eq.rhs))
+        return s
+
+    def gradients(self) -> Section:
+        s = Section(self.say("gradients_title"))
+        s.say(self.say("gradients_intro"))
+        lines = []
+        for p in self.net.params:
+            chain = self.d.as_layout(self.d.gradient_expr(p.name), p)
+            inlined = self.d.gradient_equations(inlined=True)
+            lines += self.eq(self.d.lhs(p), chain)
+            inline_rhs = next(eq.rhs for eq in inlined if eq.lhs.var == p)
+            if inline_rhs != chain:
+                lines += self.eq("", inline_rhs)
+        s.show(lines)
+        if self.numerator and any(p.shape[1] != 1 and p.shape[0] != 1 for p in self.net.params):
+            s.say(self.say("kronecker"))
+        return s
+
+    def jacobians(self) -> Section | None:
+        eqs = self.d.jacobian_equations()
+        if not eqs:
+            return None
+        s = Section(self.say("jacobians_title"))
+        s.say(self.say("jacobians_intro"))
+        lines = []
+        for eq in eqs:
+            lines += self.eq(eq.lhs, eq.rhs)
+        s.show(lines)
+        if len(self.d.states) == 1 and self.steps >= 3:
+            state = self.d.state_names[0]
+            h = self.d.states[0].now
+            product = self.d.jacobian_product(state, Integer(3), Integer(1))
+            s.say(self.say("product_example"))
+            s.show(self.eq(Jac(h.at(3), h.at(1)), product))
+        return s
+
+    def bptt(self) -> Section | None:
+        params = self.d.bptt_params()
+        if not params:
+            return None
+        s = Section(self.say("bptt_title", steps=self.steps))
+        pairs = self.d.bptt_pairs(self.steps)
+        count = len(pairs)
+        shown = pairs if count <= FULL_EXPANSION else pairs[:HEAD_TERMS] + [None] + pairs[-TAIL_TERMS:]
+        s.say(self.say("bptt_intro", count=count))
+        for theta in params:
+            general = self.d.bptt_symbolic(theta.name)
+            lines = self.eq(general.lhs, general.rhs)
+            lines += self.eq("", _sum_of_terms(self.d, theta.name))
+            s.show(lines)
+            s.say(self.say("bptt_terms", theta=self.m(theta), steps=self.steps))
+            terms = []
+            for pair in shown:
+                if pair is None:
+                    more = self.say("more_terms", count=count - HEAD_TERMS - TAIL_TERMS)
+                    terms.append(rf"&\quad \cdots \qquad \text{{({more})}}")
+                    continue
+                tt, kk = pair
+                term = self.d.bptt_term(theta.name, Integer(tt), Integer(kk), Integer(self.steps))
+                terms += latex_layout.lines(rf"(t, k) = ({tt}, {kk})", term, self.p, relation=r"\colon")
+            s.show(terms)
+        s.say(self.say("bptt_equal"))
+        state = self.d.states[0].now
+        identity = TimeSum(matmul(transpose(self.d.jacobian_product(self.d.state_names[0], t, k)),
+                                  LocalGrad(state)), t, k, T)
+        if self.numerator:
+            identity = TimeSum(matmul(LocalGrad(state), self.d.jacobian_product(self.d.state_names[0], t, k)), t, k, T)
+        s.show(self.eq(self.d.lhs(state.at(k)), identity))
+        return s
+
+    # ---------------------------------------------------------------- the whole document
+
+    def sections(self) -> list[Section]:
+        parts = [self.network(), self.conventions(), self.backward(), self.recurrence(), self.gradients(),
+                 self.jacobians(), self.bptt()]
+        return [p for p in parts if p is not None]
+
+    def _subtitle(self) -> str:
+        layout = self.say("layout_name_" + self.d.layout)
+        if self.net.sequential:
+            return self.say("subtitle", layout=layout, steps=self.steps)
+        return self.say("subtitle_static", layout=layout)
+
+    def render(self) -> str:
+        env = templates.latex_environment()
+        return env.get_template("document.tex.j2").render(
+            lang=self.lang,
+            title=self.say("title", preset=self.net.name),
+            subtitle=self._subtitle(),
+            sections=self.sections(),
+        )
+
+
+def _sum_of_terms(derivation, param):
+    """sum_t sum_{k<=t} of the general (t, k) term (sum_k of it when only h_T is in the loss)."""
+    term = derivation.bptt_term(param)
+    if derivation.loss_at_last_step:
+        return TimeSum(term, k, 1, T)
+    return TimeSum(TimeSum(term, k, 1, t), t, 1, T)
+
+
+def _walk(expr):
+    yield expr
+    for a in getattr(expr, "args", ()):
+        yield from _walk(a)
+
+
+def latex_document(derivation: Derivation, steps: int, lang: str = "en") -> str:
+    return Document(derivation, steps, lang).render()
+
+
+__all__ = ["ALWAYS", "Document", "latex_document"]
