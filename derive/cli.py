@@ -121,6 +121,31 @@ def build(folder, pdf):
         raise UsageProblem(str(err)) from None
 
 
+@cli.command()
+@click.argument("file", required=False)
+@click.option("--model", "preset", default=None, help="The preset the answers are about (or model: in the file).")
+@click.option("--layout", type=click.Choice(["auto", "denominator", "numerator"]), default=None,
+              help="How the answers write derivatives (default: the file's, else auto).")
+@click.option("--claim", "claims", multiple=True, metavar="LATEX", help="A claim to check instead of a file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the format DESIGN.md gives).")
+def check(file, preset, layout, claims, as_json):
+    """Read a student's LaTeX answers (FILE or --claim) and say which are right, and what is
+    wrong with the others. Exit 1 when a claim is incorrect."""
+    from derive.check.run import CheckError, check_answers
+
+    try:
+        model, verdicts = check_answers(file, preset, layout, claims)
+    except CheckError as err:
+        raise UsageProblem(str(err)) from None
+    from derive.check import report
+
+    if as_json:
+        click.echo(report.as_json(model, verdicts))
+    else:
+        click.echo(report.as_text(model, verdicts, colour=sys.stdout.isatty()), nl=False)
+    return 1 if any(v.verdict == "incorrect" for v in verdicts) else 0
+
+
 @cli.command("numpy")
 @click.argument("preset")
 @click.option("-o", "--output", default=None, help="Where to write the module (default outputs/PRESET/PRESET_grad.py).")

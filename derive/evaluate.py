@@ -132,7 +132,7 @@ def backward(derivation: Derivation, ns: dict) -> dict:
             ns[adjoint_name(a.name)] = adjoint(a.name, (ALWAYS, STATIC))
     grads = {}
     for p in net.params:
-        grads[p.name] = numpy.asarray(value(derivation.gradient_expr(p.name), ns), dtype=float)
+        grads[p.name] = numpy.asarray(value(derivation.gradient_expr(p.name), ns))
         ns[adjoint_name(p.name)] = grads[p.name]
     return grads
 

@@ -28,6 +28,7 @@ RNN_BINARY_NOTATION = Notation.of(
     y_pred=((r"y_{\text{pred}}", r"y_{pred}", r"y_{\mathrm{pred}}", r"\hat{y}"), "y_pred"),
     y_gt=((r"y_{\text{gt}}", r"y_{gt}", r"y_{\mathrm{gt}}", "y"), "y_gt"),
     L=((r"\mathcal{L}", "L"), "L"),
+    T=(("T", "l"), "T"),  # seed 001 writes the sequence length l
 )
 
 RNN_SOFTMAX_NOTATION = Notation.of(
@@ -37,6 +38,8 @@ RNN_SOFTMAX_NOTATION = Notation.of(
 )
 
 RNN_D2L_NOTATION = Notation.of(
+    x=(("x", "X"), "x"),
+    h=(("h", "H"), "h"),
     W_hx=((r"W_{hx}", rf"{BF}{{W}}_{{hx}}", r"W_{xh}"), "W_hx"),
     W_hh=((r"W_{hh}", rf"{BF}{{W}}_{{hh}}"), "W_hh"),
     W_qh=((r"W_{qh}", rf"{BF}{{W}}_{{qh}}", r"W_{yh}", r"W_{y_h}"), "W_qh"),

@@ -1,0 +1,45 @@
+"""What ``derive check`` prints: a row per claim (colour on a terminal) and a summary line, or
+the JSON object of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from derive.check.judge import Verdict
+
+COLOURS = {"correct": "green", "incorrect": "red", "conditional": "yellow", "unchecked": "bright_black"}
+VERDICTS = ("correct", "incorrect", "conditional", "unchecked")
+
+
+def summary(verdicts: list[Verdict]) -> dict:
+    return {v: sum(1 for x in verdicts if x.verdict == v) for v in VERDICTS}
+
+
+def as_json(model: str | None, verdicts: list[Verdict]) -> str:
+    return json.dumps({"model": model, "claims": [v.as_json() for v in verdicts], "summary": summary(verdicts)},
+                      ensure_ascii=False, indent=2)
+
+
+def as_text(model: str | None, verdicts: list[Verdict], colour: bool) -> str:
+    lines = []
+    for v in verdicts:
+        tag = v.verdict.upper()
+        if colour:
+            tag = click.style(tag, fg=COLOURS[v.verdict], bold=v.verdict == "incorrect")
+        lines.append(f"line {v.line:>4}  {tag:<11}  {_short(v.quantity, 48):<48}  {v.reason}")
+        if v.verdict == "incorrect" and v.expected:
+            lines.append(f"{'':>30}expected: {v.expected}")
+    counts = summary(verdicts)
+    checked = len(verdicts) - counts["unchecked"]
+    lines.append(f"{model or 'no model'}: {len(verdicts)} claims found, {checked} checked: "
+                 f"{counts['correct']} correct, "
+                 f"{counts['incorrect']} incorrect, {counts['conditional']} conditional, "
+                 f"{counts['unchecked']} unchecked")
+    return "\n".join(lines) + "\n"
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,432 @@
+"""The true values an answer is compared with, at a random point, in high precision.
+
+A ``World`` runs the model forward and the derivation backward (both already checked against
+three oracles) with 40-digit mpmath numbers, and evaluates an answer's expression over the
+same values. Jacobians between forward quantities come from central differences at that
+precision: a variable's by perturbing it where it is computed (every later use follows), a
+parameter's by perturbing it in the one step that reads it (the direct derivative that chain
+rules such as dL/dh_t dh_t/dW mean).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import mpmath
+import numpy
+
+from derive import oracles, precise, presets
+from derive.check import semantics as S
+from derive.deriver import derive
+from derive.evaluate import backward, forward, value
+from derive.nodes import Elementwise, Phi, TimeSym
+from derive.printing.numpy import adjoint_name
+
+DIGITS = 40
+EPS = mpmath.mpf("1e-18")
+CHECK_SIZES = dict(n=3, d=2, k=2)
+MAX_POWER = 64
+
+
+class Undefined(ValueError):
+    """A value the answer refers to that does not exist at this point (an index out of range,
+    σ' without an argument)."""
+
+    def __init__(self, message: str, out_of_range: bool = False):
+        super().__init__(message)
+        self.out_of_range = out_of_range
+
+
+class ShapeError(ValueError):
+    """A product or sum whose shapes do not fit; the message says which."""
+
+
+class World:
+    def __init__(self, preset: str, settings: dict, steps: int, seed: int):
+        mpmath.mp.dps = DIGITS
+        self.net = presets.build(preset, settings)
+        self.derivation = derive(self.net)
+        self.steps = steps
+        sizes = {k: v for k, v in CHECK_SIZES.items() if k in self.net.sizes_default}
+        point, _ = oracles.random_point(self.net, steps, seed=seed, sizes=sizes)
+        self.point = precise.point(point)
+        self.ns = forward(self.net, self.point, np_module=precise)
+        backward(self.derivation, self.ns)
+        self.kind = {p.name: "param" for p in self.net.params}
+        self.kind.update({a.name: "var" for a in self.net.assignments})
+        self.states = {s.name for s in self.net.states}
+        self.identity_activation = settings.get("activation") == "identity"
+        self.activation, self.pre_activation = self._activation()
+        self._jacobians = lru_cache(maxsize=None)(self._jacobian)
+
+    def _activation(self):
+        """The hidden activation (the state's elementwise function) and its input's name."""
+        for a in self.net.assignments:
+            if a.per_step and a.name in self.states and isinstance(a.expr, Elementwise):
+                arg = a.expr.arg
+                return a.expr, (arg.name if isinstance(arg, TimeSym) else None)
+        for a in self.net.assignments:  # an MLP: h = φ(z)
+            if isinstance(a.expr, Elementwise):
+                arg = a.expr.arg
+                return a.expr, getattr(arg, "name", None)
+        return None, None
+
+    # ---------------------------------------------------------------- values
+
+    def value(self, name: str, index: int | None):
+        if name == "T":
+            return mpmath.mpf(self.steps)
+        hypers = {str(h): v for h, v in self.point.hypers.items()}
+        if name in hypers:
+            return mpmath.mpf(hypers[name])
+        stored = self.ns[name]
+        if isinstance(stored, dict):
+            if index is None:
+                raise Undefined(f"{name} needs a time index")
+            low = 0 if name in self.states else 1
+            if not low <= index <= self.steps:
+                raise Undefined(f"{name}_{index} is outside the steps 1..T", out_of_range=True)
+            return stored[index]
+        return stored
+
+    def adjoint(self, name: str, index: int | None):
+        if name == self.net.objective.name:
+            return mpmath.mpf(1)
+        stored = self.ns.get(adjoint_name(name))
+        if stored is None:
+            raise Undefined(f"dL/d{name} is not a quantity of this model")
+        if isinstance(stored, dict):
+            if index is None:
+                raise Undefined(f"dL/d{name} needs a time index")
+            if not 1 <= index <= self.steps:
+                raise Undefined(f"dL/d{name}_{index} is outside the steps 1..T", out_of_range=True)
+            return _array(stored[index])
+        return _array(stored)
+
+    def jacobian(self, of: str, of_index, wrt: str, wrt_index):
+        return self._jacobians(of, of_index, wrt, wrt_index)
+
+    def _jacobian(self, of, of_index, wrt, wrt_index):
+        """d of/d wrt in numerator layout (rows: entries of ``of``; columns: of ``wrt``, row-major)."""
+        target = _array(self.value(of, of_index))
+        if self.kind.get(wrt) == "param":
+            base = _array(self.ns[wrt])
+            columns = []
+            for j in range(base.size):
+                moved = []
+                for sign in (1, -1):
+                    values = base.copy()
+                    values.reshape(-1)[j] = values.reshape(-1)[j] + sign * EPS
+                    moved.append(_array(self._direct(of, of_index, wrt, values)))
+                columns.append(((moved[0] - moved[1]) / (2 * EPS)).reshape(-1))
+            return numpy.array(columns, dtype=object).T
+        source = _array(self.value(wrt, wrt_index))
+        if wrt_index is not None and of_index is not None and of_index < wrt_index:
+            return _zeros(target.size, source.size)
+        columns = []
+        for j in range(source.size):
+            moved = []
+            for sign in (1, -1):
+                probe = precise.zeros(source.shape)
+                probe.reshape(-1)[j] = sign * EPS
+                moved.append(_array(self._probed(of, of_index, wrt, wrt_index, probe)))
+            columns.append(((moved[0] - moved[1]) / (2 * EPS)).reshape(-1))
+        return numpy.array(columns, dtype=object).T
+
+    def _probed(self, of, of_index, wrt, wrt_index, probe):
+        steps = {}
+        stored = self.ns[wrt]
+        if isinstance(stored, dict):
+            steps = {t: precise.zeros(numpy.shape(v)) for t, v in stored.items()}
+            steps[wrt_index] = probe
+            probes = {wrt: steps}
+        else:
+            probes = {wrt: probe}
+        ns = forward(self.net, self.point, probes=probes, np_module=precise)
+        stored_of = ns[of]
+        return stored_of[of_index] if isinstance(stored_of, dict) else stored_of
+
+    def _direct(self, of, of_index, param, values):
+        """``of`` recomputed with the parameter changed only in the step that computes it."""
+        before, step, after = self.net.schedule()
+        ns = dict(self.ns)
+        ns[param] = values
+        section = step if isinstance(self.ns[of], dict) else before + after
+        if isinstance(self.ns[of], dict):
+            ns["t"] = of_index
+        for a in section:
+            result = value(a.expr, ns)
+            if isinstance(self.ns[a.name], dict):
+                ns[a.name] = {**self.ns[a.name], of_index: result}
+            else:
+                ns[a.name] = result
+            if a.name == of:
+                break
+        stored = ns[of]
+        return stored[of_index] if isinstance(stored, dict) else stored
+
+    # ---------------------------------------------------------------- the answer's expression
+
+    def evaluate(self, node, env: dict, reverse_products: bool = False, layout: str = "denominator"):
+        """The value of an answer's expression; ``layout`` says how its derivatives are
+        written (numerator: dL/dh a row, Jacobians as they are; denominator: dL/dh a column,
+        a Jacobian ∂y/∂x written transposed, shaped like x by y)."""
+        return Evaluator(self, env, reverse_products, layout).run(node)
+
+
+def _array(x):
+    if isinstance(x, numpy.ndarray):
+        return x if x.ndim == 2 else x.reshape(-1, 1)
+    return numpy.array([[x]], dtype=object)
+
+
+def _zeros(rows, cols):
+    return precise.zeros((rows, cols))
+
+
+def _is_number(x) -> bool:
+    return not isinstance(x, numpy.ndarray) or x.shape == (1, 1)
+
+
+def _scalar(x):
+    return x[0, 0] if isinstance(x, numpy.ndarray) else x
+
+
+def _shape(x) -> str:
+    return "1×1" if not isinstance(x, numpy.ndarray) else f"{x.shape[0]}×{x.shape[1]}"
+
+
+class Evaluator:
+    def __init__(self, world: World, env: dict, reverse_products: bool, layout: str):
+        self.w = world
+        self.env = dict(env)
+        self.reverse = reverse_products
+        self.layout = layout
+
+    def run(self, node):
+        return getattr(self, "_" + type(node).__name__)(node)
+
+    def index(self, index):
+        return None if index is None else index.value(self.env)
+
+    def _Const(self, node):
+        return mpmath.mpf(node.value)
+
+    def _Value(self, node):
+        return self.w.value(node.name, self.index(node.index))
+
+    def _Adjoint(self, node):
+        value = self.w.adjoint(node.name, self.index(node.index))
+        if self.layout == "denominator" or value.shape == (1, 1):
+            return value
+        return value.T if value.shape[1] == 1 else value.reshape(1, -1)
+
+    def _Jacobian(self, node):
+        jac = self.w.jacobian(node.of, self.index(node.of_index), node.wrt, self.index(node.wrt_index))
+        return jac if self.layout == "numerator" else jac.T
+
+    def _Chain(self, node):
+        return self.run(node.resolved)
+
+    def _Neg(self, node):
+        return -self.run(node.arg)
+
+    def _Transpose(self, node):
+        x = self.run(node.arg)
+        return x.T if isinstance(x, numpy.ndarray) else x
+
+    def _Add(self, node):
+        total = None
+        for sign, term in node.terms:
+            x = self.run(term)
+            x = x if sign > 0 else -x
+            if total is None:
+                total = x
+                continue
+            if isinstance(total, numpy.ndarray) and isinstance(x, numpy.ndarray) and total.shape != x.shape \
+                    and not (_is_number(total) or _is_number(x)):
+                raise ShapeError(f"adding a {_shape(total)} and a {_shape(x)} matrix")
+            total = total + x
+        return total
+
+    def _BinOp(self, node):
+        return self.combine(node.op, self.run(node.a), self.run(node.b))
+
+    def combine(self, op, a, b):
+        if op == "/":
+            if _is_number(b):
+                return a / _scalar(b)
+            if isinstance(a, numpy.ndarray) and a.shape == b.shape:
+                return a / b
+            raise ShapeError(f"dividing a {_shape(a)} by a {_shape(b)} matrix")
+        if op == "⊗":
+            return numpy.kron(_array(a), _array(b))
+        if _is_number(a) or _is_number(b):
+            return _scalar(a) * b if _is_number(a) else a * _scalar(b)
+        if op == "⊙":
+            if a.shape != b.shape:
+                raise ShapeError(f"an entrywise product of a {_shape(a)} and a {_shape(b)} matrix")
+            return a * b
+        if a.shape[1] != b.shape[0]:
+            raise ShapeError(f"the product of a {_shape(a)} and a {_shape(b)} matrix is not conformable")
+        return a.dot(b)
+
+    def _Power(self, node):
+        base = self.run(node.base)
+        exponent = node.exponent.value(self.env)
+        if _is_number(base):
+            return _scalar(base) ** exponent
+        if exponent < 0 or exponent > MAX_POWER:
+            raise Undefined(f"a matrix power {exponent} (derive reads 0..{MAX_POWER})")
+        if base.shape[0] != base.shape[1]:
+            raise ShapeError(f"a power of a {_shape(base)} matrix, which is not square")
+        out = precise.eye(base.shape[0])
+        for _ in range(exponent):
+            out = out.dot(base)
+        return out
+
+    def _Reduce(self, node):
+        lo, hi = node.lo.value(self.env), node.hi.value(self.env)
+        if abs(hi - lo) > 10_000:
+            raise Undefined("a sum or product over more than 10000 terms")
+        if node.kind == "sum":
+            total = mpmath.mpf(0)
+            for v in range(lo, hi + 1):
+                self.env[node.var] = v
+                total = total + self.run(node.body)
+            self.env.pop(node.var, None)
+            return total
+        if node.kind == "prod-written":  # a \cdots chain: the order it was written in
+            values = range(lo, hi - 1, -1) if lo >= hi else range(lo, hi + 1)
+        else:  # decreasing index, left to right: the conformable order of Jacobian chains
+            values = range(hi, lo - 1, -1)
+            if self.reverse:
+                values = range(lo, hi + 1)
+        out = None
+        for v in values:
+            self.env[node.var] = v
+            factor = self.run(node.body)
+            out = factor if out is None else self._times(out, factor)
+        if out is None:  # the empty product of square factors: the identity of their size
+            out = precise.eye(self._factor_size(node, lo))
+        self.env.pop(node.var, None)
+        return out
+
+    def _factor_size(self, node, at: int) -> int:
+        for v in (at, at - 1, 1):
+            self.env[node.var] = v
+            try:
+                factor = self.run(node.body)
+            except (Undefined, ShapeError):
+                continue
+            return factor.shape[0] if isinstance(factor, numpy.ndarray) else 1
+        return self.w.ns.get("n", 1)
+
+    def _times(self, a, b):
+        return self.combine("·", a, b)
+
+    def _Act(self, node):
+        x = self.run(node.arg)
+        return self._function(node.fn, x)
+
+    def _function(self, fn, x):
+        np = precise
+        if fn == "activation":
+            return self._model_activation(x)
+        if fn == "sigmoid":
+            return 1 / (1 + np.exp(-x))
+        if fn == "tanh":
+            return np.tanh(x)
+        if fn == "relu":
+            return np.maximum(x, 0)
+        if fn == "exp":
+            return np.exp(x)
+        if fn == "log":
+            return np.log(x)
+        if fn == "softmax":
+            e = np.exp(_array(x))
+            return e / sum(e.reshape(-1))
+        raise Undefined(f"the function {fn}")
+
+    def _model_activation(self, x):
+        act = self.w.activation
+        if act is None or self.w.identity_activation:
+            return x
+        if isinstance(act, Phi):
+            return self.w.ns[act.fname](x)
+        return self._function(type(act).__name__.lower(), x)
+
+    def _ActPrime(self, node):
+        if node.arg is None:
+            if self.w.identity_activation:  # the special case σ' constant: σ'(a) = 1
+                return mpmath.mpf(1)
+            raise Undefined(f"{node.fn}' is written without the point it is taken at")
+        x = self.run(node.arg)
+        return self._derivative(node.fn, x)
+
+    def _derivative(self, fn, x):
+        np = precise
+        if fn == "activation":
+            act = self.w.activation
+            if act is None or self.w.identity_activation:
+                return _ones_like(x)
+            if isinstance(act, Phi):
+                return self.w.ns["d" + act.fname](x)
+            fn = type(act).__name__.lower()
+        if fn == "sigmoid":
+            s = 1 / (1 + np.exp(-x))
+            return s * (1 - s)
+        if fn == "tanh":
+            return 1 - np.tanh(x) ** 2
+        if fn == "relu":
+            return np.heaviside(x, 0)
+        if fn == "exp":
+            return np.exp(x)
+        if fn == "log":
+            return 1 / x
+        if fn == "softmax":
+            p = self._function("softmax", x)
+            return np.diagflat(p) - p.dot(p.T)
+        raise Undefined(f"the derivative of {fn}")
+
+    def _NaturalArg(self, node):
+        if self.w.pre_activation is None or "t" not in self.env:
+            raise Undefined("(…) where the argument cannot be told from the model")
+        return self.w.value(self.w.pre_activation, self.env["t"])
+
+    def _LossGrad(self, node):
+        functions = [name for name in self.w.ns if name.startswith("d") and name[1:] in self.w.point.functions]
+        dell = next((self.w.ns[n] for n in functions if n == "dell"), None)
+        if dell is None:
+            raise Undefined("∂ℓ/∂o for a model whose loss is not generic")
+        return dell(self.run(node.o), self.run(node.y))
+
+    def _Diag(self, node):
+        x = self.run(node.arg)
+        return precise.diagflat(numpy.ravel(x)) if isinstance(x, numpy.ndarray) else x
+
+    def _Indicator(self, node):
+        x, bound = self.run(node.arg), self.run(node.bound)
+        difference = x - bound
+        if node.relation in (">", "\\geq", "\\ge"):
+            return precise.heaviside(difference, 1 if node.relation != ">" else 0)
+        if node.relation in ("<", "\\leq", "\\le"):
+            return precise.heaviside(-difference, 1 if node.relation != "<" else 0)
+        raise Undefined(f"the condition {node.relation}")
+
+    def _Identity(self, node):
+        size = node.size
+        if isinstance(size, S.Index):
+            size = size.value(self.env)
+        elif isinstance(size, str):
+            size = self.w.ns[size]
+        else:
+            size = self.w.ns.get("n", 1)
+        return precise.eye(size)
+
+    def _Ones(self, node):
+        return precise.ones((self.w.ns.get("n", 1), 1))
+
+
+def _ones_like(x):
+    return precise.ones(numpy.shape(x)) if isinstance(x, numpy.ndarray) else mpmath.mpf(1)
