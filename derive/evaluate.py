@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy
 
+from derive import rules
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, Derivation
 from derive.network import Network
 from derive.nodes import RowGrad, T, TimeSym, t
@@ -38,18 +39,23 @@ class Point:
     functions: dict[str, object] = field(default_factory=dict)
 
 
+def _rules_fingerprint() -> tuple:
+    """Which derivative rules are in force: printed code depends on them (a test may swap one)."""
+    return tuple(id(rule) for rule in rules.DERIVATIVES.values())
+
+
 @lru_cache(maxsize=4096)
-def _compiled(code: str):
-    return compile(code, "<derive>", "eval")  # derive's own printer output, never user text
+def _compiled(expr, fingerprint: tuple):
+    # derive's own printer output for its own expression, never user text
+    return compile(NumpyPrinter().doprint(expr), "<derive>", "eval")
 
 
 def value(expr, namespace: dict):
     """The value of a derived expression in a namespace made by ``forward``/``backward``.
 
-    The expression is printed every time (printing follows the rule table, which a test may
-    swap); only the compilation of identical code is cached.
+    Printing and compiling are cached per expression and per rule table in force.
     """
-    return eval(_compiled(NumpyPrinter().doprint(expr)), namespace)  # noqa: S307 - see _compiled
+    return eval(_compiled(expr, _rules_fingerprint()), namespace)  # noqa: S307 - see _compiled
 
 
 def _namespace(point: Point, np_module) -> dict:

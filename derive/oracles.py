@@ -28,7 +28,12 @@ from derive.nodes import GenericLoss, Phi, T, TimeSym, t
 
 
 def _rational(rng: random.Random, scale: float = 1.0, denominator: int = 64) -> Rational:
-    return Rational(round(rng.gauss(0.0, scale) * denominator), denominator)
+    """A random multiple of 1/denominator, never 0: a zero weight or input puts a ReLU exactly on
+    its kink, where the oracles rightly disagree about the derivative."""
+    numerator = 0
+    while numerator == 0:
+        numerator = round(rng.gauss(0.0, scale) * denominator)
+    return Rational(numerator, denominator)
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ def as_text(model: str | None, verdicts: list[Verdict], colour: bool) -> str:
             lines.append(f"{'':>30}expected: {v.expected}")
     counts = summary(verdicts)
     checked = len(verdicts) - counts["unchecked"]
-    lines.append(f"{model or 'no model'}: {len(verdicts)} claims found, {checked} checked: "
-                 f"{counts['correct']} correct, "
+    found = f"{len(verdicts)} claim{'' if len(verdicts) == 1 else 's'} found"
+    lines.append(f"{model or 'no model'}: {found}, {checked} checked: {counts['correct']} correct, "
                  f"{counts['incorrect']} incorrect, {counts['conditional']} conditional, "
                  f"{counts['unchecked']} unchecked")
     return "\n".join(lines) + "\n"
