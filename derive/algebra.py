@@ -16,6 +16,7 @@ from sympy.matrices.expressions import (
     MatAdd,
     MatMul,
     MatrixExpr,
+    MatrixSymbol,
     OneMatrix,
     Transpose,
     ZeroMatrix,
@@ -249,12 +250,18 @@ def linear_map(expr, g):
             raise NotLinear(f"{g} appears in several factors of {expr}")
         others = [a for a in expr.args if a is not inner[0]]
         return matmul(Diag(hadamard(*others)), linear_map(inner[0], g))
-    from derive.nodes import RowSlice
+    from derive.nodes import ColSlice, RowSlice
 
     if isinstance(expr, RowSlice):
         start, stop = expr.args[1], expr.args[2]
+        inner = linear_map(expr.mat, g)
+        coeff, mats = split_coefficient(inner) if isinstance(inner, MatMul) else (1, [inner])
+        first = mats[0]
+        if isinstance(first, Transpose) and isinstance(first.arg, MatrixSymbol):
+            # rows s..e of Wᵀ M are (W[:, s:e])ᵀ M: the block of W that reads this part
+            return matmul(coeff, Transpose(ColSlice(first.arg, start, stop)), *mats[1:])
         selector = RowSlice(Identity(expr.mat.shape[0]), start, stop)
-        return matmul(selector, linear_map(expr.mat, g))
+        return matmul(selector, inner)
     raise NotLinear(f"cannot read {type(expr).__name__} as a linear map of {g}")
 
 

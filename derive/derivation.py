@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sympy import Eq, Integer, Lt, Symbol
-from sympy.matrices.expressions import Identity, MatrixExpr, MatrixSymbol, ZeroMatrix
+from sympy.matrices.expressions import Identity, MatAdd, MatrixExpr, MatrixSymbol, ZeroMatrix
 
 from derive import layout as lay
 from derive.algebra import add, matmul, substitute, transpose
 from derive.network import Network
-from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeProduct, TimeSum, TimeSym, i, k, t
+from derive.nodes import Diag, Grad, Jac, LocalGrad, RowGrad, StepJacobian, T, TimeProduct, TimeSum, TimeSym, i, k, t
 
 # When a contribution to an adjoint holds.
 ALWAYS = "always"  # every t (or a variable without time)
@@ -219,12 +219,35 @@ class Derivation:
 
     def step_jacobian(self, of: str, wrt: str | None = None, index=t) -> MatrixExpr:
         """ds_index/ds'_{index-1} (numerator layout, as every Jacobian here)."""
-        jac = self.step_jacobians[(of, wrt or of)]
-        return substitute(jac, {t: index})
+        jac = substitute(self.step_jacobians[(of, wrt or of)], {t: index})
+        if isinstance(jac, MatAdd):  # several paths: shown by name (defined once)
+            now = {s.name: s.now for s in self.states}
+            return StepJacobian(jac, now[of].at(index), now[wrt or of].at(index - 1))
+        return jac
+
+    @property
+    def product_index(self) -> Symbol:
+        """The index of a product over steps: i, or j where the network names something i
+        (an LSTM's input gate i_t)."""
+        return Symbol("j", integer=True) if "i" in self.network.variable_names else i
 
     def jacobian_product(self, state: str, upper=t, lower=k) -> MatrixExpr:
         """dh_upper/dh_lower = prod_{i=lower+1}^{upper} J_i, in decreasing i."""
-        return TimeProduct(self.step_jacobian(state, state, i), i, lower + 1, upper)
+        index = self.product_index
+        return TimeProduct(self.step_jacobian(state, state, index), index, lower + 1, upper)
+
+    def network_state(self, name: str) -> TimeSym:
+        """The state s_t called ``name``."""
+        return next(s.now for s in self.states if s.name == name)
+
+    def direct_path_states(self) -> list[str]:
+        """States whose products of one-step Jacobians are worth showing: every state of a
+        one-state network; with several states (h_t and C_t), only those carried by a diagonal
+        Jacobian (the cell path dC_t/dC_{t-1} = diag(f_t)), where the product is the direct
+        path; the full dC_t/dC_k also runs through the other states."""
+        if len(self.states) == 1:
+            return self.state_names
+        return [s.name for s in self.states if isinstance(self.step_jacobians[(s.name, s.name)], Diag)]
 
     def jacobian_equations(self) -> list[Equation]:
         eqs = []
@@ -233,10 +256,12 @@ class Derivation:
                 jac = self.step_jacobians[(s.name, s2.name)]
                 if not isinstance(jac, ZeroMatrix):
                     eqs.append(Equation(Jac(s.now, s2.prev), jac))
+        single = len(self.states) == 1
         for s in self.states:
-            if not isinstance(self.step_jacobians[(s.name, s.name)], ZeroMatrix):
-                eqs.append(Equation(Jac(s.now, s.now.at(k)), self.jacobian_product(s.name),
-                                    note="k < t; the empty product (k = t) is the identity"))
+            if s.name in self.direct_path_states():
+                note = ("k < t; the empty product (k = t) is the identity" if single else
+                        "along the direct path only, k < t; paths through the other states add to it")
+                eqs.append(Equation(Jac(s.now, s.now.at(k)), self.jacobian_product(s.name), note=note))
         return eqs
 
     # ------------------------------------------------------------------ BPTT

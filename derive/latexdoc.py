@@ -60,6 +60,11 @@ class Document:
         """Inline math."""
         return f"${self.p.doprint(expr)}$"
 
+    def _dim(self, size) -> str:
+        """A size, in parentheses when it is a sum (n + d columns of an LSTM's W_f)."""
+        text = self.p.doprint(size)
+        return f"({text})" if size.is_Add else text
+
     def eq(self, lhs, rhs, condition=None, note: str = "") -> list[str]:
         suffix = ""
         if condition is not None:
@@ -73,8 +78,8 @@ class Document:
 
     def network(self) -> Section:
         s = Section(self.say("network_title"))
-        params = ", ".join(rf"${self.p.doprint(p)} \in \mathbb{{R}}^{{{self.p.doprint(p.shape[0])} \times "
-                           rf"{self.p.doprint(p.shape[1])}}}$" for p in self.net.params)
+        params = ", ".join(rf"${self.p.doprint(p)} \in \mathbb{{R}}^{{{self._dim(p.shape[0])} \times "
+                           rf"{self._dim(p.shape[1])}}}$" for p in self.net.params)
         s.say(self.say("network_intro", preset=self.net.name, seed=self.net.seed) + " " +
               self.say("parameters", params=params))
         lines = []
@@ -207,11 +212,15 @@ class Document:
         if not eqs:
             return None
         s = Section(self.say("jacobians_title"))
-        s.say(self.say("jacobians_intro"))
+        s.say(self.say("jacobians_intro", index=self.p.doprint(self.d.product_index)))
         lines = []
         for eq in eqs:
             lines += self.eq(eq.lhs, eq.rhs)
         s.show(lines)
+        if len(self.d.states) > 1:
+            for state in self.d.direct_path_states():
+                gate = self.d.step_jacobians[(state, state)].vec  # diag(f_t): the gate f_t
+                s.say(self.say("direct_path", state=self.m(self.d.network_state(state)), gate=self.m(gate)))
         if len(self.d.states) == 1 and self.steps >= 3:
             state = self.d.state_names[0]
             h = self.d.states[0].now

@@ -166,6 +166,23 @@ class Jac(Node):
         return self
 
 
+class StepJacobian(Node):
+    """A one-step Jacobian ds_i/ds'_{i-1} (``expr``) inside products and BPTT terms, which the
+    renderers show by name when it is a sum of several paths (a GRU's, an LSTM's): the
+    definition is displayed once, and a product of names reads better than one of sums."""
+
+    def __new__(cls, expr, of, wrt):
+        return Basic.__new__(cls, expr, of, wrt)
+
+    expr = property(lambda self: self.args[0])
+    of = property(lambda self: self.args[1])
+    wrt = property(lambda self: self.args[2])
+    shape = property(lambda self: self.args[0].shape)
+
+    def doit(self, **hints):
+        return self.expr.doit(**hints)
+
+
 # ---------------------------------------------------------------- elementwise functions
 
 
@@ -353,6 +370,23 @@ class RowSlice(Node):
         if is_explicit(mat):
             return ImmutableMatrix(mat[int(self.args[1]) : int(self.args[2]), :])
         return RowSlice(mat, self.args[1], self.args[2])
+
+
+class ColSlice(Node):
+    """Columns start..stop-1 of a matrix (0-based): the block of W that multiplies one part
+    of a Concat, W [h; x] = W[:, 0:n] h + W[:, n:n+d] x."""
+
+    def __new__(cls, mat, start, stop):
+        return Basic.__new__(cls, mat, sympify(start), sympify(stop))
+
+    mat = property(lambda self: self.args[0])
+    shape = property(lambda self: (self.args[0].shape[0], self.args[2] - self.args[1]))
+
+    def doit(self, **hints):
+        mat = _explicit(self.mat)
+        if is_explicit(mat):
+            return ImmutableMatrix(mat[:, int(self.args[1]) : int(self.args[2])])
+        return ColSlice(mat, self.args[1], self.args[2])
 
 
 # ---------------------------------------------------------------- losses (1 x 1 results)

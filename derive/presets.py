@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from derive.models import mlp, rnn
+from derive.models import gru, lstm, mlp, rnn
 from derive.network import DeclarationError, Network
 from derive.notation import Notation
 
@@ -61,6 +61,21 @@ MLP_NOTATION = Notation.of(
     L=(("L", r"\mathcal{L}"), "L"),
     s=(("s", "S"), "s"),
     yhat=((r"\hat{y}",), "ŷ"),
+)
+
+LSTM_NOTATION = Notation.of(
+    Ctilde=((r"\tilde{C}", r"\tilde C", r"\widetilde{C}"), "C̃"),
+    yhat=((r"\hat{y}", r"\hat{\mathbf{y}}"), "ŷ"),
+    loss_t=(("L", r"\mathcal{L}"), "L"),
+    L=(("L", r"\mathcal{L}", "J"), "L"),
+)
+
+GRU_NOTATION = Notation.of(
+    htilde=((r"\tilde{h}", r"\tilde h", r"\tilde{\mathbf{h}}"), "h̃"),
+    W_hq=((r"W_{hq}", rf"{BF}{{W}}_{{hq}}"), "W_hq"),
+    yhat=((r"\hat{y}",), "ŷ"),
+    loss_t=((r"\ell", "l"), "ℓ"),
+    L=(("L", r"\mathcal{L}"), "L"),
 )
 
 
@@ -127,6 +142,12 @@ PRESETS: dict[str, Preset] = {
                dict(activation="generic", output="linear", loss="generic", l2="on", biases="off"),
                dict(d=2, n=3, k=2),
                lambda options, sz: mlp.build("mlp-l2", options, sz, seed="002", notation=MLP_NOTATION)),
+        Preset("lstm", "003", lstm.OPTIONS,
+               dict(weights="concat", peepholes="off", biases="on"),
+               dict(n=3, d=2, k=2, T=3),
+               lambda options, sz: lstm.build("lstm", options, sz, seed="003", notation=LSTM_NOTATION)),
+        Preset("gru", "", gru.OPTIONS, dict(biases="on"), dict(n=3, d=2, k=2, T=3),
+               lambda options, sz: gru.build("gru", options, sz, notation=GRU_NOTATION)),
     ]
 }
 

@@ -19,6 +19,11 @@ def _aligned(rows: list[tuple[str, str, str]], indent: str = "  ") -> list[str]:
 
 
 class TerminalReport:
+    def _dim(self, size) -> str:
+        """A size, in parentheses when it is a sum (n + d columns of an LSTM's W_f)."""
+        text = self.show(size)
+        return f"({text})" if size.is_Add else text
+
     def __init__(self, derivation: Derivation, steps: int):
         self.d = derivation
         self.net = derivation.network
@@ -49,7 +54,7 @@ class TerminalReport:
                 f"  options: {options}", f"  sizes: {sizes}"]
 
     def forward(self) -> list[str]:
-        params = ", ".join(f"{self.show(p)} ∈ ℝ^({self.show(p.shape[0])}×{self.show(p.shape[1])})"
+        params = ", ".join(f"{self.show(p)} ∈ ℝ^({self._dim(p.shape[0])}×{self._dim(p.shape[1])})"
                            for p in self.net.params)
         rows = [(self.show(a.target), self.show(a.expr), "") for a in self.net.assignments]
         lines = ["", "Forward"] + _aligned(rows)

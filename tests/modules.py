@@ -85,8 +85,8 @@ def column_point(net, params, inputs, targets, b: int, steps: int) -> Point:
 def _column_shape(net, name):
     p = next(p for p in net.params if p.name == name)
     rows, cols = p.shape
-    sizes = {k: v for k, v in net.sizes_default.items() if k != "T"}
-    return tuple(int(x) if x.is_Integer else sizes[str(x)] for x in (rows, cols))
+    sizes = {net.size_symbols[k]: v for k, v in net.sizes_default.items() if k != "T"}
+    return tuple(int(x.subs(sizes)) for x in (rows, cols))  # n + d for an LSTM's W_f
 
 
 def reference(net, params, inputs, targets, steps):
@@ -102,6 +102,15 @@ def reference(net, params, inputs, targets, steps):
     return float(np.mean(losses)), grads
 
 
+def has_activation(preset: str) -> bool:
+    """Whether the preset's family takes an activation option (gated cells do not)."""
+    return "activation" in presets.get(preset).options
+
+
+def with_activation(preset: str, settings: dict, activation: str) -> dict:
+    return {**settings, "activation": activation} if has_activation(preset) else dict(settings)
+
+
 def option_grid(preset: str):
     """Concrete option combinations of a preset (generic functions have no numbers)."""
     options = presets.get(preset).options
@@ -109,7 +118,7 @@ def option_grid(preset: str):
     for values in itertools.product(*[[v for v in options[k] if v != "generic"] for k in keys]):
         settings = dict(zip(keys, values, strict=True))
         try:
-            presets.build(preset, {**settings, "activation": "tanh"})
+            presets.build(preset, with_activation(preset, settings, "tanh"))
         except ValueError:
             continue
         yield settings

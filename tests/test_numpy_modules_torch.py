@@ -52,11 +52,76 @@ def mlp_l2(p, x, y, act):
 TORCH = {"rnn-softmax": rnn_softmax, "rnn-binary": rnn_binary, "rnn-d2l": rnn_d2l, "mlp-l2": mlp_l2}
 
 
-@pytest.mark.parametrize("preset", list(TORCH))
-@pytest.mark.parametrize("activation", list(ACT))
-def test_module_matches_torch_autograd(preset, activation):
-    settings = {"activation": activation}
-    module = load(preset, tuple(settings.items()))
+def lstm(p, x, y, peepholes=False):
+    """DESIGN.md's LSTM, either weight layout: W_g [h; x] or W_xg x + W_hg h."""
+    T, B, _ = x.shape
+    n = p["V"].shape[1]
+    h = C = torch.zeros(B, n, dtype=torch.float64)
+    zero, loss = torch.zeros(n, dtype=torch.float64), 0
+
+    def pre(g, cell=None):
+        if f"W_{g}" in p:
+            a = torch.cat([h, x[step]], dim=1) @ p[f"W_{g}"].T
+        else:
+            a = x[step] @ p[f"W_x{g}"].T + h @ p[f"W_h{g}"].T
+        if peepholes and cell is not None:
+            a = a + p[f"p_{g}"] * cell
+        return a + p.get(f"b_{g}", zero)
+
+    for step in range(T):
+        f = torch.sigmoid(pre("f", C))
+        i = torch.sigmoid(pre("i", C))
+        candidate = torch.tanh(pre("C"))
+        C = f * C + i * candidate
+        o = torch.sigmoid(pre("o", C))
+        h = o * torch.tanh(C)
+        logits = h @ p["V"].T + p.get("c", torch.zeros(p["V"].shape[0], dtype=torch.float64))
+        loss = loss + torch.nn.functional.cross_entropy(logits, y[step], reduction="none")
+    return loss.mean()
+
+
+def gru(p, x, y):
+    """d2l's GRU: the reset gate scales h_{t-1} before W_hh (torch's nn.GRU scales W_hh h_{t-1})."""
+    T, B, _ = x.shape
+    n = p["W_hh"].shape[0]
+    h, loss = torch.zeros(B, n, dtype=torch.float64), 0
+    zero = torch.zeros(n, dtype=torch.float64)
+    for step in range(T):
+        r = torch.sigmoid(x[step] @ p["W_xr"].T + h @ p["W_hr"].T + p.get("b_r", zero))
+        z = torch.sigmoid(x[step] @ p["W_xz"].T + h @ p["W_hz"].T + p.get("b_z", zero))
+        candidate = torch.tanh(x[step] @ p["W_xh"].T + (r * h) @ p["W_hh"].T + p.get("b_h", zero))
+        h = z * h + (1 - z) * candidate
+        logits = h @ p["W_hq"].T + p.get("b_q", torch.zeros(p["W_hq"].shape[0], dtype=torch.float64))
+        loss = loss + torch.nn.functional.cross_entropy(logits, y[step], reduction="none")
+    return loss.mean()
+
+
+def fused_lstm(p, x, y):
+    """torch.nn.LSTM (gates stacked i, f, g, o) + nn.Linear on the separate-weights layout."""
+    n, d = p["W_xf"].shape
+    cell = torch.nn.LSTM(d, n, dtype=torch.float64)
+    head = torch.nn.Linear(n, p["V"].shape[0], dtype=torch.float64)
+    order = ("i", "f", "C", "o")
+    cell.weight_ih_l0 = torch.nn.Parameter(torch.cat([p[f"W_x{g}"] for g in order]))
+    cell.weight_hh_l0 = torch.nn.Parameter(torch.cat([p[f"W_h{g}"] for g in order]))
+    cell.bias_ih_l0 = torch.nn.Parameter(torch.cat([p[f"b_{g}"] for g in order]))
+    cell.bias_hh_l0 = torch.nn.Parameter(torch.zeros(4 * n, dtype=torch.float64), requires_grad=False)
+    head.weight, head.bias = torch.nn.Parameter(p["V"]), torch.nn.Parameter(p["c"])
+    h, _ = cell(x)
+    logits = head(h)
+    T, B, k = logits.shape
+    loss = torch.nn.functional.cross_entropy(logits.reshape(T * B, k), y.reshape(-1), reduction="sum")
+    grads = torch.autograd.grad(loss / B, [cell.weight_ih_l0, cell.weight_hh_l0, cell.bias_ih_l0,
+                                           head.weight, head.bias])
+    split = [g.split(n) for g in grads[:3]]
+    out = {"V": grads[3], "c": grads[4]}
+    for j, g in enumerate(order):
+        out[f"W_x{g}"], out[f"W_h{g}"], out[f"b_{g}"] = split[0][j], split[1][j], split[2][j]
+    return (loss / B).item(), out
+
+
+def compare(preset, settings, reference_fn):
+    module = load(preset, tuple(sorted(settings.items())))
     net = network(preset, settings)
     params, inputs, targets = random_batch(net, module, 5, 4, seed=11)
     loss, grads = module.gradients(params, inputs, targets)
@@ -64,9 +129,42 @@ def test_module_matches_torch_autograd(preset, activation):
     x = torch.tensor(inputs["x"])
     (name, y), = targets.items()
     y = torch.tensor(y) if y.dtype.kind == "i" else torch.tensor(y, dtype=torch.float64)
-    reference = TORCH[preset](p, x, y, ACT[activation])
+    reference = reference_fn(p, x, y)
     reference.backward()
     assert abs(loss - reference.item()) <= 1e-10 * max(1.0, abs(reference.item()))
+    assert set(grads) == set(p)
     for k, v in p.items():
         expected = v.grad.numpy()
         assert np.max(np.abs(grads[k] - expected)) <= 1e-10 * max(1.0, np.max(np.abs(expected))), k
+
+
+@pytest.mark.parametrize("preset", list(TORCH))
+@pytest.mark.parametrize("activation", list(ACT))
+def test_module_matches_torch_autograd(preset, activation):
+    compare(preset, {"activation": activation}, lambda p, x, y: TORCH[preset](p, x, y, ACT[activation]))
+
+
+@pytest.mark.parametrize("weights", ["concat", "separate"])
+@pytest.mark.parametrize("peepholes", ["off", "on"])
+@pytest.mark.parametrize("biases", ["on", "off"])
+def test_lstm_module_matches_torch_autograd(weights, peepholes, biases):
+    settings = dict(weights=weights, peepholes=peepholes, biases=biases)
+    compare("lstm", settings, lambda p, x, y: lstm(p, x, y, peepholes == "on"))
+
+
+def test_gru_module_matches_torch_autograd():
+    compare("gru", {}, gru)
+    compare("gru", {"biases": "off"}, gru)
+
+
+def test_lstm_module_matches_fused_nn_lstm():
+    settings = {"weights": "separate"}
+    module = load("lstm", tuple(settings.items()))
+    params, inputs, targets = random_batch(network("lstm", settings), module, 6, 3, seed=5)
+    loss, grads = module.gradients(params, inputs, targets)
+    expected_loss, expected = fused_lstm({k: t(v) for k, v in params.items()},
+                                         torch.tensor(inputs["x"]), torch.tensor(targets["y"]))
+    assert abs(loss - expected_loss) <= 1e-10 * max(1.0, abs(expected_loss))
+    assert set(expected) == set(grads)
+    for k, v in expected.items():
+        assert np.max(np.abs(grads[k] - v.numpy())) <= 1e-10 * max(1.0, np.max(np.abs(v.numpy()))), k

@@ -76,3 +76,24 @@ def test_sympy_oracle_on_an_option_combination(preset):
         settings.update(loss="mse", reduction="mean")
     case = Case(preset, settings, 3, sizes=SMALL, seed=3)
     assert failures(case, "denominator", with_sympy=True) == []
+
+
+def _gated_grid(preset):
+    """Every option combination of a gated cell (no activation option)."""
+    options = presets.get(preset).options
+    for values in itertools.product(*options.values()):
+        settings = dict(zip(options, values, strict=True))
+        yield pytest.param(preset, settings, id=f"{preset}-" + "-".join(values))
+
+
+GATED = ("lstm", "gru")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("preset,settings", [c for p in GATED for c in _gated_grid(p)])
+def test_gated_cells_against_three_oracles(preset, settings, layout):
+    # SymPy's scalar expressions of a gated cell grow fast with T: n = 2 at T = 1, n = 1 at T = 2.
+    assert failures(Case(preset, settings, 1, sizes=dict(n=2, d=1, k=2)), layout, with_sympy=True) == []
+    assert failures(Case(preset, settings, 2, sizes=dict(n=1, d=1, k=2)), layout, with_sympy=True) == []
+    for steps in (1, 2, 3, 5):
+        assert failures(Case(preset, settings, steps, seed=steps), layout, with_sympy=False) == []

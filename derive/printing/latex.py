@@ -12,7 +12,19 @@ from sympy.matrices.expressions import HadamardProduct, KroneckerProduct, MatAdd
 from sympy.printing.latex import LatexPrinter as _SymPyLatexPrinter
 
 from derive.algebra import neg, split_coefficient, substitute
-from derive.nodes import Divide, Grad, Jac, LocalGrad, LossGrad, ReLU, Sigmoid, Tanh, TimeProduct, TimeSum
+from derive.nodes import (
+    Divide,
+    Grad,
+    Jac,
+    LocalGrad,
+    LossGrad,
+    ReLU,
+    Sigmoid,
+    StepJacobian,
+    Tanh,
+    TimeProduct,
+    TimeSum,
+)
 from derive.notation import Notation
 
 # A product over a numeric range with more factors than this shows its ends and \cdots.
@@ -65,6 +77,8 @@ class LatexPrinter(_SymPyLatexPrinter):
 
     def _print_Jac(self, expr):
         return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
+
+    _print_StepJacobian = _print_Jac
 
     # ---------------------------------------------------------------- algebra
 
@@ -170,6 +184,10 @@ class LatexPrinter(_SymPyLatexPrinter):
         start, stop = expr.args[1], expr.args[2]
         return rf"\left[{self._print(expr.mat)}\right]_{{{self._print(start + 1)}:{self._print(stop)}}}"
 
+    def _print_ColSlice(self, expr):
+        start, stop = expr.args[1], expr.args[2]
+        return rf"\left[{self._print(expr.mat)}\right]_{{:,{self._print(start + 1)}:{self._print(stop)}}}"
+
     def _print_VecRow(self, expr):
         return rf"\operatorname{{vec}}({self._print(expr.mat)})^{{\top}}"
 
@@ -245,7 +263,7 @@ class LatexPrinter(_SymPyLatexPrinter):
         text = self._print(expr)
         needs = isinstance(expr, (MatAdd, TimeSum, KroneckerProduct))
         needs = needs or (isinstance(expr, TimeProduct) and not (expr.limits[1].is_Integer and transpose is False))
-        fraction = (Jac, Divide, Grad, LocalGrad, LossGrad)  # printed as \frac: (…)^T, not \frac{}{}^T
+        fraction = (Jac, StepJacobian, Divide, Grad, LocalGrad, LossGrad)  # printed as \frac: (…)^T, not \frac{}{}^T
         needs = needs or (transpose and isinstance(expr, (MatMul, HadamardProduct, TimeProduct) + fraction))
         needs = needs or (hadamard and isinstance(expr, MatMul) and expr.shape != (1, 1))
         needs = needs or (not hadamard and isinstance(expr, HadamardProduct))

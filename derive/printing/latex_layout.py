@@ -16,7 +16,7 @@ from derive.algebra import neg, split_coefficient
 from derive.nodes import TimeSum
 
 # The widest a display line may be (em at 11pt; the text block is about 44em wide).
-LINE_EM = 36.0
+LINE_EM = 32.0
 
 _INVISIBLE = re.compile(r"\\(left|right|mathbf|mathrm|operatorname|text|boldsymbol|bm|hat|tilde|mathcal|mathbb"
                         r"|mathsf|tfrac|quad|qquad|,|;|!)(?![a-zA-Z])")
@@ -115,13 +115,14 @@ def lines(lhs: str, rhs, printer, suffix: str = "", relation: str = "=") -> list
         return [f"{lhs} &{relation} {whole}{suffix}"]
     pieces = _pieces(rhs, printer, True)
     out, current = [], ""
-    budget = LINE_EM - width(lhs)
+    reserve = width(suffix)  # any line may turn out to be the last, which carries the suffix
+    budget = LINE_EM - width(lhs) - reserve
     for piece in pieces:
         joined = f"{current} {piece}".strip()
         if current and width(joined) > budget:
             out.append(current)
             current = piece
-            budget = LINE_EM - 2.0
+            budget = LINE_EM - 2.0 - reserve
         else:
             current = joined
     out.append(current)

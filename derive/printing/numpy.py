@@ -174,6 +174,12 @@ class NumpyPrinter(_SymPyNumPyPrinter):
     def _print_RowSlice(self, expr):
         return f"{self._wrap(expr.mat)}[{self._print(expr.args[1])}:{self._print(expr.args[2])}]"
 
+    def _print_StepJacobian(self, expr):
+        return self._print(expr.expr)
+
+    def _print_ColSlice(self, expr):
+        return f"{self._wrap(expr.mat)}[:, {self._print(expr.args[1])}:{self._print(expr.args[2])}]"
+
     def _print_VecRow(self, expr):
         return f"{self._wrap(expr.mat)}.reshape(1, -1)"
 

@@ -16,6 +16,7 @@ one iteration are loop locals. Elementwise functions print as in the column prin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sympy import Integer
@@ -329,7 +330,12 @@ class ModulePrinter(NumpyPrinter):
         ``dead``) and adds the rest in place; an entrywise function or product writes
         straight into an array slot (``out=``)."""
         if isinstance(expr, MatAdd):
-            fresh = [a for a in expr.args if self._is_fresh(a)]
+            # A term that reads the target's old value (dL/dC_{t+1} in dL/dC_t's slot) must
+            # be the first statement, before the target is overwritten.
+            reads_old = [a for a in expr.args if re.search(rf"\b{target}\b", self._print(a))]
+            if len(reads_old) > 1 or (reads_old and into_slot):
+                return [self._store(target, expr, into_slot)]
+            fresh = reads_old or [a for a in expr.args if self._is_fresh(a)]
             if not fresh and not into_slot:
                 fresh = [a for a in expr.args if self.is_data(a) and self._print(a) in dead][:1]
             if fresh:

@@ -7,6 +7,7 @@ Spellings of a model's symbols come from its notation table; every node has one
 from __future__ import annotations
 
 from sympy import Integer, Rational
+from sympy.matrices.expressions import MatrixSymbol
 from sympy.printing.str import StrPrinter, sstr
 
 from derive.algebra import neg, split_coefficient
@@ -65,6 +66,8 @@ class UnicodePrinter(StrPrinter):
 
     def _print_Jac(self, expr):
         return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+
+    _print_StepJacobian = _print_Jac
 
     # ---------------------------------------------------------------- algebra
 
@@ -158,7 +161,13 @@ class UnicodePrinter(StrPrinter):
 
     def _print_RowSlice(self, expr):
         start, stop = expr.args[1], expr.args[2]
-        return f"{self._factor(expr.mat)}[{self._print(start)}:{self._print(stop)}]"
+        mat = self._print(expr.mat)
+        mat = mat if isinstance(expr.mat, MatrixSymbol) else f"({mat})"
+        return f"{mat}[{self._print(start + 1)}..{self._print(stop)}]"  # rows, counted from 1
+
+    def _print_ColSlice(self, expr):
+        start, stop = expr.args[1], expr.args[2]
+        return f"{self._factor(expr.mat)}[:, {self._print(start + 1)}..{self._print(stop)}]"
 
     def _print_VecRow(self, expr):
         return f"vec({self._print(expr.mat)})ᵀ"
@@ -224,11 +233,11 @@ class UnicodePrinter(StrPrinter):
         """``expr`` as a factor of a product: sums (and products, under ᵀ or ⊙) in parentheses."""
         from sympy.matrices.expressions import HadamardProduct, KroneckerProduct, MatAdd, MatMul
 
-        from derive.nodes import TimeProduct, TimeSum
+        from derive.nodes import Jac, StepJacobian, TimeProduct, TimeSum
 
         text = self._print(expr)
         needs = isinstance(expr, (MatAdd, TimeSum, TimeProduct, KroneckerProduct))
-        needs = needs or (transpose and isinstance(expr, (MatMul, HadamardProduct)))
+        needs = needs or (transpose and isinstance(expr, (MatMul, HadamardProduct, Jac, StepJacobian)))
         needs = needs or (hadamard and isinstance(expr, MatMul) and expr.shape != (1, 1))
         needs = needs or (not hadamard and isinstance(expr, HadamardProduct))
         return f"({text})" if needs else text

@@ -89,8 +89,13 @@ PHRASES = {
                      r"$W\mathbf{u}$ with respect to those entries.",
         "jacobians_title": "Jacobians between steps",
         "jacobians_intro": r"One step of the recurrence, and a chain of them; the product runs over decreasing "
-                           r"$i$ from left to right, the only order in which it is conformable and right:",
+                           r"$<<index>>$ from left to right, the only order in which it is conformable and right:",
         "product_example": r"For example, from $t = 1$ to $t = 3$:",
+        "direct_path": r"With several states, the product for <<state>> is the direct path alone, through "
+                       r"<<state>>'s own steps; the paths through the other states add to the full Jacobian. "
+                       r"Where <<gate>> $= 1$ at every step (and nothing new is written to the state), the "
+                       r"product is the identity: the gradient flows back along this path unchanged however far "
+                       r"apart $t$ and $k$ are, which is why gated cells resist vanishing gradients.",
         "bptt_title": r"Backpropagation through time for $T = <<steps>>$",
         "bptt_intro": r"Every path from the loss at step $t$ back to a use of the parameter at step $k \le t$ "
                       r"gives one term, <<count>> in all:",
@@ -136,8 +141,12 @@ PHRASES = {
         "kronecker": r"矩阵参数的导数是 $\partial L/\partial W$ 按行优先排成的行向量，"
                      r"$(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ 是 $W\mathbf{u}$ 对这些元素的雅可比矩阵。",
         "jacobians_title": "时间步之间的雅可比矩阵",
-        "jacobians_intro": r"递推的一步及其连乘；乘积从左到右按 $i$ 递减排列，这是唯一维数相容且正确的顺序：",
+        "jacobians_intro": r"递推的一步及其连乘；乘积从左到右按 $<<index>>$ 递减排列，这是唯一维数相容且正确的顺序：",
         "product_example": r"例如从 $t = 1$ 到 $t = 3$：",
+        "direct_path": r"有多个状态时，<<state>> 的连乘只是直接路径，即只经过 <<state>> 自身的各步；"
+                       r"经过其他状态的路径还要加到完整的雅可比矩阵上。若每一步都有 <<gate>> $= 1$"
+                       r"（且不向状态写入新内容），连乘就是单位矩阵：梯度沿这条路径原样传回，"
+                       r"无论 $t$ 与 $k$ 相距多远，这正是门控单元能抵抗梯度消失的原因。",
         "bptt_title": r"$T = <<steps>>$ 时的随时间反向传播",
         "bptt_intro": r"从第 $t$ 步的损失回到第 $k \le t$ 步对参数的使用，每条路径给出一项，共 <<count>> 项：",
         "bptt_terms": r"$T = <<steps>>$ 时 <<theta>> 的各项：",
