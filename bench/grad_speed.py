@@ -1,8 +1,9 @@
 """Speed of the generated gradients against what a user would write or pick instead.
 
 For rnn-softmax (σ activation, as in seeds 000 and 004; and its tanh variant, where PyTorch's
-fused nn.RNN computes the same math) at three sizes (B, d, n, k, T), float64, on the CPU with
-the same thread count for everyone:
+fused nn.RNN computes the same math) and the LSTM at three sizes (B, d, n, k, T), and for
+conv-dense at one (bench/lstm_peers.py and bench/conv_peers.py hold their peers), float64, on
+the CPU with the same thread count for everyone:
 
     generated   derive numpy rnn-softmax: the module's gradients()
     torch       PyTorch eager autograd, a per-step loop written out
@@ -52,10 +53,14 @@ import numpy as np  # noqa: E402
 
 from derive.codegen.numpy_module import numpy_module  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import conv_peers  # noqa: E402
+import lstm_peers  # noqa: E402
 
-def load_generated(activation: str):
-    source = numpy_module("rnn-softmax", {"activation": activation})
-    path = Path(tempfile.mkdtemp()) / f"rnn_softmax_{activation}_grad.py"
+
+def load_generated(preset: str, settings: dict):
+    source = numpy_module(preset, settings)
+    path = Path(tempfile.mkdtemp()) / f"{preset.replace('-', '_')}_grad.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
@@ -244,8 +249,33 @@ def matmul_flops(B, d, n, k, T) -> float:
     return 2.0 * T * B * (2 * d * n + 3 * n * n + 3 * n * k)
 
 
+def race(impls: dict, rounds: int) -> dict:
+    """Times of every implementation over ``rounds`` interleaved rounds, each taking every
+    place in the order in turn."""
+    _check_same(impls)
+    times = {name: [] for name in impls}
+    names = list(impls)
+    for round_number in range(rounds):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(_timed(impls[name]))
+    return times
+
+
+def report(title: str, times: dict, flops: float, peak: float, memory: float) -> None:
+    base = times["generated"]
+    median = statistics.median(base)
+    print(f"\n{title}: generated {median * 1e3:.3f} ms, {flops / median / peak:.0%} of GEMM peak, "
+          f"peak extra memory {memory:.2f}x the stored activations")
+    for name, mine in times.items():
+        if name == "generated":
+            continue
+        ratio = statistics.median(other / gen for other, gen in zip(mine, base, strict=True))
+        print(f"  {name:<12} {statistics.median(mine) * 1e3:9.3f} ms   generated is {ratio:5.2f}x faster")
+
+
 def bench(activation: str, sizes, rounds: int, peak: float) -> None:
-    module = load_generated(activation)
+    module = load_generated("rnn-softmax", {"activation": activation})
     for B, d, n, k, T in sizes:
         rng = np.random.default_rng(0)
         p = module.init_params(seed=0, n=n, d=d, k=k)
@@ -256,36 +286,55 @@ def bench(activation: str, sizes, rounds: int, peak: float) -> None:
                  "numpy loop": lambda p=p, x=x, y=y: numpy_loop(p, x, y, activation)}
         impls.update(torch_peers(activation, p, x, y))
         impls.update(jax_peer(activation, p, x, y))
-        _check_same(impls)
-        times = {name: [] for name in impls}
-        names = list(impls)
-        for round_number in range(rounds):
-            shift = round_number % len(names)  # each implementation takes every place in turn
-            for name in names[shift:] + names[:shift]:
-                times[name].append(_timed(impls[name]))
-        base = times["generated"]
-        median = statistics.median(base)
-        fraction = matmul_flops(B, d, n, k, T) / median / peak
-        print(f"\nrnn-softmax ({activation}), (B, d, n, k, T) = {(B, d, n, k, T)}: generated "
-              f"{median * 1e3:.3f} ms, {fraction:.0%} of GEMM peak, peak extra memory "
-              f"{memory_ratio(module, p, x, y):.2f}x the stored activations")
-        for name in impls:
-            if name == "generated":
-                continue
-            ratio = statistics.median(other / mine for other, mine in zip(times[name], base, strict=True))
-            print(f"  {name:<12} {statistics.median(times[name]) * 1e3:9.3f} ms   generated is {ratio:5.2f}x faster")
+        stored = x.dtype.itemsize * T * B * (n + 2 * k)  # h, the logits and ŷ for every t
+        report(f"rnn-softmax ({activation}), (B, d, n, k, T) = {(B, d, n, k, T)}", race(impls, rounds),
+               matmul_flops(B, d, n, k, T), peak, memory_ratio(module, p, {"x": x}, {"y": y}, stored))
 
 
-def memory_ratio(module, p, x, y) -> float:
-    """Peak memory of gradients() beyond the activations a BPTT must keep (h, the logits and
-    ŷ for every t), as a multiple of those activations."""
+def bench_lstm(sizes, rounds: int, peak: float) -> None:
+    module = load_generated("lstm", {})
+    for B, d, n, k, T in sizes:
+        rng = np.random.default_rng(0)
+        p = module.init_params(seed=0, n=n, d=d, k=k)
+        x = rng.standard_normal((T, B, d))
+        y = rng.integers(0, k, size=(T, B))
+        impls = {"generated": lambda p=p, x=x, y=y: module.gradients(p, {"x": x}, {"y": y}),
+                 "numpy batch": lambda p=p, x=x, y=y: lstm_peers.numpy_batched(p, x, y),
+                 "numpy loop": lambda p=p, x=x, y=y: lstm_peers.numpy_loop(p, x, y)}
+        impls.update(lstm_peers.torch_peers(p, x, y, _threads_from_argv()))
+        impls.update(lstm_peers.jax_peer(p, x, y))
+        report(f"lstm, (B, d, n, k, T) = {(B, d, n, k, T)}", race(impls, rounds),
+               lstm_peers.matmul_flops(B, d, n, k, T), peak,
+               memory_ratio(module, p, {"x": x}, {"y": y}, lstm_peers.stored_bytes(x, n, k)))
+
+
+def bench_conv(rounds: int, peak: float) -> None:
+    module = load_generated("conv-dense", conv_peers.SETTINGS)
+    sizes = {key: int(value) for key, value in conv_peers.SETTINGS.items() if value.isdigit()}
+    rng = np.random.default_rng(0)
+    p = module.init_params(seed=0)
+    z = rng.standard_normal((conv_peers.BATCH, sizes["c_in"] * sizes["size"] ** 2))
+    y = rng.standard_normal((conv_peers.BATCH, sizes["k"]))
+    impls = {"generated": lambda: module.gradients(p, {"z_0": z}, {"y": y}),
+             "numpy im2col": lambda: conv_peers.numpy_im2col(p, z, y)}
+    impls.update(conv_peers.torch_peer(p, z, y, _threads_from_argv()))
+    out = sizes["size"] - sizes["kernel"] + 1
+    positions, taps = out * out, sizes["c_in"] * sizes["kernel"] ** 2
+    flops = 2.0 * conv_peers.BATCH * (2 * positions * taps * sizes["c_out"]
+                                      + 3 * sizes["c_out"] * positions * sizes["m"] + 3 * sizes["m"] * sizes["k"])
+    stored = z.dtype.itemsize * conv_peers.BATCH * (2 * sizes["c_out"] * positions + 2 * sizes["m"] + 2 * sizes["k"])
+    report(f"conv-dense, B = {conv_peers.BATCH}, {sizes['c_in']}×{sizes['size']}×{sizes['size']} input, "
+           f"{sizes['c_out']} channels, {sizes['kernel']}×{sizes['kernel']} kernel", race(impls, rounds), flops, peak,
+           memory_ratio(module, p, {"z_0": z}, {"y": y}, stored))
+
+
+def memory_ratio(module, p, inputs, targets, stored: int) -> float:
+    """Peak memory of gradients() beyond the activations a backward pass must keep, as a
+    multiple of those activations."""
     import tracemalloc
 
-    T, B, _ = x.shape
-    n, k = p["W"].shape[0], p["V"].shape[0]
-    stored = x.dtype.itemsize * T * B * (n + 2 * k)
     tracemalloc.start()
-    module.gradients(p, {"x": x}, {"y": y})
+    module.gradients(p, inputs, targets)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return (peak - stored) / stored
@@ -305,13 +354,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sizes", type=int, nargs="*", help="indices of the sizes to run (0, 1, 2)")
-    parser.add_argument("--activations", nargs="*", default=["sigmoid", "tanh"])
+    parser.add_argument("--activations", nargs="*", default=["sigmoid", "tanh"], help="of rnn-softmax")
+    parser.add_argument("--models", nargs="*", default=["rnn-softmax", "lstm", "conv-dense"])
     args = parser.parse_args()
     sizes = [SIZES[j] for j in args.sizes] if args.sizes else SIZES
     peak = gemm_peak()
     print(f"float64 GEMM peak on this machine: {peak / 1e9:.1f} GFLOP/s ({args.threads} threads)")
-    for activation in args.activations:
-        bench(activation, sizes, args.rounds, peak)
+    if "rnn-softmax" in args.models:
+        for activation in args.activations:
+            bench(activation, sizes, args.rounds, peak)
+    if "lstm" in args.models:
+        bench_lstm(sizes, args.rounds, peak)
+    if "conv-dense" in args.models:
+        bench_conv(args.rounds, peak)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ def list_presets():
         net = preset.build()
         printer = UnicodePrinter(net.notation, objective=net.objective.name)
         forward = "; ".join(f"{printer.doprint(a.target)} = {printer.doprint(a.expr)}" for a in net.assignments)
-        click.echo(f"{name:<12} seed {preset.seed:<9} {forward}")
+        source = f"seed {preset.seed}" if preset.seed else "no seed"
+        click.echo(f"{name:<12} {source:<14} {forward}")
 
 
 LAYOUT = click.option("--layout", type=click.Choice(["denominator", "numerator"]), default="denominator",

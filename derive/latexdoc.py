@@ -13,6 +13,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive import templates
 from derive.algebra import add, matmul, substitute, transpose
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, Derivation
+from derive.latex_conv import conv_expansions
 from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeSum, TimeSym, k, t
 from derive.printing import latex_layout
 from derive.printing.latex import LatexPrinter
@@ -80,7 +81,8 @@ class Document:
         s = Section(self.say("network_title"))
         params = ", ".join(rf"${self.p.doprint(p)} \in \mathbb{{R}}^{{{self._dim(p.shape[0])} \times "
                            rf"{self._dim(p.shape[1])}}}$" for p in self.net.params)
-        s.say(self.say("network_intro", preset=self.net.name, seed=self.net.seed) + " " +
+        intro = "network_intro" if self.net.seed else "network_intro_noseed"
+        s.say(self.say(intro, preset=self.net.name, seed=self.net.seed) + " " +
               self.say("parameters", params=params))
         lines = []
         for a in self.net.assignments:
@@ -263,11 +265,26 @@ class Document:
         s.show(self.eq(self.d.lhs(state.at(k)), identity))
         return s
 
+    def convolutions(self) -> list[Section]:
+        """Each convolution entry by entry (seed 000): the kernel's and the bias's derivatives."""
+        sections = []
+        for e in conv_expansions(self.d, self.p):
+            s = Section(self.say("conv_title"))
+            s.say(self.say("conv_intro", image=e.image_note, outputs=e.output_note))
+            s.show(e.lines)
+            if e.elided:
+                s.say(self.say("conv_elided", count=e.elided))
+            if e.bias_lines:
+                s.say(self.say("conv_bias"))
+                s.show(e.bias_lines)
+            sections.append(s)
+        return sections
+
     # ---------------------------------------------------------------- the whole document
 
     def sections(self) -> list[Section]:
         parts = [self.network(), self.conventions(), self.backward(), self.recurrence(), self.gradients(),
-                 self.jacobians(), self.bptt()]
+                 *self.convolutions(), self.jacobians(), self.bptt()]
         return [p for p in parts if p is not None]
 
     def _subtitle(self) -> str:

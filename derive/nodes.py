@@ -30,6 +30,8 @@ from sympy.core.symbol import Str
 from sympy.matrices import MatrixBase
 from sympy.matrices.expressions import Identity, MatrixExpr
 
+from derive import conv_geometry as geometry
+
 # The time index, the length of the sequence, and the index of Jacobian products.
 t = Symbol("t", integer=True)
 T = Symbol("T", integer=True, positive=True)
@@ -389,6 +391,139 @@ class ColSlice(Node):
         return ColSlice(mat, self.args[1], self.args[2])
 
 
+# ---------------------------------------------------------------- convolution
+
+
+class ConvGeometry:
+    """The integers of a 2-D convolution (see conv_geometry.py), read from a node's last arg."""
+
+    def __init__(self, args: Tuple):
+        self.c_in, self.c_out, self.size, self.kernel, self.stride, self.padding = (int(a) for a in args)
+        self.out = geometry.conv_out_size(self.size, self.kernel, self.stride, self.padding)
+        self.positions = self.out * self.out
+
+    def patches(self):
+        return geometry.conv_patch_indices(self.c_in, self.size, self.kernel, self.stride, self.padding)
+
+    def kernel_entries(self):
+        return geometry.conv_kernel_indices(self.c_in, self.c_out, self.kernel)
+
+    def call_args(self) -> str:
+        """The integers as the keyword arguments of the NumPy helpers."""
+        return (f"c_in={self.c_in}, c_out={self.c_out}, size={self.size}, kernel={self.kernel}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+def conv_geometry(c_in, c_out, size, kernel, stride, padding) -> Tuple:
+    return Tuple(*(Integer(v) for v in (c_in, c_out, size, kernel, stride, padding)))
+
+
+class _ConvNode(Node):
+    geometry = property(lambda self: ConvGeometry(self.args[-1]))
+
+
+class Conv2d(_ConvNode):
+    """conv(w, z): valid cross-correlation of the image z (a column of c_in·size² entries) with
+    the kernel bank w (c_out·k × c_in·k), stride and zero padding; a column of c_out·out²."""
+
+    def __new__(cls, w, z, geom):
+        return Basic.__new__(cls, w, z, geom)
+
+    kernel = property(lambda self: self.args[0])
+    image = property(lambda self: self.args[1])
+    shape = property(lambda self: (self.geometry.c_out * self.geometry.positions, 1))
+
+    def explicit(self, w, z, geom):
+        g = self.geometry
+        image = list(z) + [Integer(0)]
+        weights = list(w)  # row-major
+        patches, entries = g.patches(), g.kernel_entries()
+        rows = [sum((weights[entries[o, q]] * image[patches[p, q]] for q in range(patches.shape[1])), Integer(0))
+                for o in range(g.c_out) for p in range(g.positions)]
+        return ImmutableMatrix(len(rows), 1, rows)
+
+
+class ConvKernelGrad(_ConvNode):
+    """dL/dw of y = conv(w, z) given g = dL/dy: the correlation of the input with the output
+    gradient, conv(g, z), in the kernel bank's shape."""
+
+    def __new__(cls, g, z, geom):
+        return Basic.__new__(cls, g, z, geom)
+
+    grad = property(lambda self: self.args[0])
+    image = property(lambda self: self.args[1])
+
+    @property
+    def shape(self):
+        geo = self.geometry
+        return (geo.c_out * geo.kernel, geo.c_in * geo.kernel)
+
+    def explicit(self, g, z, geom):
+        geo = self.geometry
+        image, grads = list(z) + [Integer(0)], list(g)
+        patches, entries = geo.patches(), geo.kernel_entries()
+        out = [Integer(0)] * (self.shape[0] * self.shape[1])
+        for o in range(geo.c_out):
+            for q in range(patches.shape[1]):
+                out[entries[o, q]] = sum((grads[o * geo.positions + p] * image[patches[p, q]]
+                                          for p in range(geo.positions)), Integer(0))
+        return ImmutableMatrix(self.shape[0], self.shape[1], out)
+
+
+class ConvInputGrad(_ConvNode):
+    """dL/dz of y = conv(w, z) given g = dL/dy: the full convolution of g with the kernel
+    rotated by 180° (for stride 1; in general, each output's gradient spread back over the
+    pixels it read)."""
+
+    def __new__(cls, g, w, geom):
+        return Basic.__new__(cls, g, w, geom)
+
+    grad = property(lambda self: self.args[0])
+    kernel = property(lambda self: self.args[1])
+    shape = property(lambda self: (self.geometry.c_in * self.geometry.size**2, 1))
+
+    def explicit(self, g, w, geom):
+        geo = self.geometry
+        weights, grads = list(w), list(g)
+        patches, entries = geo.patches(), geo.kernel_entries()
+        out = [Integer(0)] * (self.shape[0] + 1)
+        for o in range(geo.c_out):
+            for p in range(geo.positions):
+                for q in range(patches.shape[1]):
+                    out[patches[p, q]] += grads[o * geo.positions + p] * weights[entries[o, q]]
+        return ImmutableMatrix(self.shape[0], 1, out[:-1])
+
+
+class Broadcast(Node):
+    """A per-channel bias b (c × 1) repeated over the positions of each channel: c·P × 1."""
+
+    def __new__(cls, b, positions):
+        return Basic.__new__(cls, b, sympify(positions))
+
+    vec = property(lambda self: self.args[0])
+    positions = property(lambda self: self.args[1])
+    shape = property(lambda self: (self.args[0].shape[0] * self.args[1], 1))
+
+    def explicit(self, b, positions):
+        return ImmutableMatrix([b[c, 0] for c in range(b.shape[0]) for _ in range(int(positions))])
+
+
+class PositionSum(Node):
+    """The sum over the positions of each channel of a c·P × 1 column: c × 1 (the gradient of
+    a shared bias: one sum per channel)."""
+
+    def __new__(cls, g, positions):
+        return Basic.__new__(cls, g, sympify(positions))
+
+    vec = property(lambda self: self.args[0])
+    positions = property(lambda self: self.args[1])
+    shape = property(lambda self: (self.args[0].shape[0] / self.args[1], 1))
+
+    def explicit(self, g, positions):
+        size = int(positions)
+        return ImmutableMatrix([sum(g[c * size : (c + 1) * size], Integer(0)) for c in range(g.shape[0] // size)])
+
+
 # ---------------------------------------------------------------- losses (1 x 1 results)
 
 
@@ -530,7 +665,8 @@ class TimeProduct(Node):
 
 
 __all__ = [
-    "BinaryCrossEntropy", "Concat", "CrossEntropy", "Diag", "Divide", "Elementwise", "Exp",
+    "BinaryCrossEntropy", "Broadcast", "ColSlice", "Concat", "Conv2d", "ConvInputGrad", "ConvKernelGrad",
+    "CrossEntropy", "Diag", "PositionSum", "StepJacobian", "conv_geometry", "Divide", "Elementwise", "Exp",
     "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LogSumExp", "LocalGrad", "Log", "LossGrad",
     "Node", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid", "Softmax", "SquaredError",
     "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "i", "is_explicit", "k", "t", "T",

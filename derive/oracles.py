@@ -102,7 +102,7 @@ def random_point(net: Network, steps: int, seed: int = 0, sizes: dict | None = N
     or {t: ImmutableMatrix}) and generic functions to their SymPy Lambdas.
     """
     rng = random.Random(seed)
-    sizes = dict(sizes or {k: v for k, v in net.sizes_default.items() if k != "T"})
+    sizes = {**{k: v for k, v in net.sizes_default.items() if k != "T"}, **(sizes or {})}
     dims = {Symbol(k, integer=True, positive=True): v for k, v in sizes.items()}
 
     def dim(x):

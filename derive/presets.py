@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from derive.models import gru, lstm, mlp, rnn
+from derive.models import conv, gru, lstm, mlp, rnn
 from derive.network import DeclarationError, Network
 from derive.notation import Notation
 
@@ -75,6 +75,22 @@ GRU_NOTATION = Notation.of(
     W_hq=((r"W_{hq}", rf"{BF}{{W}}_{{hq}}"), "W_hq"),
     yhat=((r"\hat{y}",), "ŷ"),
     loss_t=((r"\ell", "l"), "ℓ"),
+    L=(("L", r"\mathcal{L}"), "L"),
+)
+
+CONV_NOTATION = Notation.of(
+    w_1=(("w_{1}", "w_1", r"\mathbf{w}_{1}", "W_{1}", "W_1", "K"), "w₁"),
+    w_2=(("w_{2}", "w_2", r"\mathbf{w}_{2}", "W_{2}", "W_2"), "w₂"),
+    w_3=(("w_{3}", "w_3", r"\mathbf{w}_{3}", "W_{3}", "W_3"), "w₃"),
+    b_1=(("b_{1}", "b_1", "B"), "b₁"),
+    z_0=(("z_{0}", "z_0"), "z₀"),
+    z_1=(("z_{1}", "z_1"), "z₁"),
+    z_2=(("z_{2}", "z_2"), "z₂"),
+    z_3=(("z_{3}", "z_3"), "z₃"),
+    y_1=(("y_{1}", "y_1"), "y₁"),
+    y_2=(("y_{2}", "y_2"), "y₂"),
+    y_3=(("y_{3}", "y_3"), "y₃"),
+    ell=((r"\ell", "L", r"\mathcal{L}"), "ℓ"),
     L=(("L", r"\mathcal{L}"), "L"),
 )
 
@@ -146,6 +162,10 @@ PRESETS: dict[str, Preset] = {
                dict(weights="concat", peepholes="off", biases="on"),
                dict(n=3, d=2, k=2, T=3),
                lambda options, sz: lstm.build("lstm", options, sz, seed="003", notation=LSTM_NOTATION)),
+        Preset("conv-dense", "000", conv.OPTIONS,
+               dict(activation="generic", loss="generic", stride="1", padding="0", bias="on"),
+               dict(size=4, kernel=3, c_in=1, c_out=1, m=3, k=1),
+               lambda options, sz: conv.build("conv-dense", options, sz, seed="000", notation=CONV_NOTATION)),
         Preset("gru", "", gru.OPTIONS, dict(biases="on"), dict(n=3, d=2, k=2, T=3),
                lambda options, sz: gru.build("gru", options, sz, notation=GRU_NOTATION)),
     ]

@@ -50,7 +50,8 @@ class TerminalReport:
         options = ", ".join(f"{k}={v}" for k, v in self.net.options.items())
         sizes = ", ".join(f"{k}={v}" for k, v in self.net.sizes_default.items() if k != "T")
         time = f" · T = {self.steps}" if self.net.sequential else ""
-        return [f"{self.net.name} (seed {self.net.seed}) · {self.d.layout} layout{time}",
+        source = f" (seed {self.net.seed})" if self.net.seed else ""
+        return [f"{self.net.name}{source} · {self.d.layout} layout{time}",
                 f"  options: {options}", f"  sizes: {sizes}"]
 
     def forward(self) -> list[str]:

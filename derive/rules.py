@@ -27,7 +27,11 @@ from derive.algebra import (
 )
 from derive.nodes import (
     BinaryCrossEntropy,
+    Broadcast,
     Concat,
+    Conv2d,
+    ConvInputGrad,
+    ConvKernelGrad,
     CrossEntropy,
     Divide,
     Elementwise,
@@ -38,6 +42,7 @@ from derive.nodes import (
     LogSumExp,
     LossGrad,
     Phi,
+    PositionSum,
     Power,
     Prime,
     ReLU,
@@ -117,6 +122,10 @@ VJP = {
     FrobeniusSq: lambda g, f, ans: [scale(g, matmul(2, f.args[0]))],
     Concat: lambda g, f, ans: [RowSlice(g, start, stop) for start, stop in f.offsets()],
     TimeSum: lambda g, f, ans: [g, None],
+    # conv(w, z): the kernel gets conv(g, z), the image the full convolution with rot180(w)
+    Conv2d: lambda g, f, ans: [ConvKernelGrad(g, f.args[1], f.args[2]), ConvInputGrad(g, f.args[0], f.args[2]), None],
+    Broadcast: lambda g, f, ans: [PositionSum(g, f.positions), None],  # a shared bias: sum over positions
+    PositionSum: lambda g, f, ans: [Broadcast(g, f.positions), None],
 }
 
 

@@ -30,6 +30,12 @@ def load(preset: str, settings_items: tuple = ()):
     return module
 
 
+def _rows(x, sizes) -> int:
+    """The number of rows of an input or target, as a number (a conv's image size is one)."""
+    rows = x.shape[0]
+    return int(rows) if rows.is_Integer else sizes[str(rows)]
+
+
 def network(preset: str, settings: dict):
     concrete, _ = concrete_settings(preset, settings)
     return presets.build(preset, concrete)
@@ -42,13 +48,13 @@ def random_batch(net, module, steps: int, batch: int, seed: int, dtype=np.float6
     sizes = module.SIZES
     inputs = {}
     for x in net.inputs:
-        rows = sizes[str(x.shape[0])]
+        rows = _rows(x, sizes)
         shape = (steps, batch, rows) if net.sequential else (batch, rows)
         inputs[x.name] = rng.standard_normal(shape).astype(dtype)
     targets = {}
     for y in net.target_symbols:
         kind = net.targets[y.name]
-        rows = 1 if y.shape[0] == 1 else sizes[str(y.shape[0])]
+        rows = _rows(y, sizes)
         lead = (steps, batch) if (net.sequential and hasattr(y, "index")) else (batch,)
         if kind == "onehot":
             targets[y.name] = rng.integers(0, rows, size=lead)
@@ -70,7 +76,7 @@ def column_point(net, params, inputs, targets, b: int, steps: int) -> Point:
                         else v[b][:, None])
     for y in net.target_symbols:
         kind, v = net.targets[y.name], np.asarray(targets[y.name])
-        rows = 1 if y.shape[0] == 1 else sizes[str(y.shape[0])]
+        rows = _rows(y, sizes)
 
         def column(entry, kind=kind, rows=rows):
             if kind == "onehot":

@@ -6,7 +6,7 @@ from sympy import Heaviside
 from sympy.matrices.expressions import MatMul
 
 from derive import nodes, rules
-from derive.algebra import neg
+from derive.algebra import neg, transpose
 
 
 @pytest.fixture
@@ -40,3 +40,16 @@ def test_a_matmul_rule_with_the_wrong_sign_is_caught(restore_rules):
 
 def test_the_unbroken_rules_pass():
     assert failures(Case("rnn-softmax", {"activation": "sigmoid"}, 2, sizes=SMALL), "denominator", True) == []
+
+
+def test_a_transposed_kernel_gradient_is_caught(restore_rules):
+    right = rules.VJP[nodes.Conv2d]
+    rules.VJP[nodes.Conv2d] = lambda g, f, ans: [transpose(right(g, f, ans)[0]), *right(g, f, ans)[1:]]
+    assert failures(Case("conv-dense", {}, 1), "denominator", True)
+
+
+def test_a_shared_bias_without_the_sum_over_positions_is_caught(restore_rules):
+    # seed 000's slip: dL/db_1 taken from one position of dL/dy_1 instead of their sum
+    rules.VJP[nodes.Broadcast] = lambda g, f, ans: [nodes.RowSlice(g, 0, f.vec.shape[0]), None]
+    found = "\n".join(failures(Case("conv-dense", {}, 1), "denominator", True))
+    assert "b_1" in found and "disagrees with SymPy" in found

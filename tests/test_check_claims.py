@@ -1,4 +1,4 @@
-"""62 claims of our own across the presets (tests/claims/*.md), half of them wrong in the ways
+"""105 claims of our own across the presets (tests/claims/*.md), half of them wrong in the ways
 students go wrong, each verdict pinned; no wrong claim may be called correct."""
 
 from pathlib import Path
@@ -28,6 +28,16 @@ EXPECTED = {
     "mlp-l2": [(C, "")] * 6 + [
         (X, ""), (X, ""), (K, "activation is the identity"), (X, "W^{(2)} is transposed"), (X, "is transposed"),
         (X, ""), (X, "sign is flipped")],
+    "conv-dense": [(C, "")] * 9 + [
+        (X, "summed over the positions"), (K, "activation is the identity"), (X, "whole right side is transposed"),
+        (K, "activation is the identity"), (X, "sign is flipped"), (X, "is entrywise (⊙)"), (K, "f' is missing"),
+        (X, "4×4 kernel on a 2×2 image")],
+    "lstm": [(C, "")] * 7 + [
+        (K, "only at t = T"), (X, "f_{t} is replaced by f_{t+1}"), (X, "C_{t} is replaced by C_{t-1}"), (X, ""),
+        (X, "sign is flipped"), (X, ""), (X, "")],
+    "gru": [(C, "")] * 6 + [
+        (X, ""), (X, "sign is flipped"), (X, "h_{t} is replaced by h_{t-1}"), (X, "whole right side is transposed"),
+        (X, "sign is flipped"), (X, "")],
 }
 
 

@@ -75,6 +75,15 @@ def test_seed_000_likelihood_claims_are_unchecked_with_the_reason():
     assert all(v.verdict == "unchecked" for v in found)
 
 
+def test_seed_000_bias_without_the_sum_over_positions_is_diagnosed():
+    found = by_line(verdicts("000", "conv-dense"))
+    (bias,) = found[44]  # dL/db_1 = 1 · dL/dy_1
+    assert bias.verdict == "incorrect" and "4×1" in bias.reason
+    assert "summed over the positions" in bias.reason and "shared" in bias.reason
+    assert r"\mathbf{1}_{4}^{\top}" in bias.expected
+    assert [v.verdict for v in found[18]] == ["correct", "correct"]  # dL/dw_3, both forms
+
+
 def test_seed_003_bptt_sums_are_correct_and_lstm_claims_unchecked():
     found = by_line(verdicts("003", "rnn-softmax"))
     assert [v.verdict for v in found[24]] == ["correct"]  # sum_t sum_{k<=t} dL_t/dh_t dh_t/dh_k dh_k/dW
@@ -85,6 +94,7 @@ def test_seed_003_bptt_sums_are_correct_and_lstm_claims_unchecked():
 C, X, K, U = "correct", "incorrect", "conditional", "unchecked"
 PINNED = {
     ("000", "rnn-softmax"): [U] * 28,
+    ("000", "conv-dense"): [X, C, C, C, C, X, C, X, C, X, C, X] + [U] * 3 + [X] + [U] * 12,
     ("001", "rnn-binary"): [C] * 13,
     ("002", "rnn-d2l"): [U] * 15 + [C, U, C, U, K, U, C, U, C, X],
     ("003", "rnn-softmax"): [U, U, U, C, C, U, U, U],
@@ -97,7 +107,8 @@ def test_every_seed_verdict_is_pinned(name, model):
     assert [v.verdict for v in verdicts(name, model)] == PINNED[(name, model)]
 
 
-@pytest.mark.parametrize("name,model", [("000", "rnn-softmax"), ("001", "rnn-binary"), ("002", "rnn-d2l"),
+@pytest.mark.parametrize("name,model", [("000", "rnn-softmax"), ("000", "conv-dense"), ("001", "rnn-binary"),
+                                        ("002", "rnn-d2l"),
                                         ("003", "rnn-softmax"), ("004", "rnn-softmax")])
 def test_every_unchecked_claim_says_why(name, model):
     for v in verdicts(name, model):

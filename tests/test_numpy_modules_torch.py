@@ -168,3 +168,36 @@ def test_lstm_module_matches_fused_nn_lstm():
     assert set(expected) == set(grads)
     for k, v in expected.items():
         assert np.max(np.abs(grads[k] - v.numpy())) <= 1e-10 * max(1.0, np.max(np.abs(v.numpy()))), k
+
+
+def conv_dense(p, z, y, c_in, c_out, size, kernel, stride, padding):
+    """Seed 000's stack with torch.nn.functional.conv2d: the kernel bank's block (o, c) is the
+    filter from channel c to channel o."""
+    B = z.shape[0]
+    weight = p["w_1"].reshape(c_out, kernel, c_in, kernel).permute(0, 2, 1, 3)
+    bias = p["b_1"].reshape(-1) if "b_1" in p else None
+    image = z.reshape(B, c_in, size, size)
+    z1 = torch.tanh(torch.nn.functional.conv2d(image, weight, bias, stride=stride, padding=padding).reshape(B, -1))
+    z3 = torch.tanh(torch.tanh(z1 @ p["w_2"]) @ p["w_3"])
+    return (0.5 * ((z3 - y) ** 2).sum(dim=1)).mean()
+
+
+@pytest.mark.parametrize("geometry", [
+    dict(size=4, kernel=3, c_in=1, c_out=1, stride=1, padding=0, bias="on"),  # seed 000
+    dict(size=6, kernel=3, c_in=2, c_out=3, stride=2, padding=1, bias="on"),
+    dict(size=5, kernel=2, c_in=3, c_out=2, stride=1, padding=2, bias="off"),
+])
+def test_conv_dense_module_matches_torch_conv2d(geometry):
+    geometry = dict(geometry)
+    settings = {"activation": "tanh", "loss": "mse", "bias": geometry.pop("bias"),
+                **{key: str(value) for key, value in geometry.items()}}
+    reference = lambda p, z, y: conv_dense(p, z, y, **geometry)  # noqa: E731
+    module = load("conv-dense", tuple(sorted(settings.items())))
+    params, inputs, targets = random_batch(network("conv-dense", settings), module, 1, 5, seed=3)
+    loss, grads = module.gradients(params, inputs, targets)
+    p = {k: t(v) for k, v in params.items()}
+    expected = reference(p, torch.tensor(inputs["z_0"]), torch.tensor(targets["y"]))
+    expected.backward()
+    assert abs(loss - expected.item()) <= 1e-10 * max(1.0, abs(expected.item()))
+    for k, v in p.items():
+        assert np.max(np.abs(grads[k] - v.grad.numpy())) <= 1e-10 * max(1.0, np.max(np.abs(v.grad.numpy()))), k

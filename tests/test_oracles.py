@@ -97,3 +97,18 @@ def test_gated_cells_against_three_oracles(preset, settings, layout):
     assert failures(Case(preset, settings, 2, sizes=dict(n=1, d=1, k=2)), layout, with_sympy=True) == []
     for steps in (1, 2, 3, 5):
         assert failures(Case(preset, settings, steps, seed=steps), layout, with_sympy=False) == []
+
+
+def _conv_cases():
+    for activation in ACTIVATIONS:
+        yield pytest.param({"activation": activation}, id=f"seed-000-{activation}")
+    small = dict(size="2", kernel="2", c_in="2", c_out="2")
+    for stride, padding, bias in itertools.product(("1", "2"), ("0", "1"), ("on", "off")):
+        settings = dict(small, stride=stride, padding=padding, bias=bias, activation="tanh", loss="mse")
+        yield pytest.param(settings, id=f"channels-s{stride}-p{padding}-bias-{bias}")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("settings", list(_conv_cases()))
+def test_conv_dense_against_three_oracles(settings, layout):
+    assert failures(Case("conv-dense", settings, 1), layout, with_sympy=True) == []

@@ -261,7 +261,11 @@ class Checker:
             return None
         if _has_bare_prime(rhs):
             return "holds only if σ' is constant (a linear activation): the derivative changes from step to step"
-        return "holds only if the activation is the identity: its derivative φ' is missing"
+        activation = self.worlds[0].activation
+        prime = {"Sigmoid": "σ'", "Tanh": "tanh'", "ReLU": "ReLU'"}.get(type(activation).__name__, "φ'")
+        if type(activation).__name__ == "Phi":
+            prime = self.net.notation.unicode(activation.fname) + "'"
+        return f"holds only if the activation is the identity: its derivative {prime} is missing"
 
     def search_edits(self, lhs, rhs, condition, deadline) -> str | None:
         world = self.worlds[:1]
@@ -310,6 +314,13 @@ class Checker:
                            _put(rhs, path, replace(node, lo=node.lo.shifted(by))))
                     yield (f"the {kind} over {node.var} ends at {node.hi.shifted(by)}",
                            _put(rhs, path, replace(node, hi=node.hi.shifted(by))))
+        for path, node in nodes:
+            if isinstance(node, S.BinOp) and node.op == "·" and isinstance(node.b, S.ActPrime):
+                yield (f"the product with {self.show(node.b)} is entrywise (⊙)",
+                       _put(rhs, path, replace(node, op="⊙")))
+        if self.worlds[0].positions is not None:
+            yield ("it is summed over the positions, Σ_k (·)_k: the bias is shared by every position of its "
+                   "channel, so its derivative adds up the output gradient there", S.PositionSum(rhs))
         yield "the whole right side is transposed", S.Transpose(rhs)
         for path, node in nodes:
             if path and isinstance(node, S.BinOp) and node.op == "·":
@@ -331,7 +342,8 @@ class Checker:
             return self.show(node.arg) + "^T"
         if isinstance(node, S.ActPrime):
             arg = "" if node.arg is None else f"({self.show(node.arg)})"
-            name = {"sigmoid": r"\sigma", "activation": r"\phi"}.get(node.fn, node.fn)
+            generic = self.net.notation.latex(self.symbols.generic.get("activation", "phi"))
+            name = {"sigmoid": r"\sigma", "activation": generic}.get(node.fn, node.fn)
             return f"{name}'{arg}"
         if isinstance(node, S.Diag):
             return rf"\operatorname{{diag}}({self.show(node.arg)})"
@@ -345,6 +357,8 @@ class Checker:
                             for j, (sign, term) in enumerate(node.terms))
         if isinstance(node, S.Neg):
             return "-" + self._grouped(node.arg)
+        if isinstance(node, S.Conv):
+            return rf"\operatorname{{conv}}({self.show(node.kernel)}, {self.show(node.image)})"
         if isinstance(node, (S.Act, S.Indicator, S.Reduce, S.Jacobian, S.Power, S.LossGrad, S.Identity)):
             return {S.Act: "f(·)", S.Indicator: r"\mathbb{I}(·)", S.Reduce: r"\sum/\prod(·)",
                     S.Jacobian: r"\partial/\partial", S.Power: "(·)^n", S.LossGrad: r"\partial\ell/\partial o",
@@ -368,6 +382,10 @@ class Checker:
                 return "; ".join(self._equation(eq) for eq in eqs)
             if isinstance(lhs, S.Jacobian) and lhs.of == lhs.wrt and len(d.states) == 1 and lhs.of in d.state_names:
                 return self.printer.doprint(d.jacobian_product(lhs.of))
+            one_step = (lhs.of_index is not None and lhs.wrt_index is not None
+                        and lhs.of_index.shifted(-1) == lhs.wrt_index)
+            if isinstance(lhs, S.Jacobian) and one_step and (lhs.of, lhs.wrt) in d.step_jacobians:
+                return self.printer.doprint(d.step_jacobians[(lhs.of, lhs.wrt)])
         except (KeyError, ValueError):
             return ""
         return ""

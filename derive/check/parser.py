@@ -362,9 +362,15 @@ def _superscript(node, raw: str):
     return Power(node, raw)
 
 
+# Letters that name a generic function when called (f(y_1), f'(y_3)), as in seed 000.
+FUNCTION_LETTERS = ("f", "g")
+
+
 def _prime(node):
     if isinstance(node, Func):
         return Func(node.name, node.primes + 1, node.sub, node.power)
+    if isinstance(node, Sym) and node.base in FUNCTION_LETTERS and node.sub is None and node.sup is None:
+        return Func(node.base, 1)  # f': the derivative of a generic f
     return Transpose(node)  # h' for a vector: its transpose
 
 
@@ -397,6 +403,9 @@ def _assemble(nodes: list, ops: list):
             out_ops.append(op)
             j += 2
             continue
+        if (isinstance(node, Sym) and node.base in FUNCTION_LETTERS and node.sub is None and node.sup is None
+                and isinstance(following, Group) and joined == ""):
+            node = Func(node.base)  # f(y_1): a call, not f times (y_1)
         if isinstance(node, Func):
             node, used = _call(node, following, joined)
             j += used

@@ -154,6 +154,23 @@ class Ones:
 
 
 @dataclass(frozen=True)
+class Conv:
+    """conv(A, B): the valid cross-correlation of the square image B with the square kernel A
+    (seed 000's conv(∂L/∂y_1, z_0)); one channel, stride 1."""
+
+    kernel: object
+    image: object
+
+
+@dataclass(frozen=True)
+class PositionSum:
+    """The sum over the positions of each channel of a convolution's output (a diagnosis'
+    edit for a shared bias; answers write it as a sum over k)."""
+
+    arg: object
+
+
+@dataclass(frozen=True)
 class BinOp:
     op: str  # "·" (product), "⊙", "⊗", "/"
     a: object
@@ -405,13 +422,17 @@ class Resolver:
             raise Unmapped("vec(·) is not read yet")
         if name == "\\ell":
             return self._loss(node)
+        if name == "conv":
+            if len(node.args) != 2:
+                raise Unmapped("conv takes two arguments, the kernel and the image")
+            return Conv(self.resolve(node.args[0]), self.resolve(node.args[1]))
         fn = ACTIVATION_NAMES.get(name)
         if fn is None and name in GENERIC_NAMES:
             fn = "activation"
         if fn is None:
             raise Unmapped(f"the function {name.lstrip(chr(92))} is not known")
         if node.func.power is not None:
-            raise Unmapped(f"a power of {name.lstrip(chr(92))} is not read yet")
+            return self._entrywise_power(node, fn)
         if node.func.primes > 1:
             raise Unmapped("second derivatives are not read")
         if node.func.primes == 1:
@@ -420,6 +441,17 @@ class Resolver:
             arg = node.args[0]
             return ActPrime(fn, NaturalArg() if isinstance(arg, P.Dots) else self.resolve(arg))
         return Act(fn, self._one_arg(node))
+
+    def _entrywise_power(self, node, fn):
+        """tanh^2(C_t): the function's value squared entry by entry, tanh(C_t) ⊙ tanh(C_t)."""
+        power = node.func.power.strip()
+        if node.func.primes or not power.isdigit() or not 1 <= int(power) <= 4:
+            raise Unmapped(f"the power {power} of {node.func.name.lstrip(chr(92))} is not read")
+        value = Act(fn, self._one_arg(node))
+        out = value
+        for _ in range(int(power) - 1):
+            out = BinOp("⊙", out, value)
+        return out
 
     def _one_arg(self, node):
         if len(node.args) != 1:

@@ -19,7 +19,7 @@ from derive import oracles, precise, presets
 from derive.check import semantics as S
 from derive.deriver import derive
 from derive.evaluate import backward, forward, value
-from derive.nodes import Elementwise, Phi, TimeSym
+from derive.nodes import Broadcast, Elementwise, Phi, TimeSym
 from derive.printing.numpy import adjoint_name
 
 DIGITS = 40
@@ -47,7 +47,8 @@ class World:
         self.net = presets.build(preset, settings)
         self.derivation = derive(self.net)
         self.steps = steps
-        sizes = {k: v for k, v in CHECK_SIZES.items() if k in self.net.sizes_default}
+        # a size of 1 is part of the model (seed 000's scalar output), not a default to vary
+        sizes = {k: v for k, v in CHECK_SIZES.items() if self.net.sizes_default.get(k, 1) != 1}
         point, _ = oracles.random_point(self.net, steps, seed=seed, sizes=sizes)
         self.point = precise.point(point)
         self.ns = forward(self.net, self.point, np_module=precise)
@@ -56,6 +57,9 @@ class World:
         self.kind.update({a.name: "var" for a in self.net.assignments})
         self.states = {s.name for s in self.net.states}
         self.identity_activation = settings.get("activation") == "identity"
+        # positions per channel of a convolution's output (a shared bias is repeated over them)
+        self.positions = next((int(x.positions) for a in self.net.assignments for x in _walk(a.expr)
+                               if isinstance(x, Broadcast)), None)
         self.activation, self.pre_activation = self._activation()
         self._jacobians = lru_cache(maxsize=None)(self._jacobian)
 
@@ -123,13 +127,18 @@ class World:
         source = _array(self.value(wrt, wrt_index))
         if wrt_index is not None and of_index is not None and of_index < wrt_index:
             return _zeros(target.size, source.size)
+        # One step between the states of a cell with several (dC_t/dC_{t-1} of an LSTM): the
+        # partial with the other states at t - 1 held fixed, as a state-space Jacobian is meant.
+        one_step = (len(self.states) > 1 and of in self.states and wrt in self.states
+                    and of_index is not None and wrt_index is not None and of_index == wrt_index + 1)
+        probed = self._step_probed if one_step else self._probed
         columns = []
         for j in range(source.size):
             moved = []
             for sign in (1, -1):
                 probe = precise.zeros(source.shape)
                 probe.reshape(-1)[j] = sign * EPS
-                moved.append(_array(self._probed(of, of_index, wrt, wrt_index, probe)))
+                moved.append(_array(probed(of, of_index, wrt, wrt_index, probe)))
             columns.append(((moved[0] - moved[1]) / (2 * EPS)).reshape(-1))
         return numpy.array(columns, dtype=object).T
 
@@ -145,6 +154,18 @@ class World:
         ns = forward(self.net, self.point, probes=probes, np_module=precise)
         stored_of = ns[of]
         return stored_of[of_index] if isinstance(stored_of, dict) else stored_of
+
+    def _step_probed(self, of, of_index, wrt, wrt_index, probe):
+        """``of`` at step of_index, recomputed with only ``wrt`` at wrt_index moved."""
+        ns = dict(self.ns)
+        for a in self.net.step_assignments:
+            ns[a.name] = dict(self.ns[a.name])
+        ns[wrt] = dict(self.ns[wrt])
+        ns[wrt][wrt_index] = ns[wrt][wrt_index] + probe
+        ns["t"] = of_index
+        for a in self.net.step_assignments:
+            ns[a.name][of_index] = value(a.expr, ns)
+        return ns[of][of_index]
 
     def _direct(self, of, of_index, param, values):
         """``of`` recomputed with the parameter changed only in the step that computes it."""
@@ -237,8 +258,11 @@ class Evaluator:
 
     def _Add(self, node):
         total = None
+        sized = [self.run(term) for _, term in node.terms if not isinstance(term, S.Ones)]
+        like = next((x for x in sized if isinstance(x, numpy.ndarray)), None)
         for sign, term in node.terms:
-            x = self.run(term)
+            # 1 in 1 − z has the shape of what it is added to
+            x = _ones_like(like) if isinstance(term, S.Ones) and like is not None else self.run(term)
             x = x if sign > 0 else -x
             if total is None:
                 total = x
@@ -250,6 +274,15 @@ class Evaluator:
         return total
 
     def _BinOp(self, node):
+        # 1ᵀ x and x 1: a vector of ones as long as the product needs (a sum of entries)
+        if node.op == "·" and node.a == S.Transpose(S.Ones()):
+            b = self.run(node.b)
+            if isinstance(b, numpy.ndarray):
+                return precise.ones((1, b.shape[0])).dot(b)
+        if node.op == "·" and node.b == S.Ones():
+            a = self.run(node.a)
+            if isinstance(a, numpy.ndarray):
+                return a.dot(precise.ones((a.shape[1], 1)))
         return self.combine(node.op, self.run(node.a), self.run(node.b))
 
     def combine(self, op, a, b):
@@ -424,9 +457,44 @@ class Evaluator:
             size = self.w.ns.get("n", 1)
         return precise.eye(size)
 
+    def _Conv(self, node):
+        kernel, image = _square(self.run(node.kernel)), _square(self.run(node.image))
+        size, width = image.shape[0], kernel.shape[0]
+        if width > size:
+            raise ShapeError(f"a {width}×{width} kernel on a {size}×{size} image")
+        out = size - width + 1
+        result = precise.zeros((out, out))
+        for r in range(out):
+            for c in range(out):
+                result[r, c] = (kernel * image[r:r + width, c:c + width]).sum()
+        return result
+
+    def _PositionSum(self, node):
+        value = self.run(node.arg)
+        positions = self.w.positions
+        if positions is None or not isinstance(value, numpy.ndarray) or value.shape[0] % positions:
+            raise ShapeError("a sum over positions of something that is not a convolution's output")
+        return value.reshape(-1, positions).sum(axis=1).reshape(-1, 1)
+
     def _Ones(self, node):
         return precise.ones((self.w.ns.get("n", 1), 1))
 
 
 def _ones_like(x):
     return precise.ones(numpy.shape(x)) if isinstance(x, numpy.ndarray) else mpmath.mpf(1)
+
+
+def _walk(expr):
+    yield expr
+    for a in getattr(expr, "args", ()):
+        yield from _walk(a)
+
+
+def _square(x):
+    """A column (or matrix) as the square image it holds, row-major (z_0's 16 entries as 4 × 4)."""
+    if not isinstance(x, numpy.ndarray):
+        raise ShapeError("conv of a number")
+    side = int(round(x.size ** 0.5))
+    if side * side != x.size:
+        raise ShapeError(f"conv of a {_shape(x)} matrix, which is not a square image")
+    return x.reshape(side, side)

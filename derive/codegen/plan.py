@@ -23,13 +23,16 @@ import re
 from dataclasses import dataclass, field
 
 from sympy import Basic, Integer
-from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
 
-from derive.algebra import add, hadamard, rebuild, split_coefficient, substitute
+from derive.algebra import add, hadamard, matmul, rebuild, split_coefficient, substitute
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
 from derive.network import Network, matrix_symbols
 from derive.nodes import (
     BinaryCrossEntropy,
+    ColSlice,
+    Concat,
+    RowSlice,
     CrossEntropy,
     GenericLoss,
     Grad,
@@ -137,6 +140,29 @@ def _grads(expr) -> list[Grad]:
     return out
 
 
+def split_blocks(expr):
+    """Products with stacked vectors split into column blocks, and slices of transposed
+    products read as blocks, so that nothing is stacked or computed only to be cut:
+
+        W [h; x]         ->  W[:, 0:n] h + W[:, n:n+d] x     (the x part hoists out of the loop)
+        (Wᵀ g)[0:n]      ->  W[:, 0:n]ᵀ g                     (no wasted columns)
+    """
+    if not isinstance(expr, MatrixExpr) or not expr.args:
+        return expr
+    expr = rebuild(expr, [split_blocks(a) for a in expr.args])
+    if isinstance(expr, MatMul):
+        coeff, mats = split_coefficient(expr)
+        if len(mats) == 2 and isinstance(mats[0], MatrixSymbol) and isinstance(mats[1], Concat):
+            return add(*[matmul(coeff, ColSlice(mats[0], start, stop), part)
+                         for (start, stop), part in zip(mats[1].offsets(), mats[1].args, strict=True)])
+    if isinstance(expr, RowSlice) and isinstance(expr.mat, MatMul):
+        coeff, mats = split_coefficient(expr.mat)
+        first = mats[0]
+        if isinstance(first, Transpose) and isinstance(first.arg, MatrixSymbol):
+            return matmul(coeff, Transpose(ColSlice(first.arg, expr.args[1], expr.args[2])), *mats[1:])
+    return expr
+
+
 def _shape(rows: str, per_step: bool, state: bool) -> str:
     lead = ("T + 1, " if state else "T, ") if per_step else ""
     return f"({lead}B, {rows})"
@@ -236,7 +262,8 @@ class Planner:
             s["forward_pre"] += self._emit("all", a)
         hoisted = []
         for a in self.recurrent:
-            s["loop"].append(("step", a.target, self.hoist(a.expr, self._reads_loop, hoisted_name(a.name), hoisted)))
+            expr = split_blocks(a.expr)
+            s["loop"].append(("step", a.target, self.hoist(expr, self._reads_loop, hoisted_name(a.name), hoisted)))
         s["forward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
         for a in self.head:
             s["forward_post"] += self._emit("all", a)
@@ -256,8 +283,8 @@ class Planner:
                 continue
             adj = d.adjoints[a.name]
             base = hoisted_name(adjoint_name(a.name))
-            local = self.hoist(adj.of(ALWAYS), self._reads_loop_adjoint, base, hoisted)
-            carried = self.hoist(adj.of(BEFORE_LAST), self._reads_loop_adjoint, base, hoisted)
+            local = self.hoist(split_blocks(adj.of(ALWAYS)), self._reads_loop_adjoint, base, hoisted)
+            carried = self.hoist(split_blocks(adj.of(BEFORE_LAST)), self._reads_loop_adjoint, base, hoisted)
             last = substitute(add(local, adj.of(LAST)), {t: T})
             s["backward_last"].append(("step", Grad(a.target.at(T)), last))
             s["backward_loop"].append(("step", Grad(a.target), add(local, carried)))

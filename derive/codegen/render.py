@@ -18,7 +18,7 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
               plan.backward_loop, plan.backward_post, plan.gradients]
     code = " ".join(" ".join(line.statements) or line.code for block in blocks for line in block)
     code += " ".join(c for _, c in plan.outputs) + " " + plan.objective
-    helpers = [source for name, source in HELPERS.items() if re.search(rf"\b{name}\(", code)]
+    helpers = _helpers_called(code)
     forward_code = " ".join(" ".join(line.statements) or line.code
                             for block in blocks[:3] for line in block if line.in_forward)
     forward_code += " ".join(a.shape for a in plan.forward_alloc) + " ".join(c for _, c in plan.outputs)
@@ -66,3 +66,14 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
         decorator='@np.errstate(over="ignore")\n' if re.search(r"\b_sigmoid\(", code) else "",
     )
     return templates.environment("numpy").get_template("module.py.j2").render(**context)
+
+
+def _helpers_called(code: str) -> list[str]:
+    """The sources of the helpers the code calls, and of the helpers those call."""
+    chosen, text = set(), code
+    while True:
+        new = {name for name in HELPERS if name not in chosen and re.search(rf"\b{name}\(", text)}
+        if not new:
+            return [source for name, source in HELPERS.items() if name in chosen]
+        chosen |= new
+        text = " ".join(HELPERS[name] for name in new)

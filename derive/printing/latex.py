@@ -177,6 +177,33 @@ class LatexPrinter(_SymPyLatexPrinter):
     def _print_Diag(self, expr):
         return rf"\operatorname{{diag}}({self._print(expr.vec)})"
 
+    def _conv(self, geometry, name=r"\operatorname{conv}") -> str:
+        parts = [f"s={geometry.stride}"] if geometry.stride != 1 else []
+        parts += [f"p={geometry.padding}"] if geometry.padding else []
+        return name + (f"_{{{','.join(parts)}}}" if parts else "")
+
+    def _print_Conv2d(self, expr):
+        return rf"{self._conv(expr.geometry)}\left({self._print(expr.kernel)}, {self._print(expr.image)}\right)"
+
+    def _print_ConvKernelGrad(self, expr):
+        return rf"{self._conv(expr.geometry)}\left({self._print(expr.grad)}, {self._print(expr.image)}\right)"
+
+    def _print_ConvInputGrad(self, expr):
+        full = self._conv(expr.geometry, r"\operatorname{conv}_{\mathrm{full}}")
+        return rf"{full}\left(\operatorname{{rot180}}({self._print(expr.kernel)}), {self._print(expr.grad)}\right)"
+
+    def _print_Broadcast(self, expr):
+        ones = rf"\mathbf{{1}}_{{{self._print(expr.positions)}}}"
+        if expr.vec.shape[0] == 1:
+            return f"{ones} {self._factor(expr.vec)}"
+        return rf"{self._factor(expr.vec)} \otimes {ones}"
+
+    def _print_PositionSum(self, expr):
+        ones = rf"\mathbf{{1}}_{{{self._print(expr.positions)}}}^{{\top}}"
+        if expr.shape[0] == 1:
+            return f"{ones} {self._factor(expr.vec)}"
+        return rf"\left(\mathbf{{I}} \otimes {ones}\right) {self._factor(expr.vec)}"
+
     def _print_Concat(self, expr):
         return r"\begin{bmatrix} " + r" \\ ".join(self._print(a) for a in expr.args) + r" \end{bmatrix}"
 

@@ -10,10 +10,17 @@ print as calls to helpers whose source ``HELPERS`` holds; ``np`` may be NumPy or
 
 from __future__ import annotations
 
+import inspect
+
 from sympy import Symbol
 from sympy.printing.numpy import NumPyPrinter as _SymPyNumPyPrinter
 
+from derive import conv_geometry
 from derive.algebra import neg, split_coefficient
+
+# The index maps of a convolution, as source (one definition, also run in-process).
+CONV_GEOMETRY = "import numpy as _numpy\n\n\n" + "\n\n".join(
+    inspect.getsource(fn) for fn in (conv_geometry.conv_patch_indices, conv_geometry.conv_kernel_indices))
 
 HELPERS = {
     "_softmax": (
@@ -25,6 +32,33 @@ HELPERS = {
         "def _logsumexp(o):\n"
         "    top = np.max(o, axis=0, keepdims=True)\n"
         "    return top + np.log(np.sum(np.exp(o - top), axis=0, keepdims=True))\n"
+    ),
+    # Column-vector convolutions by gathering patches: they run on NumPy, autograd's NumPy and
+    # the mpmath stand-in alike (no in-place writes on the traced path).
+    "_conv2d": CONV_GEOMETRY + (
+        "\n\ndef _patches(z, c_in, size, kernel, stride, padding):\n"
+        "    flat = np.concatenate([np.reshape(z, (-1,)), np.zeros(1)])\n"
+        "    return flat[conv_patch_indices(c_in, size, kernel, stride, padding)]\n"
+        "\n\ndef _conv2d(w, z, c_in, c_out, size, kernel, stride, padding):\n"
+        "    bank = np.reshape(w, (-1,))[conv_kernel_indices(c_in, c_out, kernel)]\n"
+        "    return np.reshape(bank @ _patches(z, c_in, size, kernel, stride, padding).T, (-1, 1))\n"
+        "\n\ndef _conv2d_kernel_grad(g, z, c_in, c_out, size, kernel, stride, padding):\n"
+        "    per_channel = np.reshape(g, (c_out, -1)) @ _patches(z, c_in, size, kernel, stride, padding)\n"
+        "    out = np.zeros(c_out * kernel * c_in * kernel)\n"
+        "    out[np.reshape(conv_kernel_indices(c_in, c_out, kernel), (-1,))] = np.reshape(per_channel, (-1,))\n"
+        "    return np.reshape(out, (c_out * kernel, c_in * kernel))\n"
+        "\n\ndef _conv2d_input_grad(g, w, c_in, c_out, size, kernel, stride, padding):\n"
+        "    bank = np.reshape(w, (-1,))[conv_kernel_indices(c_in, c_out, kernel)]\n"
+        "    spread = np.reshape(g, (c_out, -1)).T @ bank\n"
+        "    out = np.zeros(c_in * size * size + 1)\n"
+        "    _numpy.add.at(out, conv_patch_indices(c_in, size, kernel, stride, padding), spread)\n"
+        "    return np.reshape(out[:-1], (-1, 1))\n"
+    ),
+    "_broadcast": (
+        "def _broadcast(b, positions):\n"
+        "    import numpy as _numpy\n"
+        "    channels = _numpy.repeat(_numpy.arange(len(b)), positions)\n"
+        "    return np.reshape(np.reshape(b, (-1,))[channels], (-1, 1))\n"
     ),
     "_chain": (
         "def _chain(factors, size):\n"
@@ -167,6 +201,22 @@ class NumpyPrinter(_SymPyNumPyPrinter):
 
     def _print_Diag(self, expr):
         return f"np.diagflat({self._print(expr.vec)})"
+
+    def _print_Conv2d(self, expr):
+        return f"_conv2d({self._print(expr.kernel)}, {self._print(expr.image)}, {expr.geometry.call_args()})"
+
+    def _print_ConvKernelGrad(self, expr):
+        return f"_conv2d_kernel_grad({self._print(expr.grad)}, {self._print(expr.image)}, {expr.geometry.call_args()})"
+
+    def _print_ConvInputGrad(self, expr):
+        return f"_conv2d_input_grad({self._print(expr.grad)}, {self._print(expr.kernel)}, {expr.geometry.call_args()})"
+
+    def _print_Broadcast(self, expr):
+        return f"_broadcast({self._print(expr.vec)}, {self._print(expr.positions)})"
+
+    def _print_PositionSum(self, expr):
+        per_channel = f"np.reshape({self._print(expr.vec)}, (-1, {self._print(expr.positions)}))"
+        return f"np.sum({per_channel}, axis=1, keepdims=True)"
 
     def _print_Concat(self, expr):
         return "np.concatenate([" + ", ".join(self._print(a) for a in expr.args) + "], axis=0)"

@@ -16,6 +16,7 @@ one iteration are loop locals. Elementwise functions print as in the column prin
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, field
 
@@ -23,9 +24,11 @@ from sympy import Integer
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol, Transpose
 from sympy.printing.str import sstr
 
+from derive import conv_geometry
 from derive.algebra import matmul, neg, split_coefficient, substitute, transpose
 from derive.nodes import (
     BinaryCrossEntropy,
+    ConvKernelGrad,
     CrossEntropy,
     Elementwise,
     Grad,
@@ -96,6 +99,46 @@ HELPERS = {
         '    """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""\n'
         "    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])\n"
     ),
+    # Convolutions over a batch of flattened images (..., c_in·size²): every patch gathered
+    # once by index, then one GEMM; no Python loop over pixels.
+    "conv_patch_indices": inspect.getsource(conv_geometry.conv_patch_indices).replace("_numpy.", "np."),
+    "conv_kernel_indices": inspect.getsource(conv_geometry.conv_kernel_indices).replace("_numpy.", "np."),
+    "_image_patches": (
+        "def _image_patches(z, c_in, size, kernel, stride, padding):\n"
+        '    """Every patch each output position reads, for a batch of images: (..., P, Q)."""\n'
+        "    padded = np.concatenate([z, np.zeros(z.shape[:-1] + (1,), dtype=z.dtype)], axis=-1)\n"
+        "    return padded[..., conv_patch_indices(c_in, size, kernel, stride, padding)]\n"
+    ),
+    "_conv2d_rows": (
+        "def _conv2d_rows(w, z, c_in, c_out, size, kernel, stride, padding):\n"
+        '    """conv(w, z) for a batch of images z (..., c_in·size²): (..., c_out·P)."""\n'
+        "    bank = w.reshape(-1)[conv_kernel_indices(c_in, c_out, kernel)]\n"
+        "    out = _image_patches(z, c_in, size, kernel, stride, padding) @ bank.T\n"
+        "    return np.swapaxes(out, -1, -2).reshape(*z.shape[:-1], -1)\n"
+    ),
+    "_conv2d_kernel_grad_sum": (
+        "def _conv2d_kernel_grad_sum(g, z, c_in, c_out, size, kernel, stride, padding):\n"
+        '    """The sum over the batch of conv(g, z), in the shape of the kernel bank: one GEMM."""\n'
+        "    patches = _image_patches(z, c_in, size, kernel, stride, padding)\n"
+        "    positions, taps = patches.shape[-2:]\n"
+        "    by_channel = np.swapaxes(g.reshape(-1, c_out, positions), 0, 1).reshape(c_out, -1)\n"
+        "    per_channel = by_channel @ patches.reshape(-1, taps)\n"
+        "    out = np.empty(c_out * kernel * c_in * kernel, dtype=per_channel.dtype)\n"
+        "    out[conv_kernel_indices(c_in, c_out, kernel).reshape(-1)] = per_channel.reshape(-1)\n"
+        "    return out.reshape(c_out * kernel, c_in * kernel)\n"
+    ),
+    "_conv2d_input_grad_rows": (
+        "def _conv2d_input_grad_rows(g, w, c_in, c_out, size, kernel, stride, padding):\n"
+        '    """The full convolution of g with the rotated kernel, for a batch: (..., c_in·size²)."""\n'
+        "    bank = w.reshape(-1)[conv_kernel_indices(c_in, c_out, kernel)]\n"
+        "    lead = g.shape[:-1]\n"
+        "    spread = np.swapaxes(g.reshape(-1, c_out, g.shape[-1] // c_out), -1, -2) @ bank\n"
+        "    out = np.zeros((spread.shape[0], c_in * size * size + 1), dtype=g.dtype)\n"
+        "    rows = np.arange(spread.shape[0])[:, None, None]\n"
+        "    np.add.at(out, (rows, conv_patch_indices(c_in, size, kernel, stride, padding)[None]), spread)\n"
+        "    return out[:, :-1].reshape(*lead, -1)\n"
+    ),
+
 }
 
 
@@ -261,6 +304,20 @@ class ModulePrinter(NumpyPrinter):
     def _print_Softmax(self, expr):
         return f"_softmax({self._print(expr.arg)})"
 
+    def _print_Conv2d(self, expr):
+        return f"_conv2d_rows({self._print(expr.kernel)}, {self._print(expr.image)}, {expr.geometry.call_args()})"
+
+    def _print_ConvInputGrad(self, expr):
+        return (f"_conv2d_input_grad_rows({self._print(expr.grad)}, {self._print(expr.kernel)}, "
+                f"{expr.geometry.call_args()})")
+
+    def _print_Broadcast(self, expr):
+        return f"np.repeat({self._print(expr.vec)}, {self._print(expr.positions)})"
+
+    def _print_PositionSum(self, expr):
+        g = self._wrap(expr.vec)
+        return f"{g}.reshape(*{g}.shape[:-1], -1, {self._print(expr.positions)}).sum(axis=-1)"
+
     def _print_Concat(self, expr):
         return "np.concatenate([" + ", ".join(self._print(a) for a in expr.args) + "], axis=-1)"
 
@@ -404,6 +461,10 @@ class ModulePrinter(NumpyPrinter):
         """sum over the batch (and over t in 'all' mode) of one per-example gradient term."""
         coeff, mats = split_coefficient(term)
         prefix = "" if coeff == 1 else f"{self._wrap_scalar(coeff)} * "
+        if len(mats) == 1 and isinstance(mats[0], ConvKernelGrad):  # summed inside: one GEMM
+            grad = mats[0]
+            return (f"{prefix}_conv2d_kernel_grad_sum({self._print(grad.grad)}, {self._print(grad.image)}, "
+                    f"{grad.geometry.call_args()})")
         if len(mats) >= 2 and mats[-1].shape[0] == 1:  # g uᵀ: an outer product
             g, u = matmul(*mats[:-1]), transpose(mats[-1])
             return f"{prefix}_outer_sum({self._print(g)}, {self._print(u)})"

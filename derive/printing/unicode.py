@@ -156,6 +156,33 @@ class UnicodePrinter(StrPrinter):
     def _print_Diag(self, expr):
         return f"diag({self._print(expr.vec)})"
 
+    def _conv_suffix(self, geometry) -> str:
+        parts = [f"stride {geometry.stride}"] if geometry.stride != 1 else []
+        parts += [f"padding {geometry.padding}"] if geometry.padding else []
+        return "; " + ", ".join(parts) if parts else ""
+
+    def _print_Conv2d(self, expr):
+        return f"conv({self._print(expr.kernel)}, {self._print(expr.image)}{self._conv_suffix(expr.geometry)})"
+
+    def _print_ConvKernelGrad(self, expr):
+        return f"conv({self._print(expr.grad)}, {self._print(expr.image)}{self._conv_suffix(expr.geometry)})"
+
+    def _print_ConvInputGrad(self, expr):
+        kernel, grad = self._print(expr.kernel), self._print(expr.grad)
+        return f"conv_full(rot180({kernel}), {grad}{self._conv_suffix(expr.geometry)})"
+
+    def _print_Broadcast(self, expr):
+        ones = "1" + subscript(self._print(expr.positions))
+        if expr.vec.shape[0] == 1:
+            return f"{ones} {self._factor(expr.vec)}"
+        return f"{self._factor(expr.vec)} ⊗ {ones}"
+
+    def _print_PositionSum(self, expr):
+        ones = "1" + subscript(self._print(expr.positions)) + "ᵀ"
+        if expr.shape[0] == 1:
+            return f"{ones} {self._factor(expr.vec)}"
+        return f"(I ⊗ {ones}) {self._factor(expr.vec)}"
+
     def _print_Concat(self, expr):
         return "[" + "; ".join(self._print(a) for a in expr.args) + "]"
 

@@ -28,6 +28,10 @@ RULE_LABELS = {
     nodes.FrobeniusSq: "d‖W‖²/dW = 2W",
     nodes.Concat: "split of a stacked vector",
     nodes.TimeSum: "sum over t",
+    nodes.Conv2d: "convolution: the kernel gets conv(g, z)",
+    nodes.Broadcast: "shared bias: sum over positions",
+    nodes.PositionSum: "sum over positions",
+    nodes.ColSlice: "column block",
 }
 
 
@@ -36,6 +40,7 @@ def rule_label(cls) -> str:
         if base in RULE_LABELS:
             return RULE_LABELS[base]
     return cls.__name__
+
 
 # Why a fused rule's result is simpler than the chain of its two rules.
 FUSED_LABELS = {
@@ -57,6 +62,7 @@ PHRASES = {
         "layout_name_numerator": "Numerator",
         "network_title": "The network",
         "network_intro": r"This document derives every gradient of the \texttt{<<preset>>} model (homework <<seed>>).",
+        "network_intro_noseed": r"This document derives every gradient of the \texttt{<<preset>>} model.",
         "parameters": r"Its parameters are <<params>>, and the forward pass is",
         "time_range": r"for $t = 1, \dots, T$, starting from <<initial>>.",
         "options": r"Options: <<options>>.",
@@ -87,6 +93,15 @@ PHRASES = {
         "kronecker": r"A matrix parameter's derivative is the row of $\partial L/\partial W$ over its entries in "
                      r"row-major order, and $(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ is the Jacobian of "
                      r"$W\mathbf{u}$ with respect to those entries.",
+        "conv_title": "The convolution, entry by entry",
+        "conv_intro": r"The image <<image>> enters as a column, row by row, and the output as <<outputs>>. "
+                      r"Each kernel entry is used at every output position, so its derivative sums over them, "
+                      r"$\partial L/\partial w_j = \sum_k (\partial L/\partial y_k)(\partial y_k/\partial w_j)$, "
+                      r"with $\partial y_k/\partial w_j$ the input entry that $w_j$ meets at position $k$; "
+                      r"together they are the correlation of the input with the output gradient:",
+        "conv_elided": r"The other <<count>> kernel entries follow the same pattern.",
+        "conv_bias": r"The bias is shared by every position of its channel, so its derivative is the sum of "
+                     r"the output gradient over those positions, not the output gradient itself:",
         "jacobians_title": "Jacobians between steps",
         "jacobians_intro": r"One step of the recurrence, and a chain of them; the product runs over decreasing "
                            r"$<<index>>$ from left to right, the only order in which it is conformable and right:",
@@ -115,6 +130,7 @@ PHRASES = {
         "layout_name_numerator": "分子",
         "network_title": "网络结构",
         "network_intro": r"本文推导 \texttt{<<preset>>} 模型（作业 <<seed>>）的全部梯度。",
+        "network_intro_noseed": r"本文推导 \texttt{<<preset>>} 模型的全部梯度。",
         "parameters": r"参数为 <<params>>，前向计算为",
         "time_range": r"其中 $t = 1, \dots, T$，初值 <<initial>>。",
         "options": r"选项：<<options>>。",
@@ -140,6 +156,14 @@ PHRASES = {
         "gradients_intro": "每个参数在用到它的每一步贡献一项；第二行把伴随变量展开：",
         "kronecker": r"矩阵参数的导数是 $\partial L/\partial W$ 按行优先排成的行向量，"
                      r"$(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ 是 $W\mathbf{u}$ 对这些元素的雅可比矩阵。",
+        "conv_title": "逐元素展开卷积",
+        "conv_intro": r"图像 <<image>> 按行排成列向量输入，输出记为 <<outputs>>。"
+                      r"每个卷积核元素在每个输出位置都被使用，因此它的导数要对所有位置求和："
+                      r"$\partial L/\partial w_j = \sum_k (\partial L/\partial y_k)(\partial y_k/\partial w_j)$，"
+                      r"其中 $\partial y_k/\partial w_j$ 是 $w_j$ 在位置 $k$ 遇到的输入元素；"
+                      r"合起来就是输入与输出梯度的互相关：",
+        "conv_elided": r"其余 <<count>> 个卷积核元素同理。",
+        "conv_bias": r"偏置被同一通道的所有位置共享，所以它的导数是输出梯度在这些位置上的和，而不是输出梯度本身：",
         "jacobians_title": "时间步之间的雅可比矩阵",
         "jacobians_intro": r"递推的一步及其连乘；乘积从左到右按 $<<index>>$ 递减排列，这是唯一维数相容且正确的顺序：",
         "product_example": r"例如从 $t = 1$ 到 $t = 3$：",
@@ -181,6 +205,11 @@ RULE_PHRASES = {
     nodes.FrobeniusSq: (r"$\partial \lVert W\rVert_F^2/\partial W = 2W$",) * 2,
     nodes.Concat: ("split of a stacked vector", "拼接向量的拆分"),
     nodes.TimeSum: (r"sum over $t$", r"对 $t$ 求和"),
+    nodes.Conv2d: (r"convolution: the kernel gets $\operatorname{conv}(g, z)$",
+                   r"卷积：卷积核得到 $\operatorname{conv}(g, z)$"),
+    nodes.Broadcast: ("shared bias: sum over positions", "共享偏置：对位置求和"),
+    nodes.PositionSum: ("sum over positions", "对位置求和"),
+    nodes.ColSlice: ("column block", "列块"),
 }
 
 FUSED_PHRASES = {

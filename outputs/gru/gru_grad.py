@@ -17,7 +17,8 @@ Forward pass (t = 1..T, h_0 = 0):
     L = Σ[t=1..T] ℓₜ
 Options: biases=on.
 
-Parameters (init_params): W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n), W_hz (n, n), W_hh (n, n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,)
+Parameters (init_params): W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n), W_hz (n, n), W_hh (n,
+    n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,)
 Inputs: x (T, B, d)
 Targets: y (T, B) integer classes in [0, k)
 Loss: the objective L per sequence, averaged over the batch.
@@ -30,7 +31,8 @@ SIZES = {'n': 3, 'd': 2, 'k': 2}
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n), W_hz (n, n), W_hh (n, n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,)."""
+    """Random parameters with the math's shapes: W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n),
+    W_hz (n, n), W_hh (n, n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,)."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -224,7 +226,8 @@ def gradients(params, inputs, targets):
     np.multiply(dL_da_r_in[-1], dL_dr, out=dL_da_r[-1])
 
     for t in range(T - 1, 0, -1):
-        # ∂L/∂hₜ = dL_dh_inₜ + W_hrᵀ ∂L/∂a_rₜ₊₁ + W_hzᵀ ∂L/∂a_zₜ₊₁ + rₜ₊₁ ⊙ (W_hhᵀ ∂L/∂a_hₜ₊₁) + zₜ₊₁ ⊙ ∂L/∂hₜ₊₁
+        # ∂L/∂hₜ = dL_dh_inₜ + W_hrᵀ ∂L/∂a_rₜ₊₁ + W_hzᵀ ∂L/∂a_zₜ₊₁ + rₜ₊₁ ⊙ (W_hhᵀ ∂L/∂a_hₜ₊₁) + zₜ₊₁ ⊙
+        #     ∂L/∂hₜ₊₁
         dL_dh = z[t] * dL_dh
         dL_dh += dL_dh_in[t - 1]
         dL_dh += dL_da_r[t] @ W_hr

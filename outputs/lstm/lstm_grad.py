@@ -20,7 +20,8 @@ Forward pass (t = 1..T, h_0 = 0, C_0 = 0):
     L = Σ[t=1..T] Lₜ
 Options: weights=concat, peepholes=off, biases=on.
 
-Parameters (init_params): W_f (n, d + n), W_i (n, d + n), W_C (n, d + n), W_o (n, d + n), b_f (n,), b_i (n,), b_C (n,), b_o (n,), V (k, n), c (k,)
+Parameters (init_params): W_f (n, d + n), W_i (n, d + n), W_C (n, d + n), W_o (n, d + n), b_f (n,),
+    b_i (n,), b_C (n,), b_o (n,), V (k, n), c (k,)
 Inputs: x (T, B, d)
 Targets: y (T, B) integer classes in [0, k)
 Loss: the objective L per sequence, averaged over the batch.
@@ -33,7 +34,8 @@ SIZES = {'n': 3, 'd': 2, 'k': 2}
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: W_f (n, d + n), W_i (n, d + n), W_C (n, d + n), W_o (n, d + n), b_f (n,), b_i (n,), b_C (n,), b_o (n,), V (k, n), c (k,)."""
+    """Random parameters with the math's shapes: W_f (n, d + n), W_i (n, d + n), W_C (n, d + n), W_o
+    (n, d + n), b_f (n,), b_i (n,), b_C (n,), b_o (n,), V (k, n), c (k,)."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -63,6 +65,7 @@ def forward(params, inputs):
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
     T, B = x.shape[:2]
+    d = inputs["x"].shape[-1]
     n = params["W_f"].shape[0]
     W_f = np.asarray(params["W_f"], dtype=dtype)
     W_i = np.asarray(params["W_i"], dtype=dtype)
@@ -75,6 +78,18 @@ def forward(params, inputs):
     V = np.asarray(params["V"], dtype=dtype)
     c = np.asarray(params["c"], dtype=dtype)
 
+    # a_f_inₜ = W_f[:, n + 1..d + n] xₜ + b_f
+    a_f_in = _matmul(x, W_f[:, n:d + n].T)
+    a_f_in += b_f
+    # a_i_inₜ = W_i[:, n + 1..d + n] xₜ + b_i
+    a_i_in = _matmul(x, W_i[:, n:d + n].T)
+    a_i_in += b_i
+    # a_C_inₜ = W_C[:, n + 1..d + n] xₜ + b_C
+    a_C_in = _matmul(x, W_C[:, n:d + n].T)
+    a_C_in += b_C
+    # a_o_inₜ = W_o[:, n + 1..d + n] xₜ + b_o
+    a_o_in = _matmul(x, W_o[:, n:d + n].T)
+    a_o_in += b_o
     # fₜ at index t - 1
     f = np.empty((T, B, n), dtype=dtype)
     # iₜ at index t - 1
@@ -88,27 +103,27 @@ def forward(params, inputs):
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # a_fₜ = b_f + W_f [hₜ₋₁; xₜ]
-        a_f = np.concatenate([h[t - 1], x[t - 1]], axis=-1) @ W_f.T
-        a_f += b_f
+        # a_fₜ = a_f_inₜ + W_f[:, 1..n] hₜ₋₁
+        a_f = h[t - 1] @ W_f[:, 0:n].T
+        a_f += a_f_in[t - 1]
         # fₜ = σ(a_fₜ)
         _sigmoid(a_f, out=f[t - 1])
-        # a_iₜ = b_i + W_i [hₜ₋₁; xₜ]
-        a_i = np.concatenate([h[t - 1], x[t - 1]], axis=-1) @ W_i.T
-        a_i += b_i
+        # a_iₜ = a_i_inₜ + W_i[:, 1..n] hₜ₋₁
+        a_i = h[t - 1] @ W_i[:, 0:n].T
+        a_i += a_i_in[t - 1]
         # iₜ = σ(a_iₜ)
         _sigmoid(a_i, out=i[t - 1])
-        # a_Cₜ = b_C + W_C [hₜ₋₁; xₜ]
-        a_C = np.concatenate([h[t - 1], x[t - 1]], axis=-1) @ W_C.T
-        a_C += b_C
+        # a_Cₜ = a_C_inₜ + W_C[:, 1..n] hₜ₋₁
+        a_C = h[t - 1] @ W_C[:, 0:n].T
+        a_C += a_C_in[t - 1]
         # C̃ₜ = tanh(a_Cₜ)
         np.tanh(a_C, out=Ctilde[t - 1])
         # Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ
         np.multiply(f[t - 1], C[t - 1], out=C[t])
         C[t] += (i[t - 1] * Ctilde[t - 1])
-        # a_oₜ = b_o + W_o [hₜ₋₁; xₜ]
-        a_o = np.concatenate([h[t - 1], x[t - 1]], axis=-1) @ W_o.T
-        a_o += b_o
+        # a_oₜ = a_o_inₜ + W_o[:, 1..n] hₜ₋₁
+        a_o = h[t - 1] @ W_o[:, 0:n].T
+        a_o += a_o_in[t - 1]
         # oₜ = σ(a_oₜ)
         _sigmoid(a_o, out=o[t - 1])
         # hₜ = oₜ ⊙ tanh(Cₜ)
@@ -133,6 +148,7 @@ def gradients(params, inputs, targets):
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
     T, B = x.shape[:2]
+    d = inputs["x"].shape[-1]
     n = params["W_f"].shape[0]
     W_f = np.asarray(params["W_f"], dtype=dtype)
     W_i = np.asarray(params["W_i"], dtype=dtype)
@@ -146,6 +162,18 @@ def gradients(params, inputs, targets):
     c = np.asarray(params["c"], dtype=dtype)
 
     y = np.asarray(targets["y"])
+    # a_f_inₜ = W_f[:, n + 1..d + n] xₜ + b_f
+    a_f_in = _matmul(x, W_f[:, n:d + n].T)
+    a_f_in += b_f
+    # a_i_inₜ = W_i[:, n + 1..d + n] xₜ + b_i
+    a_i_in = _matmul(x, W_i[:, n:d + n].T)
+    a_i_in += b_i
+    # a_C_inₜ = W_C[:, n + 1..d + n] xₜ + b_C
+    a_C_in = _matmul(x, W_C[:, n:d + n].T)
+    a_C_in += b_C
+    # a_o_inₜ = W_o[:, n + 1..d + n] xₜ + b_o
+    a_o_in = _matmul(x, W_o[:, n:d + n].T)
+    a_o_in += b_o
     # fₜ at index t - 1
     f = np.empty((T, B, n), dtype=dtype)
     # iₜ at index t - 1
@@ -159,27 +187,27 @@ def gradients(params, inputs, targets):
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # a_fₜ = b_f + W_f [hₜ₋₁; xₜ]
-        a_f = np.concatenate([h[t - 1], x[t - 1]], axis=-1) @ W_f.T
-        a_f += b_f
+        # a_fₜ = a_f_inₜ + W_f[:, 1..n] hₜ₋₁
+        a_f = h[t - 1] @ W_f[:, 0:n].T
+        a_f += a_f_in[t - 1]
         # fₜ = σ(a_fₜ)
         _sigmoid(a_f, out=f[t - 1])
-        # a_iₜ = b_i + W_i [hₜ₋₁; xₜ]
-        a_i = np.concatenate([h[t - 1], x[t - 1]], axis=-1) @ W_i.T
-        a_i += b_i
+        # a_iₜ = a_i_inₜ + W_i[:, 1..n] hₜ₋₁
+        a_i = h[t - 1] @ W_i[:, 0:n].T
+        a_i += a_i_in[t - 1]
         # iₜ = σ(a_iₜ)
         _sigmoid(a_i, out=i[t - 1])
-        # a_Cₜ = b_C + W_C [hₜ₋₁; xₜ]
-        a_C = np.concatenate([h[t - 1], x[t - 1]], axis=-1) @ W_C.T
-        a_C += b_C
+        # a_Cₜ = a_C_inₜ + W_C[:, 1..n] hₜ₋₁
+        a_C = h[t - 1] @ W_C[:, 0:n].T
+        a_C += a_C_in[t - 1]
         # C̃ₜ = tanh(a_Cₜ)
         np.tanh(a_C, out=Ctilde[t - 1])
         # Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ
         np.multiply(f[t - 1], C[t - 1], out=C[t])
         C[t] += (i[t - 1] * Ctilde[t - 1])
-        # a_oₜ = b_o + W_o [hₜ₋₁; xₜ]
-        a_o = np.concatenate([h[t - 1], x[t - 1]], axis=-1) @ W_o.T
-        a_o += b_o
+        # a_oₜ = a_o_inₜ + W_o[:, 1..n] hₜ₋₁
+        a_o = h[t - 1] @ W_o[:, 0:n].T
+        a_o += a_o_in[t - 1]
         # oₜ = σ(a_oₜ)
         _sigmoid(a_o, out=o[t - 1])
         # hₜ = oₜ ⊙ tanh(Cₜ)
@@ -240,12 +268,13 @@ def gradients(params, inputs, targets):
     np.multiply(dL_da_f_in[-1], dL_df, out=dL_da_f[-1])
 
     for t in range(T - 1, 0, -1):
-        # ∂L/∂hₜ = dL_dh_inₜ + (W_fᵀ ∂L/∂a_fₜ₊₁)[1..n] + (W_iᵀ ∂L/∂a_iₜ₊₁)[1..n] + (W_Cᵀ ∂L/∂a_Cₜ₊₁)[1..n] + (W_oᵀ ∂L/∂a_oₜ₊₁)[1..n]
-        dL_dh = (dL_da_f[t] @ W_f)[..., 0:n]
+        # ∂L/∂hₜ = dL_dh_inₜ + W_f[:, 1..n]ᵀ ∂L/∂a_fₜ₊₁ + W_i[:, 1..n]ᵀ ∂L/∂a_iₜ₊₁ + W_C[:, 1..n]ᵀ ∂L/∂a_Cₜ₊₁
+        #     + W_o[:, 1..n]ᵀ ∂L/∂a_oₜ₊₁
+        dL_dh = dL_da_f[t] @ W_f[:, 0:n]
         dL_dh += dL_dh_in[t - 1]
-        dL_dh += (dL_da_i[t] @ W_i)[..., 0:n]
-        dL_dh += (dL_da_C[t] @ W_C)[..., 0:n]
-        dL_dh += (dL_da_o[t] @ W_o)[..., 0:n]
+        dL_dh += dL_da_i[t] @ W_i[:, 0:n]
+        dL_dh += dL_da_C[t] @ W_C[:, 0:n]
+        dL_dh += dL_da_o[t] @ W_o[:, 0:n]
         # ∂L/∂oₜ = dL_do_inₜ ⊙ ∂L/∂hₜ
         dL_do = dL_do_in[t - 1] * dL_dh
         # ∂L/∂a_oₜ = dL_da_o_inₜ ⊙ ∂L/∂oₜ

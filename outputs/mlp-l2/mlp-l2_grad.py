@@ -12,7 +12,7 @@ Forward pass:
     s = (λ/2) (‖W⁽¹⁾‖_F² + ‖W⁽²⁾‖_F²)
     J = L + s
 Options: activation=tanh, output=softmax, loss=ce, l2=on, biases=off.
-φ is generic in the preset; this module uses tanh (--set activation=... for another).
+the activation is generic in the preset; this module uses tanh (--set activation=... for another).
 ℓ is generic in the preset; this module uses softmax cross-entropy on the outputs (--set loss=... for another).
 
 Parameters (init_params): W1 (n, d), W2 (k, n)

@@ -11,7 +11,7 @@ Forward pass (t = 1..T, h_0 = 0):
     ℓₜ = −yₜᵀ log ŷₜ
     L = (1/T) (Σ[t=1..T] ℓₜ)
 Options: activation=tanh, output=softmax, loss=ce, loss_at=every, reduction=mean, biases=off.
-φ is generic in the preset; this module uses tanh (--set activation=... for another).
+the activation is generic in the preset; this module uses tanh (--set activation=... for another).
 ℓ is generic in the preset; this module uses softmax cross-entropy on the outputs (--set loss=... for another).
 
 Parameters (init_params): W_hh (n, n), W_hx (n, d), W_qh (k, n)
