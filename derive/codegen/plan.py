@@ -26,17 +26,18 @@ from sympy import Basic, Integer
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
 
 from derive.algebra import add, hadamard, matmul, rebuild, split_coefficient, substitute
+from derive.codegen.stacking import stack_backward, stack_forward
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
 from derive.network import Network, matrix_symbols
 from derive.nodes import (
     BinaryCrossEntropy,
     ColSlice,
     Concat,
-    RowSlice,
     CrossEntropy,
     GenericLoss,
     Grad,
     LogSumExp,
+    RowSlice,
     Softmax,
     SquaredError,
     T,
@@ -72,6 +73,7 @@ class Allocation:
     shape: str  # a Python tuple, in the module's size names
     zeros: bool = False
     comment: str = ""
+    view: str = ""  # the columns of another array it is (a gate's adjoint in a stack's)
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ class Planner:
             expr = split_blocks(a.expr)
             s["loop"].append(("step", a.target, self.hoist(expr, self._reads_loop, hoisted_name(a.name), hoisted)))
         s["forward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
+        self.stacks = stack_forward(s["loop"], self.states)
+        self.arrays.data |= {stack.product.name for stack in self.stacks}
         for a in self.head:
             s["forward_post"] += self._emit("all", a)
         for a in self.after:
@@ -285,6 +289,8 @@ class Planner:
             base = hoisted_name(adjoint_name(a.name))
             local = self.hoist(split_blocks(adj.of(ALWAYS)), self._reads_loop_adjoint, base, hoisted)
             carried = self.hoist(split_blocks(adj.of(BEFORE_LAST)), self._reads_loop_adjoint, base, hoisted)
+            if a.name in self.states:
+                carried = stack_backward(carried, self.stacks)
             last = substitute(add(local, adj.of(LAST)), {t: T})
             s["backward_last"].append(("step", Grad(a.target.at(T)), last))
             s["backward_loop"].append(("step", Grad(a.target), add(local, carried)))
@@ -358,11 +364,8 @@ class Planner:
         plan.backward_last = [self._line(*entry) for entry in s["backward_last"]]
         plan.backward_loop = [self._line(*entry) for entry in s["backward_loop"]]
         plan.backward_post = [self._line(*entry) for entry in s["backward_post"]]
-        plan.backward_alloc = [Allocation(adjoint_name(a.name), _shape(self._size(a.target.shape[0]), True, False),
-                                          False, self._storage_note(Grad(a.target)))
-                               for a in self.recurrent
-                               if adjoint_name(a.name) not in self.arrays.locals and
-                               any(entry[1] == Grad(a.target) for entry in s["backward_loop"])]
+        plan.forward_pre = self._stacked_weights() + plan.forward_pre
+        plan.backward_alloc = self._adjoint_arrays(s)
         plan.gradients = [self._gradient(p) for p in net.params]
         plan.outputs = self._outputs()
         plan.forward_pre, plan.forward_post = _forward_only(plan)
@@ -387,7 +390,41 @@ class Planner:
         for _, _, e in s["backward_loop"] + s["backward_last"]:
             read |= {n for n, _ in _time_reads(e)}
         self.arrays.locals = {a.name for a in self.recurrent if a.name not in self.states and a.name not in read}
+        self.arrays.locals |= {stack.product.name for stack in self.stacks}
         self.arrays.locals |= {adjoint_name(a.name) for a in self.recurrent if adjoint_name(a.name) not in read}
+
+    def _stacked_weights(self) -> list[Line]:
+        printer = ModulePrinter(self.arrays, "static")
+        lines = []
+        for stack in self.stacks:
+            blocks = ", ".join(printer.doprint(block) for _, block, _, _ in stack.members)
+            names = ", ".join(self.unicode.doprint(block) for _, block, _, _ in stack.members)
+            lines.append(Line(stack.weights.name, f"np.concatenate([{blocks}])",
+                              f"the blocks that read {self.unicode.doprint(stack.state.at(t - 1))}, stacked: "
+                              f"[{names}] (one GEMM per step)"))
+        return lines
+
+    def _adjoint_arrays(self, s) -> list[Allocation]:
+        """The per-step adjoints the backward loop stores; a stack's members are views of
+        one array with their adjoints side by side."""
+        views = {}
+        out = []
+        for stack in self.stacks:
+            if stack.adjoint is None:
+                continue
+            name = stack.adjoint.name
+            shown = ", ".join(self.unicode.doprint(Grad(TimeSym(m, t, 1, 1))) for m, *_ in stack.members)
+            out.append(Allocation(name, _shape(self._size(stack.product.shape[0]), True, False), False,
+                                  f"[{shown}] side by side, at index t - 1"))
+            for member, _, start, stop in stack.members:
+                views[member] = f"{name}[..., {self._size(start)}:{self._size(stop)}]"
+        for a in self.recurrent:
+            name = adjoint_name(a.name)
+            if name in self.arrays.locals or not any(entry[1] == Grad(a.target) for entry in s["backward_loop"]):
+                continue
+            out.append(Allocation(name, _shape(self._size(a.target.shape[0]), True, False), False,
+                                  self._storage_note(Grad(a.target)), view=views.get(a.name, "")))
+        return out
 
     def _storage_note(self, value) -> str:
         shown = self.unicode.doprint(value)

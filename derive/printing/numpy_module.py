@@ -107,14 +107,15 @@ HELPERS = {
         "def _image_patches(z, c_in, size, kernel, stride, padding):\n"
         '    """Every patch each output position reads, for a batch of images: (..., P, Q)."""\n'
         "    padded = np.concatenate([z, np.zeros(z.shape[:-1] + (1,), dtype=z.dtype)], axis=-1)\n"
-        "    return padded[..., conv_patch_indices(c_in, size, kernel, stride, padding)]\n"
+        "    # np.take lays the patches out contiguously (fancy indexing may not)\n"
+        "    return np.take(padded, conv_patch_indices(c_in, size, kernel, stride, padding), axis=-1)\n"
     ),
     "_conv2d_rows": (
         "def _conv2d_rows(w, z, c_in, c_out, size, kernel, stride, padding):\n"
         '    """conv(w, z) for a batch of images z (..., c_in·size²): (..., c_out·P)."""\n'
         "    bank = w.reshape(-1)[conv_kernel_indices(c_in, c_out, kernel)]\n"
-        "    out = _image_patches(z, c_in, size, kernel, stride, padding) @ bank.T\n"
-        "    return np.swapaxes(out, -1, -2).reshape(*z.shape[:-1], -1)\n"
+        "    patches = _image_patches(z, c_in, size, kernel, stride, padding)\n"
+        "    return np.matmul(bank, np.swapaxes(patches, -1, -2)).reshape(*z.shape[:-1], -1)\n"
     ),
     "_conv2d_kernel_grad_sum": (
         "def _conv2d_kernel_grad_sum(g, z, c_in, c_out, size, kernel, stride, padding):\n"

@@ -158,14 +158,15 @@ def conv_kernel_indices(c_in, c_out, kernel):
 def _image_patches(z, c_in, size, kernel, stride, padding):
     """Every patch each output position reads, for a batch of images: (..., P, Q)."""
     padded = np.concatenate([z, np.zeros(z.shape[:-1] + (1,), dtype=z.dtype)], axis=-1)
-    return padded[..., conv_patch_indices(c_in, size, kernel, stride, padding)]
+    # np.take lays the patches out contiguously (fancy indexing may not)
+    return np.take(padded, conv_patch_indices(c_in, size, kernel, stride, padding), axis=-1)
 
 
 def _conv2d_rows(w, z, c_in, c_out, size, kernel, stride, padding):
     """conv(w, z) for a batch of images z (..., c_in·size²): (..., c_out·P)."""
     bank = w.reshape(-1)[conv_kernel_indices(c_in, c_out, kernel)]
-    out = _image_patches(z, c_in, size, kernel, stride, padding) @ bank.T
-    return np.swapaxes(out, -1, -2).reshape(*z.shape[:-1], -1)
+    patches = _image_patches(z, c_in, size, kernel, stride, padding)
+    return np.matmul(bank, np.swapaxes(patches, -1, -2)).reshape(*z.shape[:-1], -1)
 
 
 def _conv2d_kernel_grad_sum(g, z, c_in, c_out, size, kernel, stride, padding):

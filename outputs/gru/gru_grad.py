@@ -76,6 +76,8 @@ def forward(params, inputs):
     W_hq = np.asarray(params["W_hq"], dtype=dtype)
     b_q = np.asarray(params["b_q"], dtype=dtype)
 
+    # the blocks that read hₜ₋₁, stacked: [W_hr, W_hz] (one GEMM per step)
+    W_stack_h = np.concatenate([W_hr, W_hz])
     # a_r_inₜ = W_xr xₜ + b_r
     a_r_in = _matmul(x, W_xr.T)
     a_r_in += b_r
@@ -94,13 +96,15 @@ def forward(params, inputs):
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # a_rₜ = a_r_inₜ + W_hr hₜ₋₁
-        a_r = h[t - 1] @ W_hr.T
+        # h_stackₜ = W_stack_h hₜ₋₁
+        h_stack = h[t - 1] @ W_stack_h.T
+        # a_rₜ = a_r_inₜ + (h_stackₜ)[1..n]
+        a_r = h_stack[..., 0:n]
         a_r += a_r_in[t - 1]
         # rₜ = σ(a_rₜ)
         _sigmoid(a_r, out=r[t - 1])
-        # a_zₜ = a_z_inₜ + W_hz hₜ₋₁
-        a_z = h[t - 1] @ W_hz.T
+        # a_zₜ = a_z_inₜ + (h_stackₜ)[n + 1..2*n]
+        a_z = h_stack[..., n:2*n]
         a_z += a_z_in[t - 1]
         # zₜ = σ(a_zₜ)
         _sigmoid(a_z, out=z[t - 1])
@@ -145,6 +149,8 @@ def gradients(params, inputs, targets):
     b_q = np.asarray(params["b_q"], dtype=dtype)
 
     y = np.asarray(targets["y"])
+    # the blocks that read hₜ₋₁, stacked: [W_hr, W_hz] (one GEMM per step)
+    W_stack_h = np.concatenate([W_hr, W_hz])
     # a_r_inₜ = W_xr xₜ + b_r
     a_r_in = _matmul(x, W_xr.T)
     a_r_in += b_r
@@ -163,13 +169,15 @@ def gradients(params, inputs, targets):
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # a_rₜ = a_r_inₜ + W_hr hₜ₋₁
-        a_r = h[t - 1] @ W_hr.T
+        # h_stackₜ = W_stack_h hₜ₋₁
+        h_stack = h[t - 1] @ W_stack_h.T
+        # a_rₜ = a_r_inₜ + (h_stackₜ)[1..n]
+        a_r = h_stack[..., 0:n]
         a_r += a_r_in[t - 1]
         # rₜ = σ(a_rₜ)
         _sigmoid(a_r, out=r[t - 1])
-        # a_zₜ = a_z_inₜ + W_hz hₜ₋₁
-        a_z = h[t - 1] @ W_hz.T
+        # a_zₜ = a_z_inₜ + (h_stackₜ)[n + 1..2*n]
+        a_z = h_stack[..., n:2*n]
         a_z += a_z_in[t - 1]
         # zₜ = σ(a_zₜ)
         _sigmoid(a_z, out=z[t - 1])
@@ -202,10 +210,12 @@ def gradients(params, inputs, targets):
     dL_da_z_in = z*(1 - z)
     # dL_da_r_inₜ = σ'(a_rₜ)
     dL_da_r_in = r*(1 - r)
+    # [∂L/∂a_rₜ, ∂L/∂a_zₜ] side by side, at index t - 1
+    dL_dh_stack = np.empty((T, B, 2*n), dtype=dtype)
     # ∂L/∂a_rₜ at index t - 1
-    dL_da_r = np.empty((T, B, n), dtype=dtype)
+    dL_da_r = dL_dh_stack[..., 0:n]
     # ∂L/∂a_zₜ at index t - 1
-    dL_da_z = np.empty((T, B, n), dtype=dtype)
+    dL_da_z = dL_dh_stack[..., n:2*n]
     # ∂L/∂a_hₜ at index t - 1
     dL_da_h = np.empty((T, B, n), dtype=dtype)
     t = T  # the last step: no step T + 1 feeds back
@@ -226,13 +236,11 @@ def gradients(params, inputs, targets):
     np.multiply(dL_da_r_in[-1], dL_dr, out=dL_da_r[-1])
 
     for t in range(T - 1, 0, -1):
-        # ∂L/∂hₜ = dL_dh_inₜ + W_hrᵀ ∂L/∂a_rₜ₊₁ + W_hzᵀ ∂L/∂a_zₜ₊₁ + rₜ₊₁ ⊙ (W_hhᵀ ∂L/∂a_hₜ₊₁) + zₜ₊₁ ⊙
-        #     ∂L/∂hₜ₊₁
+        # ∂L/∂hₜ = dL_dh_inₜ + rₜ₊₁ ⊙ (W_hhᵀ ∂L/∂a_hₜ₊₁) + zₜ₊₁ ⊙ ∂L/∂hₜ₊₁ + W_stack_hᵀ dL_dh_stackₜ₊₁
         dL_dh = z[t] * dL_dh
         dL_dh += dL_dh_in[t - 1]
-        dL_dh += dL_da_r[t] @ W_hr
-        dL_dh += dL_da_z[t] @ W_hz
         dL_dh += (r[t] * (dL_da_h[t] @ W_hh))
+        dL_dh += dL_dh_stack[t] @ W_stack_h
         # ∂L/∂h̃ₜ = dL_dhtilde_inₜ ⊙ ∂L/∂hₜ
         dL_dhtilde = dL_dhtilde_in[t - 1] * dL_dh
         # ∂L/∂a_hₜ = dL_da_h_inₜ ⊙ ∂L/∂h̃ₜ

@@ -78,6 +78,9 @@ def forward(params, inputs):
     V = np.asarray(params["V"], dtype=dtype)
     c = np.asarray(params["c"], dtype=dtype)
 
+    # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_C[:, 1..n], W_o[:, 1..n]] (one
+    #     GEMM per step)
+    W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_C[:, 0:n], W_o[:, 0:n]])
     # a_f_inₜ = W_f[:, n + 1..d + n] xₜ + b_f
     a_f_in = _matmul(x, W_f[:, n:d + n].T)
     a_f_in += b_f
@@ -103,26 +106,28 @@ def forward(params, inputs):
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # a_fₜ = a_f_inₜ + W_f[:, 1..n] hₜ₋₁
-        a_f = h[t - 1] @ W_f[:, 0:n].T
+        # h_stackₜ = W_stack_h hₜ₋₁
+        h_stack = h[t - 1] @ W_stack_h.T
+        # a_fₜ = a_f_inₜ + (h_stackₜ)[1..n]
+        a_f = h_stack[..., 0:n]
         a_f += a_f_in[t - 1]
         # fₜ = σ(a_fₜ)
         _sigmoid(a_f, out=f[t - 1])
-        # a_iₜ = a_i_inₜ + W_i[:, 1..n] hₜ₋₁
-        a_i = h[t - 1] @ W_i[:, 0:n].T
+        # a_iₜ = a_i_inₜ + (h_stackₜ)[n + 1..2*n]
+        a_i = h_stack[..., n:2*n]
         a_i += a_i_in[t - 1]
         # iₜ = σ(a_iₜ)
         _sigmoid(a_i, out=i[t - 1])
-        # a_Cₜ = a_C_inₜ + W_C[:, 1..n] hₜ₋₁
-        a_C = h[t - 1] @ W_C[:, 0:n].T
+        # a_Cₜ = a_C_inₜ + (h_stackₜ)[2*n + 1..3*n]
+        a_C = h_stack[..., 2*n:3*n]
         a_C += a_C_in[t - 1]
         # C̃ₜ = tanh(a_Cₜ)
         np.tanh(a_C, out=Ctilde[t - 1])
         # Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ
         np.multiply(f[t - 1], C[t - 1], out=C[t])
         C[t] += (i[t - 1] * Ctilde[t - 1])
-        # a_oₜ = a_o_inₜ + W_o[:, 1..n] hₜ₋₁
-        a_o = h[t - 1] @ W_o[:, 0:n].T
+        # a_oₜ = a_o_inₜ + (h_stackₜ)[3*n + 1..4*n]
+        a_o = h_stack[..., 3*n:4*n]
         a_o += a_o_in[t - 1]
         # oₜ = σ(a_oₜ)
         _sigmoid(a_o, out=o[t - 1])
@@ -162,6 +167,9 @@ def gradients(params, inputs, targets):
     c = np.asarray(params["c"], dtype=dtype)
 
     y = np.asarray(targets["y"])
+    # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_C[:, 1..n], W_o[:, 1..n]] (one
+    #     GEMM per step)
+    W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_C[:, 0:n], W_o[:, 0:n]])
     # a_f_inₜ = W_f[:, n + 1..d + n] xₜ + b_f
     a_f_in = _matmul(x, W_f[:, n:d + n].T)
     a_f_in += b_f
@@ -187,26 +195,28 @@ def gradients(params, inputs, targets):
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # a_fₜ = a_f_inₜ + W_f[:, 1..n] hₜ₋₁
-        a_f = h[t - 1] @ W_f[:, 0:n].T
+        # h_stackₜ = W_stack_h hₜ₋₁
+        h_stack = h[t - 1] @ W_stack_h.T
+        # a_fₜ = a_f_inₜ + (h_stackₜ)[1..n]
+        a_f = h_stack[..., 0:n]
         a_f += a_f_in[t - 1]
         # fₜ = σ(a_fₜ)
         _sigmoid(a_f, out=f[t - 1])
-        # a_iₜ = a_i_inₜ + W_i[:, 1..n] hₜ₋₁
-        a_i = h[t - 1] @ W_i[:, 0:n].T
+        # a_iₜ = a_i_inₜ + (h_stackₜ)[n + 1..2*n]
+        a_i = h_stack[..., n:2*n]
         a_i += a_i_in[t - 1]
         # iₜ = σ(a_iₜ)
         _sigmoid(a_i, out=i[t - 1])
-        # a_Cₜ = a_C_inₜ + W_C[:, 1..n] hₜ₋₁
-        a_C = h[t - 1] @ W_C[:, 0:n].T
+        # a_Cₜ = a_C_inₜ + (h_stackₜ)[2*n + 1..3*n]
+        a_C = h_stack[..., 2*n:3*n]
         a_C += a_C_in[t - 1]
         # C̃ₜ = tanh(a_Cₜ)
         np.tanh(a_C, out=Ctilde[t - 1])
         # Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ
         np.multiply(f[t - 1], C[t - 1], out=C[t])
         C[t] += (i[t - 1] * Ctilde[t - 1])
-        # a_oₜ = a_o_inₜ + W_o[:, 1..n] hₜ₋₁
-        a_o = h[t - 1] @ W_o[:, 0:n].T
+        # a_oₜ = a_o_inₜ + (h_stackₜ)[3*n + 1..4*n]
+        a_o = h_stack[..., 3*n:4*n]
         a_o += a_o_in[t - 1]
         # oₜ = σ(a_oₜ)
         _sigmoid(a_o, out=o[t - 1])
@@ -237,14 +247,16 @@ def gradients(params, inputs, targets):
     dL_da_i_in = i*(1 - i)
     # dL_da_f_inₜ = σ'(a_fₜ)
     dL_da_f_in = f*(1 - f)
+    # [∂L/∂a_fₜ, ∂L/∂a_iₜ, ∂L/∂a_Cₜ, ∂L/∂a_oₜ] side by side, at index t - 1
+    dL_dh_stack = np.empty((T, B, 4*n), dtype=dtype)
     # ∂L/∂a_fₜ at index t - 1
-    dL_da_f = np.empty((T, B, n), dtype=dtype)
+    dL_da_f = dL_dh_stack[..., 0:n]
     # ∂L/∂a_iₜ at index t - 1
-    dL_da_i = np.empty((T, B, n), dtype=dtype)
+    dL_da_i = dL_dh_stack[..., n:2*n]
     # ∂L/∂a_Cₜ at index t - 1
-    dL_da_C = np.empty((T, B, n), dtype=dtype)
+    dL_da_C = dL_dh_stack[..., 2*n:3*n]
     # ∂L/∂a_oₜ at index t - 1
-    dL_da_o = np.empty((T, B, n), dtype=dtype)
+    dL_da_o = dL_dh_stack[..., 3*n:4*n]
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = dL_dh_in_T
     dL_dh = dL_dh_in[-1]
@@ -268,13 +280,9 @@ def gradients(params, inputs, targets):
     np.multiply(dL_da_f_in[-1], dL_df, out=dL_da_f[-1])
 
     for t in range(T - 1, 0, -1):
-        # ∂L/∂hₜ = dL_dh_inₜ + W_f[:, 1..n]ᵀ ∂L/∂a_fₜ₊₁ + W_i[:, 1..n]ᵀ ∂L/∂a_iₜ₊₁ + W_C[:, 1..n]ᵀ ∂L/∂a_Cₜ₊₁
-        #     + W_o[:, 1..n]ᵀ ∂L/∂a_oₜ₊₁
-        dL_dh = dL_da_f[t] @ W_f[:, 0:n]
+        # ∂L/∂hₜ = dL_dh_inₜ + W_stack_hᵀ dL_dh_stackₜ₊₁
+        dL_dh = dL_dh_stack[t] @ W_stack_h
         dL_dh += dL_dh_in[t - 1]
-        dL_dh += dL_da_i[t] @ W_i[:, 0:n]
-        dL_dh += dL_da_C[t] @ W_C[:, 0:n]
-        dL_dh += dL_da_o[t] @ W_o[:, 0:n]
         # ∂L/∂oₜ = dL_do_inₜ ⊙ ∂L/∂hₜ
         dL_do = dL_do_in[t - 1] * dL_dh
         # ∂L/∂a_oₜ = dL_da_o_inₜ ⊙ ∂L/∂oₜ

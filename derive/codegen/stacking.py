@@ -1,0 +1,105 @@
+"""One GEMM per step for every block that reads the same previous state.
+
+An LSTM's four gates each multiply h_{t-1} by a block of their weights; a GRU's reset and
+update gates do too. Four (B × n)·(n × n) products per step cost four NumPy calls and four
+passes over h_{t-1}; one (B × n)·(n × 4n) product with the blocks stacked costs one. Backwards
+the same: Σ_g W_gᵀ ∂L/∂a_{g,t+1} is one product with the gates' adjoints side by side, which
+the module keeps in one array (each gate's adjoint a view of its columns).
+
+The rewrite is pure algebra on the planned loop expressions,
+
+    a_{g,t} = … + W_g h_{t-1}        ->  a_{g,t} = … + (W_stack h_{t-1})[rows of g]
+    Σ_g W_gᵀ ∂L/∂a_{g,t+1}           ->  W_stackᵀ [∂L/∂a_{f,t+1}; …; ∂L/∂a_{o,t+1}]
+
+with W_stack = [W_f; W_i; W_C; W_o] (blocks, in the order the forward pass declares them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sympy import Integer
+from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
+
+from derive.algebra import add, matmul, split_coefficient
+from derive.nodes import ColSlice, Grad, RowSlice, TimeSym, t
+
+
+@dataclass
+class Stack:
+    state: TimeSym  # s_{t-1}, the operand every block reads
+    weights: MatrixSymbol  # W_stack: the blocks one above the other
+    product: TimeSym  # W_stack s_{t-1}, a loop local
+    members: list  # (assignment name, block, first row, last row + 1)
+    adjoint: TimeSym | None = None  # the members' adjoints side by side, when the backward loop reads them so
+
+    def rows_of(self, name: str):
+        return next((start, stop) for member, _, start, stop in self.members if member == name)
+
+
+def _is_block(x) -> bool:
+    return isinstance(x, MatrixSymbol) or (isinstance(x, ColSlice) and isinstance(x.mat, MatrixSymbol))
+
+
+def _terms(expr):
+    return list(expr.args) if isinstance(expr, MatAdd) else [expr]
+
+
+def _reads_previous_state(term, states):
+    """(block, state) for a term block · s_{t-1}, else None."""
+    if not isinstance(term, MatMul):
+        return None
+    coeff, mats = split_coefficient(term)
+    if coeff != 1 or len(mats) != 2 or not _is_block(mats[0]):
+        return None
+    operand = mats[1]
+    if isinstance(operand, TimeSym) and operand.name in states and operand.index == t - 1:
+        return mats[0], operand
+    return None
+
+
+def stack_forward(loop: list, states: set[str]) -> list[Stack]:
+    """Rewrite the loop entries (mode, target, expr) in place; return the stacks made."""
+    groups: dict = {}
+    for j, (_, target, expr) in enumerate(loop):
+        for term in _terms(expr):
+            found = _reads_previous_state(term, states)
+            if found is not None:
+                groups.setdefault(found[1], []).append((j, target.name, term, found[0]))
+    stacks = []
+    for state, members in groups.items():
+        if len({j for j, *_ in members}) < 2 or len({j for j, *_ in members}) != len(members):
+            continue  # one block: nothing to stack; two in one line: leave that line alone
+        start, rows = Integer(0), []
+        for _, name, _, block in members:
+            rows.append((name, block, start, start + block.shape[0]))
+            start = start + block.shape[0]
+        weights = MatrixSymbol(f"W_stack_{state.name}", start, state.shape[0])
+        product = TimeSym(f"{state.name}_stack", t, start, 1)
+        for (j, _, term, _), (_, _, lo, hi) in zip(members, rows, strict=True):
+            mode, target, expr = loop[j]
+            loop[j] = (mode, target, add(*[RowSlice(product, lo, hi) if x == term else x for x in _terms(expr)]))
+        loop.insert(0, ("step", product, matmul(weights, state.at(t - 1))))
+        stacks.append(Stack(state, weights, product, rows))
+    return stacks
+
+
+def stack_backward(expr, stacks: list[Stack]):
+    """Σ_g blockᵀ ∂L/∂a_{g,t+1} over every member of a stack -> W_stackᵀ (their adjoints)."""
+    terms = _terms(expr)
+    for stack in stacks:
+        found = {}
+        for term in terms:
+            coeff, mats = split_coefficient(term) if isinstance(term, MatMul) else (None, [])
+            if coeff != 1 or len(mats) != 2 or not isinstance(mats[0], Transpose) or not isinstance(mats[1], Grad):
+                continue
+            var = mats[1].var
+            for name, block, _, _ in stack.members:
+                if mats[0].arg == block and isinstance(var, TimeSym) and var.name == name and var.index == t + 1:
+                    found[name] = term
+        if len(found) != len(stack.members):
+            continue
+        stack.adjoint = TimeSym(f"dL_d{stack.product.name}", t, *stack.product.shape)
+        joint = matmul(Transpose(stack.weights), stack.adjoint.at(t + 1))
+        terms = [x for x in terms if x not in found.values()] + [joint]
+    return add(*terms)
