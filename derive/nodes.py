@@ -13,6 +13,7 @@ spellings in ``printing/``: a node never differentiates or prints itself.
 from __future__ import annotations
 
 from sympy import (
+    Add,
     Basic,
     Derivative,
     Function,
@@ -438,7 +439,7 @@ class Conv2d(_ConvNode):
         image = list(z) + [Integer(0)]
         weights = list(w)  # row-major
         patches, entries = g.patches(), g.kernel_entries()
-        rows = [sum((weights[entries[o, q]] * image[patches[p, q]] for q in range(patches.shape[1])), Integer(0))
+        rows = [Add(*[weights[entries[o, q]] * image[patches[p, q]] for q in range(patches.shape[1])])
                 for o in range(g.c_out) for p in range(g.positions)]
         return ImmutableMatrix(len(rows), 1, rows)
 
@@ -465,8 +466,8 @@ class ConvKernelGrad(_ConvNode):
         out = [Integer(0)] * (self.shape[0] * self.shape[1])
         for o in range(geo.c_out):
             for q in range(patches.shape[1]):
-                out[entries[o, q]] = sum((grads[o * geo.positions + p] * image[patches[p, q]]
-                                          for p in range(geo.positions)), Integer(0))
+                out[entries[o, q]] = Add(*[grads[o * geo.positions + p] * image[patches[p, q]]
+                                           for p in range(geo.positions)])
         return ImmutableMatrix(self.shape[0], self.shape[1], out)
 
 
@@ -486,12 +487,12 @@ class ConvInputGrad(_ConvNode):
         geo = self.geometry
         weights, grads = list(w), list(g)
         patches, entries = geo.patches(), geo.kernel_entries()
-        out = [Integer(0)] * (self.shape[0] + 1)
+        terms = [[] for _ in range(self.shape[0] + 1)]
         for o in range(geo.c_out):
             for p in range(geo.positions):
                 for q in range(patches.shape[1]):
-                    out[patches[p, q]] += grads[o * geo.positions + p] * weights[entries[o, q]]
-        return ImmutableMatrix(self.shape[0], 1, out[:-1])
+                    terms[patches[p, q]].append(grads[o * geo.positions + p] * weights[entries[o, q]])
+        return ImmutableMatrix(self.shape[0], 1, [Add(*entry) for entry in terms[:-1]])
 
 
 class Broadcast(Node):
@@ -521,7 +522,7 @@ class PositionSum(Node):
 
     def explicit(self, g, positions):
         size = int(positions)
-        return ImmutableMatrix([sum(g[c * size : (c + 1) * size], Integer(0)) for c in range(g.shape[0] // size)])
+        return ImmutableMatrix([Add(*g[c * size : (c + 1) * size]) for c in range(g.shape[0] // size)])
 
 
 # ---------------------------------------------------------------- losses (1 x 1 results)
