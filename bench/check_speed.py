@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = ROOT / "tests" / "claims" / "rnn-softmax.md"
 SEEDS = ROOT / "tests" / "seeds"
-SEED_MODELS = {"000": "rnn-softmax", "001": "rnn-binary", "002": "rnn-d2l", "003": "rnn-softmax",
+SEED_MODELS = {"000": "conv-dense", "001": "rnn-binary", "002": "rnn-d2l", "003": "rnn-softmax",
                "004": "rnn-softmax"}
 GOAL_S = 5.0
 

@@ -28,7 +28,7 @@ ORACLE_LIMIT_S = 60
 
 def derive_and_render(name: str, steps: int) -> float:
     start = time.perf_counter()
-    net = presets.build(name, {"T": str(steps)} if name != "mlp-l2" else {})
+    net = presets.build(name, {"T": str(steps)} if "T" in presets.get(name).sizes else {})
     TerminalReport(derive(net), steps).render()
     return time.perf_counter() - start
 
