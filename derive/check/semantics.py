@@ -316,6 +316,11 @@ class Resolver:
             return ("size", base_key), None
         if name is None:
             name = self.s.case_fallback(base_key)
+        if name is None and sym.sub:  # w_{11}: entry 1 of w_1, as seed 000 writes a kernel's entries
+            owner = self.s.lookup(spelling_key(f"{base_key}_{{{sym.sub.strip()[0]}}}"))
+            if owner is not None and len(sym.sub.strip()) > 1:
+                raise Unmapped(f"{_shown(sym)} reads as an entry of {owner}: claims about single entries are not "
+                               "checked (derive latex writes them out)")
         if name is None:
             raise Unmapped(f"{_shown(sym)} is not a symbol of this model (map it under notation:)")
         if sym.sub is None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from sympy import Basic, Integer
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
 
-from derive.algebra import add, hadamard, matmul, rebuild, split_coefficient, substitute
-from derive.codegen.stacking import stack_backward, stack_forward
+from derive.algebra import add, hadamard, matmul, rebuild, split_coefficient, substitute, transpose
+from derive.codegen.stacking import gradient_of_member, stack_backward, stack_forward
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
 from derive.network import Network, matrix_symbols
 from derive.nodes import (
@@ -366,7 +366,9 @@ class Planner:
         plan.backward_post = [self._line(*entry) for entry in s["backward_post"]]
         plan.forward_pre = self._stacked_weights() + plan.forward_pre
         plan.backward_alloc = self._adjoint_arrays(s)
-        plan.gradients = [self._gradient(p) for p in net.params]
+        shared, use = self._shared_gradients()
+        plan.backward_post += shared
+        plan.gradients = [use.get(p.name) or self._gradient(p) for p in net.params]
         plan.outputs = self._outputs()
         plan.forward_pre, plan.forward_post = _forward_only(plan)
         definitions = {a.name: a.expr for a in net.assignments if a.name in self.loss_names}
@@ -471,6 +473,38 @@ class Planner:
 
     def _equation(self, target, expr) -> str:
         return f"{self.unicode.doprint(target)} = {self.unicode.doprint(expr)}"
+
+    def _shared_gradients(self) -> tuple[list[Line], dict[str, Line]]:
+        """The gradients of a stack's blocks as one product, Σ_t [∂L/∂a_f; …; ∂L/∂a_o] uᵀ, read
+        by rows: one GEMM (and one pass over u) instead of one per gate."""
+        every = ModulePrinter(self.arrays, "all")
+        lines, use = [], {}
+        for stack in self.stacks:
+            if stack.adjoint is None:
+                continue
+            by_operand: dict = {}
+            for p in self.net.params:
+                found = gradient_of_member(self.d.adjoints[p.name].terms, stack)
+                if found is not None:
+                    member, operand = found
+                    by_operand.setdefault(operand, {})[member] = p
+            joint = stack.adjoint.name
+            for j, (operand, members) in enumerate(by_operand.items()):
+                if len(members) != len(stack.members):
+                    continue
+                name = f"{joint}_grads{j}"
+                if operand is None:
+                    code = f"{joint}.sum(axis=(0, 1))"
+                else:
+                    code = f"_outer_sum({joint}, {every.doprint(operand)})"
+                shown = "" if operand is None else " " + self.unicode.doprint(transpose(operand))
+                adjoints = "; ".join(self.unicode.doprint(Grad(TimeSym(m, t, 1, 1))) for m, *_ in stack.members)
+                lines.append(Line(name, code, f"Σ[t=1..T] [{adjoints}]{shown}: every block's gradient at once"))
+                for member, p in members.items():
+                    start, stop = stack.rows_of(member)
+                    use[p.name] = Line(p.name, f"{name}[{self._size(start)}:{self._size(stop)}] / B",
+                                       self._equation(Grad(p), self.d.gradient_expr(p.name)))
+        return lines, use
 
     def _gradient(self, param) -> Line:
         """dL/dparam averaged over the batch: per-example terms summed (over t and batch in one

@@ -22,6 +22,7 @@ from sympy import Integer
 from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
 
 from derive.algebra import add, matmul, split_coefficient
+from derive.derivation import SUMMED
 from derive.nodes import ColSlice, Grad, RowSlice, TimeSym, t
 
 
@@ -103,3 +104,25 @@ def stack_backward(expr, stacks: list[Stack]):
         joint = matmul(Transpose(stack.weights), stack.adjoint.at(t + 1))
         terms = [x for x in terms if x not in found.values()] + [joint]
     return add(*terms)
+
+
+def gradient_of_member(terms, stack: Stack):
+    """(member, u) when a parameter's gradient is Σ_t ∂L/∂a_{g,t} uᵀ for a member g of the
+    stack (u None for a bias, Σ_t ∂L/∂a_{g,t}); else None."""
+    if len(terms) != 1 or terms[0].when != SUMMED:
+        return None
+    expr = terms[0].expr
+    names = {name for name, *_ in stack.members}
+    if isinstance(expr, Grad):
+        grad, operand = expr, None
+    elif isinstance(expr, MatMul):
+        coeff, mats = split_coefficient(expr)
+        if coeff != 1 or len(mats) != 2 or not isinstance(mats[0], Grad) or not isinstance(mats[1], Transpose):
+            return None
+        grad, operand = mats[0], mats[1].arg
+    else:
+        return None
+    var = grad.var
+    if isinstance(var, TimeSym) and var.name in names and var.index == t:
+        return var.name, operand
+    return None

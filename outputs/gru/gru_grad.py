@@ -254,24 +254,30 @@ def gradients(params, inputs, targets):
         dL_dr = h[t - 1] * (dL_da_h[t - 1] @ W_hh)
         # ∂L/∂a_rₜ = dL_da_r_inₜ ⊙ ∂L/∂rₜ
         np.multiply(dL_da_r_in[t - 1], dL_dr, out=dL_da_r[t - 1])
+    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ] xₜᵀ: every block's gradient at once
+    dL_dh_stack_grads0 = _outer_sum(dL_dh_stack, x)
+    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ] hₜ₋₁ᵀ: every block's gradient at once
+    dL_dh_stack_grads1 = _outer_sum(dL_dh_stack, h[:-1])
+    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ]: every block's gradient at once
+    dL_dh_stack_grads2 = dL_dh_stack.sum(axis=(0, 1))
 
     grads = {}
     # ∂L/∂W_xr = Σ[t=1..T] ∂L/∂a_rₜ xₜᵀ
-    grads["W_xr"] = _outer_sum(dL_da_r, x) / B
+    grads["W_xr"] = dL_dh_stack_grads0[0:n] / B
     # ∂L/∂W_xz = Σ[t=1..T] ∂L/∂a_zₜ xₜᵀ
-    grads["W_xz"] = _outer_sum(dL_da_z, x) / B
+    grads["W_xz"] = dL_dh_stack_grads0[n:2*n] / B
     # ∂L/∂W_xh = Σ[t=1..T] ∂L/∂a_hₜ xₜᵀ
     grads["W_xh"] = _outer_sum(dL_da_h, x) / B
     # ∂L/∂W_hr = Σ[t=1..T] ∂L/∂a_rₜ hₜ₋₁ᵀ
-    grads["W_hr"] = _outer_sum(dL_da_r, h[:-1]) / B
+    grads["W_hr"] = dL_dh_stack_grads1[0:n] / B
     # ∂L/∂W_hz = Σ[t=1..T] ∂L/∂a_zₜ hₜ₋₁ᵀ
-    grads["W_hz"] = _outer_sum(dL_da_z, h[:-1]) / B
+    grads["W_hz"] = dL_dh_stack_grads1[n:2*n] / B
     # ∂L/∂W_hh = Σ[t=1..T] ∂L/∂a_hₜ (rₜᵀ ⊙ hₜ₋₁ᵀ)
     grads["W_hh"] = _outer_sum(dL_da_h, (r * h[:-1])) / B
     # ∂L/∂b_r = Σ[t=1..T] ∂L/∂a_rₜ
-    grads["b_r"] = dL_da_r.sum(axis=(0, 1)) / B
+    grads["b_r"] = dL_dh_stack_grads2[0:n] / B
     # ∂L/∂b_z = Σ[t=1..T] ∂L/∂a_zₜ
-    grads["b_z"] = dL_da_z.sum(axis=(0, 1)) / B
+    grads["b_z"] = dL_dh_stack_grads2[n:2*n] / B
     # ∂L/∂b_h = Σ[t=1..T] ∂L/∂a_hₜ
     grads["b_h"] = dL_da_h.sum(axis=(0, 1)) / B
     # ∂L/∂W_hq = Σ[t=1..T] ∂L/∂oₜ hₜᵀ

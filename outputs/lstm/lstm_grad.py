@@ -302,24 +302,28 @@ def gradients(params, inputs, targets):
         dL_df = C[t - 1] * dL_dC
         # ∂L/∂a_fₜ = dL_da_f_inₜ ⊙ ∂L/∂fₜ
         np.multiply(dL_da_f_in[t - 1], dL_df, out=dL_da_f[t - 1])
+    # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_Cₜ; ∂L/∂a_oₜ] [hₜ₋₁; xₜ]ᵀ: every block's gradient at once
+    dL_dh_stack_grads0 = _outer_sum(dL_dh_stack, np.concatenate([h[:-1], x], axis=-1))
+    # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_Cₜ; ∂L/∂a_oₜ]: every block's gradient at once
+    dL_dh_stack_grads1 = dL_dh_stack.sum(axis=(0, 1))
 
     grads = {}
     # ∂L/∂W_f = Σ[t=1..T] ∂L/∂a_fₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_f"] = _outer_sum(dL_da_f, np.concatenate([h[:-1], x], axis=-1)) / B
+    grads["W_f"] = dL_dh_stack_grads0[0:n] / B
     # ∂L/∂W_i = Σ[t=1..T] ∂L/∂a_iₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_i"] = _outer_sum(dL_da_i, np.concatenate([h[:-1], x], axis=-1)) / B
+    grads["W_i"] = dL_dh_stack_grads0[n:2*n] / B
     # ∂L/∂W_C = Σ[t=1..T] ∂L/∂a_Cₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_C"] = _outer_sum(dL_da_C, np.concatenate([h[:-1], x], axis=-1)) / B
+    grads["W_C"] = dL_dh_stack_grads0[2*n:3*n] / B
     # ∂L/∂W_o = Σ[t=1..T] ∂L/∂a_oₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_o"] = _outer_sum(dL_da_o, np.concatenate([h[:-1], x], axis=-1)) / B
+    grads["W_o"] = dL_dh_stack_grads0[3*n:4*n] / B
     # ∂L/∂b_f = Σ[t=1..T] ∂L/∂a_fₜ
-    grads["b_f"] = dL_da_f.sum(axis=(0, 1)) / B
+    grads["b_f"] = dL_dh_stack_grads1[0:n] / B
     # ∂L/∂b_i = Σ[t=1..T] ∂L/∂a_iₜ
-    grads["b_i"] = dL_da_i.sum(axis=(0, 1)) / B
+    grads["b_i"] = dL_dh_stack_grads1[n:2*n] / B
     # ∂L/∂b_C = Σ[t=1..T] ∂L/∂a_Cₜ
-    grads["b_C"] = dL_da_C.sum(axis=(0, 1)) / B
+    grads["b_C"] = dL_dh_stack_grads1[2*n:3*n] / B
     # ∂L/∂b_o = Σ[t=1..T] ∂L/∂a_oₜ
-    grads["b_o"] = dL_da_o.sum(axis=(0, 1)) / B
+    grads["b_o"] = dL_dh_stack_grads1[3*n:4*n] / B
     # ∂L/∂V = Σ[t=1..T] ∂L/∂sₜ hₜᵀ
     grads["V"] = _outer_sum(dL_ds, h[1:]) / B
     # ∂L/∂c = Σ[t=1..T] ∂L/∂sₜ
