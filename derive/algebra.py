@@ -250,19 +250,28 @@ def linear_map(expr, g):
             raise NotLinear(f"{g} appears in several factors of {expr}")
         others = [a for a in expr.args if a is not inner[0]]
         return matmul(Diag(hadamard(*others)), linear_map(inner[0], g))
-    from derive.nodes import ColSlice, RowSlice
+    from derive.nodes import RowSlice
 
     if isinstance(expr, RowSlice):
         start, stop = expr.args[1], expr.args[2]
         inner = linear_map(expr.mat, g)
-        coeff, mats = split_coefficient(inner) if isinstance(inner, MatMul) else (1, [inner])
-        first = mats[0]
-        if isinstance(first, Transpose) and isinstance(first.arg, MatrixSymbol):
-            # rows s..e of Wᵀ M are (W[:, s:e])ᵀ M: the block of W that reads this part
-            return matmul(coeff, Transpose(ColSlice(first.arg, start, stop)), *mats[1:])
-        selector = RowSlice(Identity(expr.mat.shape[0]), start, stop)
-        return matmul(selector, inner)
+        block = rows_of_transposed_product(inner, start, stop)
+        if block is not None:
+            return block
+        return matmul(RowSlice(Identity(expr.mat.shape[0]), start, stop), inner)
     raise NotLinear(f"cannot read {type(expr).__name__} as a linear map of {g}")
+
+
+def rows_of_transposed_product(product, start, stop):
+    """Rows start..stop-1 of Wᵀ M as W[:, start:stop]ᵀ M (the block of W that read that part of
+    a stacked vector), or None when ``product`` does not start with a transposed symbol."""
+    from derive.nodes import ColSlice
+
+    coeff, mats = split_coefficient(product) if isinstance(product, MatMul) else (1, [product])
+    first = mats[0]
+    if isinstance(first, Transpose) and isinstance(first.arg, MatrixSymbol):
+        return matmul(coeff, Transpose(ColSlice(first.arg, start, stop)), *mats[1:])
+    return None
 
 
 def time_sum(body, index, lo, hi):

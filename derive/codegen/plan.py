@@ -23,9 +23,18 @@ import re
 from dataclasses import dataclass, field
 
 from sympy import Basic, Integer
-from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol
 
-from derive.algebra import add, hadamard, matmul, rebuild, split_coefficient, substitute, transpose
+from derive.algebra import (
+    add,
+    hadamard,
+    matmul,
+    rebuild,
+    rows_of_transposed_product,
+    split_coefficient,
+    substitute,
+    transpose,
+)
 from derive.codegen.stacking import gradient_of_member, stack_backward, stack_forward
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
 from derive.network import Network, matrix_symbols
@@ -158,10 +167,9 @@ def split_blocks(expr):
             return add(*[matmul(coeff, ColSlice(mats[0], start, stop), part)
                          for (start, stop), part in zip(mats[1].offsets(), mats[1].args, strict=True)])
     if isinstance(expr, RowSlice) and isinstance(expr.mat, MatMul):
-        coeff, mats = split_coefficient(expr.mat)
-        first = mats[0]
-        if isinstance(first, Transpose) and isinstance(first.arg, MatrixSymbol):
-            return matmul(coeff, Transpose(ColSlice(first.arg, expr.args[1], expr.args[2])), *mats[1:])
+        block = rows_of_transposed_product(expr.mat, expr.args[1], expr.args[2])
+        if block is not None:
+            return block
     return expr
 
 
