@@ -19,7 +19,7 @@ from derive import oracles, precise, presets
 from derive.check import semantics as S
 from derive.deriver import derive
 from derive.evaluate import backward, forward, value
-from derive.nodes import Broadcast, Elementwise, Phi, TimeSym
+from derive.nodes import Broadcast, Conv2d, Elementwise, Phi, TimeSym
 from derive.printing.numpy import adjoint_name
 
 DIGITS = 40
@@ -60,6 +60,8 @@ class World:
         # positions per channel of a convolution's output (a shared bias is repeated over them)
         self.positions = next((int(x.positions) for a in self.net.assignments for x in _walk(a.expr)
                                if isinstance(x, Broadcast)), None)
+        geometries = [x.geometry for a in self.net.assignments for x in _walk(a.expr) if isinstance(x, Conv2d)]
+        self.plain_conv = all((g.c_in, g.c_out, g.stride, g.padding) == (1, 1, 1, 0) for g in geometries)
         self.activation, self.pre_activation = self._activation()
         self._jacobians = lru_cache(maxsize=None)(self._jacobian)
 
@@ -258,11 +260,11 @@ class Evaluator:
 
     def _Add(self, node):
         total = None
-        sized = [self.run(term) for _, term in node.terms if not isinstance(term, S.Ones)]
-        like = next((x for x in sized if isinstance(x, numpy.ndarray)), None)
-        for sign, term in node.terms:
-            # 1 in 1 − z has the shape of what it is added to
-            x = _ones_like(like) if isinstance(term, S.Ones) and like is not None else self.run(term)
+        values = [None if isinstance(term, S.Ones) else self.run(term) for _, term in node.terms]
+        like = next((x for x in values if isinstance(x, numpy.ndarray)), None)
+        for (sign, term), x in zip(node.terms, values, strict=True):
+            if x is None:  # 1 in 1 − z has the shape of what it is added to
+                x = _ones_like(like) if like is not None else self.run(term)
             x = x if sign > 0 else -x
             if total is None:
                 total = x
@@ -458,6 +460,8 @@ class Evaluator:
         return precise.eye(size)
 
     def _Conv(self, node):
+        if not self.w.plain_conv:
+            raise Undefined("conv(·, ·) is read for one channel, stride 1 and no padding")
         kernel, image = _square(self.run(node.kernel)), _square(self.run(node.image))
         size, width = image.shape[0], kernel.shape[0]
         if width > size:
