@@ -236,18 +236,14 @@ class Derivation:
         index = self.product_index
         return TimeProduct(self.step_jacobian(state, state, index), index, lower + 1, upper)
 
-    def network_state(self, name: str) -> TimeSym:
-        """The state s_t called ``name``."""
-        return next(s.now for s in self.states if s.name == name)
-
-    def direct_path_states(self) -> list[str]:
+    def direct_path_states(self) -> list:
         """States whose products of one-step Jacobians are worth showing: every state of a
         one-state network; with several states (h_t and C_t), only those carried by a diagonal
         Jacobian (the cell path dC_t/dC_{t-1} = diag(f_t)), where the product is the direct
         path; the full dC_t/dC_k also runs through the other states."""
         if len(self.states) == 1:
-            return self.state_names
-        return [s.name for s in self.states if isinstance(self.step_jacobians[(s.name, s.name)], Diag)]
+            return list(self.states)
+        return [s for s in self.states if isinstance(self.step_jacobians[(s.name, s.name)], Diag)]
 
     def jacobian_equations(self) -> list[Equation]:
         eqs = []
@@ -258,7 +254,7 @@ class Derivation:
                     eqs.append(Equation(Jac(s.now, s2.prev), jac))
         single = len(self.states) == 1
         for s in self.states:
-            if s.name in self.direct_path_states():
+            if s in self.direct_path_states():
                 note = ("k < t; the empty product (k = t) is the identity" if single else
                         "along the direct path only, k < t; paths through the other states add to it")
                 eqs.append(Equation(Jac(s.now, s.now.at(k)), self.jacobian_product(s.name), note=note))

@@ -221,8 +221,8 @@ class Document:
         s.show(lines)
         if len(self.d.states) > 1:
             for state in self.d.direct_path_states():
-                gate = self.d.step_jacobians[(state, state)].vec  # diag(f_t): the gate f_t
-                s.say(self.say("direct_path", state=self.m(self.d.network_state(state)), gate=self.m(gate)))
+                gate = self.d.step_jacobians[(state.name, state.name)].vec  # diag(f_t): the gate f_t
+                s.say(self.say("direct_path", state=self.m(state.now), gate=self.m(gate)))
         if len(self.d.states) == 1 and self.steps >= 3:
             state = self.d.state_names[0]
             h = self.d.states[0].now

@@ -212,7 +212,7 @@ class Reduce:
 ACTIVATION_NAMES = {"\\sigma": "sigmoid", "sigmoid": "sigmoid", "Sigmoid": "sigmoid", "\\tanh": "tanh",
                     "tanh": "tanh", "ReLU": "relu", "relu": "relu", "\\exp": "exp", "exp": "exp",
                     "\\log": "log", "\\ln": "log", "log": "log", "softmax": "softmax"}
-GENERIC_NAMES = ("\\phi", "\\varphi", "\\psi", "\\rho", "f", "g")
+GENERIC_NAMES = ("\\phi", "\\varphi", "\\psi", "\\rho", *P.FUNCTION_LETTERS)
 
 
 def spelling_key(latex: str) -> str:

@@ -17,6 +17,7 @@ import numpy
 
 from derive import oracles, precise, presets
 from derive.check import semantics as S
+from derive.conv_geometry import conv_out_size, conv_patch_indices
 from derive.deriver import derive
 from derive.evaluate import backward, forward, value
 from derive.nodes import Broadcast, Conv2d, Elementwise, Phi, TimeSym
@@ -466,12 +467,9 @@ class Evaluator:
         size, width = image.shape[0], kernel.shape[0]
         if width > size:
             raise ShapeError(f"a {width}×{width} kernel on a {size}×{size} image")
-        out = size - width + 1
-        result = precise.zeros((out, out))
-        for r in range(out):
-            for c in range(out):
-                result[r, c] = (kernel * image[r:r + width, c:c + width]).sum()
-        return result
+        out = conv_out_size(size, width, 1, 0)
+        patches = image.reshape(-1)[conv_patch_indices(1, size, width, 1, 0)]  # (positions, taps)
+        return patches.dot(kernel.reshape(-1, 1)).reshape(out, out)
 
     def _PositionSum(self, node):
         value = self.run(node.arg)
