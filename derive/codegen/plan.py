@@ -35,9 +35,10 @@ from derive.algebra import (
     substitute,
     transpose,
 )
-from derive.codegen.stacking import gradient_of_member, stack_backward, stack_forward
+from derive.codegen.sharing import share, shared_functions
+from derive.codegen.stacking import gradient_of_member, stack_backward, stack_forward, stack_hoisted
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
-from derive.network import Network, matrix_symbols
+from derive.network import Assignment, Network, matrix_symbols
 from derive.nodes import (
     BinaryCrossEntropy,
     ColSlice,
@@ -190,8 +191,9 @@ class Planner:
         self.before, _, self.after = net.schedule()
         self.unicode = UnicodePrinter(net.notation, objective=net.objective.name)
         self._classify()
-        data = {a.name for a in net.assignments} | {x.name for x in net.inputs} | set(net.targets)
-        definitions = {a.name: a.expr for a in net.assignments}
+        self._share_functions()
+        data = {a.name for a in net.assignments + self.shared} | {x.name for x in net.inputs} | set(net.targets)
+        definitions = {a.name: a.expr for a in net.assignments + self.shared}
         self.arrays = Arrays(states=set(self.states), definitions=definitions, data=data)
         self.hoisted = 0
         self.loss_names = self._loss_names()
@@ -217,6 +219,24 @@ class Planner:
         self.pre = [a for a in self.step if a.name not in carried]
         self.head = [a for a in self.step if a.name in carried and a.name not in need]
         self.recurrent_names = {a.name for a in self.recurrent}
+
+    def _share_functions(self):
+        """f(X_t) that a loop line computes inside its expression and the backward pass reads
+        again (tanh(C_t)) becomes a loop value of its own, computed once (codegen/sharing.py)."""
+        self.loop_names = self.states | self.recurrent_names
+        backward = [c.expr for adj in self.d.adjoints.values() for c in adj.terms]
+        taken = {a.name for a in self.net.assignments} | {p.name for p in self.net.params}
+        self.shared = shared_functions(self.recurrent, backward, self.loop_names, taken)
+        recurrent = []
+        for a in self.recurrent:
+            recurrent += [x for x in self.shared if x not in recurrent and a.expr.has(x.expr)]
+            recurrent.append(Assignment(a.target, self._share(a.expr), a.per_step))
+        self.recurrent = recurrent
+        self.head = [Assignment(a.target, self._share(a.expr), a.per_step) for a in self.head]
+        self.recurrent_names = {a.name for a in self.recurrent}
+
+    def _share(self, expr):
+        return share(expr, self.shared, self.loop_names)
 
     def _reads_loop(self, expr) -> bool:
         """True when a forward expression needs a value of the current iteration."""
@@ -274,9 +294,10 @@ class Planner:
         for a in self.recurrent:
             expr = split_blocks(a.expr)
             s["loop"].append(("step", a.target, self.hoist(expr, self._reads_loop, hoisted_name(a.name), hoisted)))
-        s["forward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
         self.stacks = stack_forward(s["loop"], self.states)
-        self.arrays.data |= {stack.product.name for stack in self.stacks}
+        stack_hoisted(s["loop"], hoisted, self.stacks)
+        s["forward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
+        self.arrays.data |= {stack.product.name for stack in self.stacks} | {n for n, _ in hoisted}
         for a in self.head:
             s["forward_post"] += self._emit("all", a)
         for a in self.after:
@@ -295,11 +316,12 @@ class Planner:
                 continue
             adj = d.adjoints[a.name]
             base = hoisted_name(adjoint_name(a.name))
-            local = self.hoist(split_blocks(adj.of(ALWAYS)), self._reads_loop_adjoint, base, hoisted)
-            carried = self.hoist(split_blocks(adj.of(BEFORE_LAST)), self._reads_loop_adjoint, base, hoisted)
+            local = self.hoist(split_blocks(self._share(adj.of(ALWAYS))), self._reads_loop_adjoint, base, hoisted)
+            carried = self.hoist(split_blocks(self._share(adj.of(BEFORE_LAST))), self._reads_loop_adjoint, base,
+                                 hoisted)
             if a.name in self.states:
                 carried = stack_backward(carried, self.stacks)
-            last = substitute(add(local, adj.of(LAST)), {t: T})
+            last = substitute(add(local, self._share(adj.of(LAST))), {t: T})
             s["backward_last"].append(("step", Grad(a.target.at(T)), last))
             s["backward_loop"].append(("step", Grad(a.target), add(local, carried)))
         s["backward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
@@ -340,7 +362,7 @@ class Planner:
         adj = self.d.adjoints[name]
         if {c.when for c in adj.terms} - set(whens):
             raise NotGeneratable(f"dL/d{name} holds in cases the module layout does not cover")
-        return adj.of(*whens)
+        return self._share(adj.of(*whens))
 
     def _needed_adjoints(self) -> set[str]:
         """Adjoints some gradient reads, directly or through other adjoints."""
@@ -412,6 +434,16 @@ class Planner:
             lines.append(Line(stack.weights.name, f"np.concatenate([{blocks}])",
                               f"the blocks that read {self.unicode.doprint(stack.state.at(t - 1))}, stacked: "
                               f"[{names}] (one GEMM per step)"))
+            if stack.input_weights is None:
+                continue
+            for stacked, parts, what, why in (
+                    (stack.input_weights, [block for block, _ in stack.inputs], "blocks", "one GEMM for every t"),
+                    (stack.input_biases, [bias for _, bias in stack.inputs], "biases", "one add for every t")):
+                if stacked is not None:
+                    code = ", ".join(printer.doprint(x) for x in parts)
+                    names = ", ".join(self.unicode.doprint(x) for x in parts)
+                    lines.append(Line(stacked.name, f"np.concatenate([{code}])",
+                                      f"their input {what}, stacked: [{names}] ({why})"))
         return lines
 
     def _adjoint_arrays(self, s) -> list[Allocation]:
@@ -519,7 +551,7 @@ class Planner:
         GEMM each) and divided by B, constant terms (lambda W) added once."""
         adj = self.d.adjoints[param.name]
         every, once = ModulePrinter(self.arrays, "all"), ModulePrinter(self.arrays, "static")
-        summed = [every.gradient_term(c.expr) for c in adj.terms if c.when == SUMMED]
+        summed = [every.gradient_term(self._share(c.expr)) for c in adj.terms if c.when == SUMMED]
         summed += [once.gradient_term(c.expr) for c in adj.terms if c.when == STATIC and once.is_data(c.expr)]
         constant = [once.doprint(c.expr) for c in adj.terms if c.when == STATIC and not once.is_data(c.expr)]
         parts = []

@@ -16,7 +16,7 @@ with W_stack = [W_f; W_i; W_C; W_o] (blocks, in the order the forward pass decla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sympy import Integer
 from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
@@ -33,6 +33,9 @@ class Stack:
     product: TimeSym  # W_stack s_{t-1}, a loop local
     members: list  # (assignment name, block, first row, last row + 1)
     adjoint: TimeSym | None = None  # the members' adjoints side by side, when the backward loop reads them so
+    inputs: list = field(default_factory=list)  # (block, bias or None) of each member's hoisted part, stacked too
+    input_weights: MatrixSymbol | None = None  # those blocks one above the other
+    input_biases: MatrixSymbol | None = None  # those biases one above the other
 
     def rows_of(self, name: str):
         return next((start, stop) for member, _, start, stop in self.members if member == name)
@@ -83,6 +86,58 @@ def stack_forward(loop: list, states: set[str]) -> list[Stack]:
         loop.insert(0, ("step", product, matmul(weights, state.at(t - 1))))
         stacks.append(Stack(state, weights, product, rows))
     return stacks
+
+
+def _block_input_bias(expr):
+    """(block, u, bias) for a hoisted part block · u_t (+ bias); else None."""
+    terms = _terms(expr)
+    products = [x for x in terms if isinstance(x, MatMul)]
+    biases = [x for x in terms if isinstance(x, MatrixSymbol)]
+    if len(products) != 1 or len(products) + len(biases) != len(terms) or len(biases) > 1:
+        return None
+    coeff, mats = split_coefficient(products[0])
+    if coeff != 1 or len(mats) != 2 or not _is_block(mats[0]) or not isinstance(mats[1], TimeSym):
+        return None
+    return mats[0], mats[1], biases[0] if biases else None
+
+
+def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack]) -> None:
+    """The members' loop-independent parts stacked as well: one GEMM over every t for all of
+    them and one add per step, after which each member is a view of the step's product,
+
+        a_{g,t} = a_in_{g,t} + (W_stack h_{t-1})[rows of g]
+            ->  stack_t = W_stack h_{t-1} + stack_in_t,   a_{g,t} = (stack_t)[rows of g]
+
+    with stack_in_t = [W_f[:, x cols]; …] x_t + [b_f; …]. Rewrites ``loop`` and ``hoisted``
+    (name, expr) in place; a stack whose members' parts differ in form is left as it was."""
+    parts = dict(hoisted)
+    for stack in stacks:
+        lines = {entry[1].name: j for j, entry in enumerate(loop)}
+        found = []
+        for name, _, lo, hi in stack.members:
+            terms = _terms(loop[lines[name]][2])
+            part = [x for x in terms if isinstance(x, TimeSym) and x.name in parts and x.index == t]
+            shape = _block_input_bias(parts[part[0].name]) if len(part) == 1 else None
+            if shape is None:
+                break
+            found.append((name, part[0], shape))
+        if len(found) != len(stack.members) or len({u for _, _, (_, u, _) in found}) != 1 \
+                or len({bias is None for _, _, (_, _, bias) in found}) != 1:
+            continue
+        u, with_bias = found[0][2][1], found[0][2][2] is not None
+        stack.inputs = [(block, bias) for _, _, (block, _, bias) in found]
+        rows = stack.weights.shape[0]
+        stack.input_weights = MatrixSymbol(f"W_stack_{u.name}", rows, u.shape[0])
+        stack.input_biases = MatrixSymbol(f"b_stack_{stack.state.name}", rows, 1) if with_bias else None
+        total = matmul(stack.input_weights, u)
+        joint = TimeSym(f"{stack.product.name}_in", t, rows, 1)
+        hoisted[:] = [(n, e) for n, e in hoisted if n not in {part.name for _, part, _ in found}]
+        hoisted.append((joint.name, add(total, stack.input_biases) if with_bias else total))
+        for name, part, _ in found:
+            mode, target, expr = loop[lines[name]]
+            loop[lines[name]] = (mode, target, add(*[x for x in _terms(expr) if x != part]))
+        mode, target, expr = loop[lines[stack.product.name]]
+        loop[lines[stack.product.name]] = (mode, target, add(expr, joint))
 
 
 def stack_backward(expr, stacks: list[Stack]):
