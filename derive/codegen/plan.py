@@ -54,6 +54,7 @@ from derive.nodes import (
     TimeSym,
     t,
 )
+from derive.printing.inplace import inplace_statements
 from derive.printing.numpy import adjoint_name, hoisted_name
 from derive.printing.numpy_module import Arrays, ModulePrinter, _unwrap
 from derive.printing.unicode import UnicodePrinter
@@ -115,6 +116,7 @@ class Plan:
     backward_loop: list[Line] = field(default_factory=list)
     backward_post: list[Line] = field(default_factory=list)
     gradients: list[Line] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)  # forward arrays no backward line reads
 
     @property
     def sequential(self) -> bool:
@@ -395,14 +397,16 @@ class Planner:
         plan.backward_loop = [self._line(*entry) for entry in s["backward_loop"]]
         plan.backward_post = [self._line(*entry) for entry in s["backward_post"]]
         plan.forward_pre = self._stacked_weights() + plan.forward_pre
-        plan.backward_alloc = self._adjoint_arrays(s)
         shared, use = self._shared_gradients()
         plan.backward_post += shared
         plan.gradients = [use.get(p.name) or self._gradient(p) for p in net.params]
+        plan.backward_alloc = self._adjoint_arrays(s, plan)
+        self._hoisted_into_stacks(s, plan)
         plan.outputs = self._outputs()
         plan.forward_pre, plan.forward_post = _forward_only(plan)
         definitions = {a.name: a.expr for a in net.assignments if a.name in self.loss_names}
         plan.objective = ModulePrinter(self.arrays, "static").batch_total(net.objective, definitions)
+        plan.released = _released(plan)
         return plan
 
     def _decide_locals(self, s):
@@ -446,9 +450,10 @@ class Planner:
                                       f"their input {what}, stacked: [{names}] ({why})"))
         return lines
 
-    def _adjoint_arrays(self, s) -> list[Allocation]:
+    def _adjoint_arrays(self, s, plan: Plan) -> list[Allocation]:
         """The per-step adjoints the backward loop stores; a stack's members are views of
-        one array with their adjoints side by side."""
+        one array with their adjoints side by side; an adjoint that alone reads a hoisted
+        array, at the step it writes, overwrites it (∂L/∂a_t over σ'(a_t))."""
         views = {}
         out = []
         for stack in self.stacks:
@@ -464,9 +469,51 @@ class Planner:
             name = adjoint_name(a.name)
             if name in self.arrays.locals or not any(entry[1] == Grad(a.target) for entry in s["backward_loop"]):
                 continue
-            out.append(Allocation(name, _shape(self._size(a.target.shape[0]), True, False), False,
-                                  self._storage_note(Grad(a.target)), view=views.get(a.name, "")))
+            note, view = self._storage_note(Grad(a.target)), views.get(a.name, "")
+            if not view:
+                hoisted = [target.name for mode, target, _ in s["backward_pre"]
+                           if mode == "all" and isinstance(target, TimeSym) and target.shape == a.target.shape]
+                view = next((h for h in hoisted if _only_read_where_written(h, name, plan)), "")
+                note += f", in {view}'s place (each step reads its entry, then overwrites it)" \
+                    if view else ""
+            out.append(Allocation(name, _shape(self._size(a.target.shape[0]), True, False), False, note, view=view))
         return out
+
+    def _hoisted_into_stacks(self, s, plan: Plan) -> None:
+        """A hoisted factor that only its gate's adjoint reads, at the step it writes (σ'(a_{o,t})
+        in ∂L/∂a_{o,t} = σ'(a_{o,t}) ⊙ ∂L/∂o_t), is computed in that adjoint's columns of the
+        stack's array, which then overwrites it step by step: no array of its own."""
+        printer = ModulePrinter(self.arrays, "all")
+        entries = {target.name: expr for mode, target, expr in s["backward_pre"]
+                   if mode == "all" and isinstance(target, TimeSym)}
+        by_name = {a.name: a for a in plan.backward_alloc}
+        for stack in self.stacks:
+            if stack.adjoint is None:
+                continue
+            moved = {}
+            for member, *_ in stack.members:
+                adjoint = by_name.get(adjoint_name(member))
+                if adjoint is None or not adjoint.view:
+                    continue
+                for name, expr in entries.items():
+                    steps = None
+                    if name not in moved and _only_read_where_written(name, adjoint.name, plan):
+                        steps = inplace_statements(name, expr, printer, existing=True)
+                    if steps:
+                        shown = self.unicode.doprint(Grad(TimeSym(member, t, 1, 1)))
+                        moved[name] = (shown, [f"{name} = {adjoint.view}", *steps])
+                        break
+            if not moved:
+                continue
+            own = [a for a in plan.backward_alloc if a.name == stack.adjoint.name or a.view.startswith(
+                f"{stack.adjoint.name}[")]
+            plan.backward_alloc = [a for a in plan.backward_alloc if a not in own]
+            early = [Line(a.name, a.view or f"np.empty({a.shape}, dtype=dtype)", a.comment) for a in own]
+            lines = [Line(x.target, x.code, f"{x.equation}, in the columns of {moved[x.target][0]} (which "
+                          f"overwrite it step by step)", x.in_forward, tuple(moved[x.target][1]))
+                     if x.target in moved else x for x in plan.backward_pre]
+            first = next(j for j, x in enumerate(lines) if x.target in moved)
+            plan.backward_pre = lines[:first] + early + lines[first:]
 
     def _storage_note(self, value) -> str:
         shown = self.unicode.doprint(value)
@@ -632,6 +679,37 @@ class Planner:
 
 def _identifiers(code: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", code))
+
+
+def _only_read_where_written(array: str, target: str, plan: Plan) -> bool:
+    """True when the only lines reading ``array`` are those writing ``target``, each reading
+    the entry it writes (array[t - 1] into target[t - 1])."""
+    own = [line for line in plan.backward_last + plan.backward_loop if line.target.split("[")[0] == target]
+    others = [line for block in (plan.backward_pre, plan.backward_last, plan.backward_loop, plan.backward_post,
+                                 plan.gradients) for line in block if line not in own and line.target != array]
+    if not own or any(array in _identifiers(line.code + " " + " ".join(line.statements)) for line in others):
+        return False
+    for line in own:
+        code = line.code + " " + " ".join(line.statements)
+        written = line.target[len(target):]
+        if not written or set(re.findall(rf"\b{array}(\[[^\]]*\]|\b)", code)) != {written}:
+            return False
+    return True
+
+
+def _released(plan: Plan) -> list[str]:
+    """The forward's arrays that nothing after the loss reads (U x_t + b once the loop has
+    run, the logits once the loss is summed): ``gradients`` lets them go before the backward
+    pass allocates its own."""
+    later = " ".join(
+        line.code + " " + " ".join(line.statements) for block in (
+            plan.backward_pre, plan.backward_last, plan.backward_loop, plan.backward_post, plan.gradients)
+        for line in block)
+    later += " " + " ".join(a.view for a in plan.backward_alloc)
+    read = _identifiers(later)
+    made = [name.strip() for line in plan.forward_pre + plan.forward_post for name in line.target.split(",")]
+    made += [a.name for a in plan.forward_alloc]
+    return [name for name in made if name.isidentifier() and name not in read]
 
 
 def _forward_only(plan: Plan):

@@ -55,6 +55,7 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
         forward_post=plan.forward_post,
         outputs=plan.outputs,
         objective=plan.objective,
+        released=plan.released,
         backward_pre=plan.backward_pre,
         backward_alloc=plan.backward_alloc,
         backward_last=plan.backward_last,

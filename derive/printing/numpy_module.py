@@ -39,6 +39,7 @@ from derive.nodes import (
     TimeSym,
     t,
 )
+from derive.printing.inplace import inplace_statements
 from derive.printing.numpy import NumpyPrinter, adjoint_name
 
 HELPERS = {
@@ -386,7 +387,12 @@ class ModulePrinter(NumpyPrinter):
         """``target = expr`` as statements that make as few temporary arrays as they can:
         a sum starts from its one fresh product (or from a stored array no later line reads,
         ``dead``) and adds the rest in place; an entrywise function or product writes
-        straight into an array slot (``out=``)."""
+        straight into an array slot (``out=``); an entrywise formula for every t at once
+        is computed in its one array (printing/inplace.py)."""
+        if self.mode == "all" and not into_slot:
+            steps = inplace_statements(target, expr, self)
+            if steps:
+                return steps
         if isinstance(expr, MatAdd):
             # A term that reads the target's old value (dL/dC_{t+1} in dL/dC_t's slot) must
             # be the first statement, before the target is overwritten.
