@@ -266,11 +266,14 @@ def race(impls: dict, rounds: int, spell: float = 0.02) -> dict:
     return times
 
 
-def report(title: str, times: dict, flops: float, peak: float, memory: float) -> None:
+def report(title: str, times: dict, flops: float, peak: float, memory: dict) -> None:
+    """Medians, paired ratios, the GEMM fraction, and each measured implementation's peak
+    memory beyond what it must keep and return, as a multiple of the stored activations."""
     base = times["generated"]
     median = statistics.median(base)
-    print(f"\n{title}: generated {median * 1e3:.3f} ms, {flops / median / peak:.0%} of GEMM peak, "
-          f"peak extra memory {memory:.2f}x the stored activations")
+    print(f"\n{title}: generated {median * 1e3:.3f} ms, {flops / median / peak:.0%} of GEMM peak")
+    print("  peak extra memory (x the stored activations): "
+          + ", ".join(f"{name} {ratio:.2f}x" for name, ratio in memory.items()))
     for name, mine in times.items():
         if name == "generated":
             continue
@@ -278,38 +281,49 @@ def report(title: str, times: dict, flops: float, peak: float, memory: float) ->
         print(f"  {name:<12} {statistics.median(mine) * 1e3:9.3f} ms   generated is {ratio:5.2f}x faster")
 
 
-def bench(activation: str, sizes, rounds: int, peak: float) -> None:
-    module = load_generated("rnn-softmax", {"activation": activation})
+class Sequence:
+    """What the benchmark of a sequence model needs besides the generated module: its peers,
+    the FLOPs of its products and the activations its BPTT must keep."""
+
+    def __init__(self, preset, settings, hand, peers, flops, stored_rows):
+        self.preset, self.settings, self.hand, self.peers = preset, settings, hand, peers
+        self.flops, self.stored_rows = flops, stored_rows
+
+
+def rnn_model(activation: str) -> Sequence:
+    return Sequence(
+        "rnn-softmax", {"activation": activation},
+        hand={"numpy batch": lambda p, x, y: numpy_batched(p, x, y, activation),
+              "numpy loop": lambda p, x, y: numpy_loop(p, x, y, activation)},
+        peers=lambda p, x, y: {**torch_peers(activation, p, x, y), **jax_peer(activation, p, x, y)},
+        flops=matmul_flops,
+        stored_rows=lambda n, k: n + k)  # h_t and ŷ_t for every t
+
+
+LSTM = Sequence(
+    "lstm", {},
+    hand={"numpy batch": lstm_peers.numpy_batched, "numpy loop": lstm_peers.numpy_loop},
+    peers=lambda p, x, y: {**lstm_peers.torch_peers(p, x, y, _threads_from_argv()), **lstm_peers.jax_peer(p, x, y)},
+    flops=lstm_peers.matmul_flops,
+    stored_rows=lstm_peers.stored_rows)
+
+
+def bench(model: Sequence, sizes, rounds: int, peak: float) -> None:
+    module = load_generated(model.preset, model.settings)
+    label = f"{model.preset} ({model.settings['activation']})" if model.settings else model.preset
     for B, d, n, k, T in sizes:
         rng = np.random.default_rng(0)
         p = module.init_params(seed=0, n=n, d=d, k=k)
         x = rng.standard_normal((T, B, d))
         y = rng.integers(0, k, size=(T, B))
-        impls = {"generated": lambda p=p, x=x, y=y: module.gradients(p, {"x": x}, {"y": y}),
-                 "numpy batch": lambda p=p, x=x, y=y: numpy_batched(p, x, y, activation),
-                 "numpy loop": lambda p=p, x=x, y=y: numpy_loop(p, x, y, activation)}
-        impls.update(torch_peers(activation, p, x, y))
-        impls.update(jax_peer(activation, p, x, y))
-        stored = x.dtype.itemsize * T * B * (n + 2 * k)  # h, the logits and ŷ for every t
-        report(f"rnn-softmax ({activation}), (B, d, n, k, T) = {(B, d, n, k, T)}", race(impls, rounds),
-               matmul_flops(B, d, n, k, T), peak, memory_ratio(module, p, {"x": x}, {"y": y}, stored))
-
-
-def bench_lstm(sizes, rounds: int, peak: float) -> None:
-    module = load_generated("lstm", {})
-    for B, d, n, k, T in sizes:
-        rng = np.random.default_rng(0)
-        p = module.init_params(seed=0, n=n, d=d, k=k)
-        x = rng.standard_normal((T, B, d))
-        y = rng.integers(0, k, size=(T, B))
-        impls = {"generated": lambda p=p, x=x, y=y: module.gradients(p, {"x": x}, {"y": y}),
-                 "numpy batch": lambda p=p, x=x, y=y: lstm_peers.numpy_batched(p, x, y),
-                 "numpy loop": lambda p=p, x=x, y=y: lstm_peers.numpy_loop(p, x, y)}
-        impls.update(lstm_peers.torch_peers(p, x, y, _threads_from_argv()))
-        impls.update(lstm_peers.jax_peer(p, x, y))
-        report(f"lstm, (B, d, n, k, T) = {(B, d, n, k, T)}", race(impls, rounds),
-               lstm_peers.matmul_flops(B, d, n, k, T), peak,
-               memory_ratio(module, p, {"x": x}, {"y": y}, lstm_peers.stored_bytes(x, n, k)))
+        impls = {"generated": lambda p=p, x=x, y=y: module.gradients(p, {"x": x}, {"y": y})}
+        impls.update({name: (lambda fn=fn, p=p, x=x, y=y: fn(p, x, y)) for name, fn in model.hand.items()})
+        impls.update(model.peers(p, x, y))
+        stored = x.dtype.itemsize * T * B * model.stored_rows(n, k)
+        returned = sum(v.nbytes for v in p.values())  # the gradients, one per parameter
+        memory = {name: memory_ratio(impls[name], stored, returned) for name in ("generated", "numpy batch")}
+        report(f"{label}, (B, d, n, k, T) = {(B, d, n, k, T)}", race(impls, rounds),
+               model.flops(B, d, n, k, T), peak, memory)
 
 
 def bench_conv(rounds: int, peak: float) -> None:
@@ -329,19 +343,20 @@ def bench_conv(rounds: int, peak: float) -> None:
     stored = z.dtype.itemsize * conv_peers.BATCH * (2 * sizes["c_out"] * positions + 2 * sizes["m"] + 2 * sizes["k"])
     report(f"conv-dense, B = {conv_peers.BATCH}, {sizes['c_in']}×{sizes['size']}×{sizes['size']} input, "
            f"{sizes['c_out']} channels, {sizes['kernel']}×{sizes['kernel']} kernel", race(impls, rounds), flops, peak,
-           memory_ratio(module, p, {"z_0": z}, {"y": y}, stored))
+           {name: memory_ratio(impls[name], stored, sum(v.nbytes for v in p.values()))
+            for name in ("generated", "numpy im2col")})
 
 
-def memory_ratio(module, p, inputs, targets, stored: int) -> float:
-    """Peak memory of gradients() beyond the activations a backward pass must keep, as a
-    multiple of those activations."""
+def memory_ratio(fn, stored: int, returned: int) -> float:
+    """Peak memory of one call beyond the activations a backward pass must keep and the
+    gradients it returns, as a multiple of those activations."""
     import tracemalloc
 
     tracemalloc.start()
-    module.gradients(p, inputs, targets)
+    fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return (peak - stored) / stored
+    return (peak - stored - returned) / stored
 
 
 def _check_same(impls) -> None:
@@ -366,9 +381,9 @@ def main() -> None:
     print(f"float64 GEMM peak on this machine: {peak / 1e9:.1f} GFLOP/s ({args.threads} threads)")
     if "rnn-softmax" in args.models:
         for activation in args.activations:
-            bench(activation, sizes, args.rounds, peak)
+            bench(rnn_model(activation), sizes, args.rounds, peak)
     if "lstm" in args.models:
-        bench_lstm(sizes, args.rounds, peak)
+        bench(LSTM, sizes, args.rounds, peak)
     if "conv-dense" in args.models:
         bench_conv(args.rounds, peak)
 

@@ -114,7 +114,7 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack]) -> None:
     for stack in stacks:
         lines = {entry[1].name: j for j, entry in enumerate(loop)}
         found = []
-        for name, _, lo, hi in stack.members:
+        for name, *_ in stack.members:
             terms = _terms(loop[lines[name]][2])
             part = [x for x in terms if isinstance(x, TimeSym) and x.name in parts and x.index == t]
             shape = _block_input_bias(parts[part[0].name]) if len(part) == 1 else None
