@@ -35,7 +35,8 @@ from derive.algebra import (
     substitute,
     transpose,
 )
-from derive.codegen.sharing import share, shared_functions
+from derive.codegen.fusing import fuse_activations
+from derive.codegen.sharing import share, shared_functions, walk_computed
 from derive.codegen.stacking import gradient_of_member, stack_backward, stack_forward, stack_hoisted
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
 from derive.network import Assignment, Network, matrix_symbols
@@ -44,6 +45,7 @@ from derive.nodes import (
     ColSlice,
     Concat,
     CrossEntropy,
+    Elementwise,
     GenericLoss,
     Grad,
     LogSumExp,
@@ -237,6 +239,19 @@ class Planner:
         self.head = [Assignment(a.target, self._share(a.expr), a.per_step) for a in self.head]
         self.recurrent_names = {a.name for a in self.recurrent}
 
+    def _read_elsewhere(self, loop) -> set[str]:
+        """Loop values read other than by the one function applied to them: by another loop
+        line, after the loop, or by the backward pass (f' read from f(x) does not count)."""
+        read = set()
+        for _, _, expr in loop:
+            if not (isinstance(expr, Elementwise) and isinstance(expr.arg, TimeSym)):
+                read |= {name for name, _ in _time_reads(expr)}
+        for a in self.head + self.after:
+            read |= {name for name, _ in _time_reads(a.expr)}
+        for adj in self.d.adjoints.values():
+            read |= {x.name for c in adj.terms for x in walk_computed(c.expr) if isinstance(x, TimeSym)}
+        return read
+
     def _share(self, expr):
         return share(expr, self.shared, self.loop_names)
 
@@ -298,6 +313,8 @@ class Planner:
             s["loop"].append(("step", a.target, self.hoist(expr, self._reads_loop, hoisted_name(a.name), hoisted)))
         self.stacks = stack_forward(s["loop"], self.states)
         stack_hoisted(s["loop"], hoisted, self.stacks)
+        self.fused = fuse_activations(s["loop"], self.stacks, self._read_elsewhere(s["loop"]))
+        self.arrays.data |= {group.target.name for group in self.fused}
         s["forward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
         self.arrays.data |= {stack.product.name for stack in self.stacks} | {n for n, _ in hoisted}
         for a in self.head:
@@ -388,10 +405,8 @@ class Planner:
         plan.forward_pre = [self._line(*entry) for entry in s["forward_pre"]]
         plan.forward_loop = [self._line(*entry) for entry in s["loop"]]
         plan.forward_post = [self._line(*entry) for entry in s["forward_post"]]
-        plan.forward_alloc = [
-            Allocation(a.name, _shape(self._size(a.target.shape[0]), True, a.name in self.states),
-                       a.name in self.states, self._storage_note(a.target))
-            for a in self.recurrent if a.name not in self.arrays.locals]
+        plan.forward_alloc = self._loop_arrays()
+        self._name_fused(plan)
         plan.backward_pre = self._lines_reusing_dead_arrays(s["backward_pre"], s, plan)
         plan.backward_last = [self._line(*entry) for entry in s["backward_last"]]
         plan.backward_loop = [self._line(*entry) for entry in s["backward_loop"]]
@@ -425,9 +440,44 @@ class Planner:
             read |= {n for n, shift in _time_reads(e) if shift != 0}
         for _, _, e in s["backward_loop"] + s["backward_last"]:
             read |= {n for n, _ in _time_reads(e)}
-        self.arrays.locals = {a.name for a in self.recurrent if a.name not in self.states and a.name not in read}
+        fused = {name for group in self.fused for name, *_ in group.members}
+        self.arrays.locals = {a.name for a in self.recurrent
+                              if a.name not in self.states and a.name not in read and a.name not in fused}
         self.arrays.locals |= {stack.product.name for stack in self.stacks}
         self.arrays.locals |= {adjoint_name(a.name) for a in self.recurrent if adjoint_name(a.name) not in read}
+
+    def _loop_arrays(self) -> list[Allocation]:
+        """The arrays the forward loop fills; fused activations are columns of their group's."""
+        views = {}
+        for group in self.fused:
+            for name, start, stop in group.members:
+                views[name] = (group, f"{group.target.name}[..., {self._size(start)}:{self._size(stop)}]")
+        out, made = [], set()
+        for a in self.recurrent:
+            if a.name in self.arrays.locals:
+                continue
+            group, view = views.get(a.name, (None, ""))
+            if group is not None and group.target.name not in made:
+                made.add(group.target.name)
+                shown = ", ".join(self.unicode.doprint(TimeSym(name, t, 1, 1)) for name, *_ in group.members)
+                out.append(Allocation(group.target.name, _shape(self._size(group.target.shape[0]), True, False),
+                                      False, f"[{shown}] side by side, at index t - 1"))
+            out.append(Allocation(a.name, _shape(self._size(a.target.shape[0]), True, a.name in self.states),
+                                  a.name in self.states, self._storage_note(a.target), view=view))
+        return out
+
+    def _name_fused(self, plan: Plan) -> None:
+        """A fused line's equation names the values it computes: [fₜ, iₜ, oₜ] = σ(…)."""
+        targets = {group.target.name: group for group in self.fused}
+        lines = []
+        for line in plan.forward_loop:
+            group = targets.get(line.target.split("[")[0])
+            if group is not None:
+                shown = ", ".join(self.unicode.doprint(TimeSym(name, t, 1, 1)) for name, *_ in group.members)
+                line = Line(line.target, line.code, f"[{shown}]{line.equation[line.equation.index(' = '):]}",
+                            line.in_forward, line.statements)
+            lines.append(line)
+        plan.forward_loop = lines
 
     def _stacked_weights(self) -> list[Line]:
         printer = ModulePrinter(self.arrays, "static")
@@ -709,6 +759,7 @@ def _released(plan: Plan) -> list[str]:
     read = _identifiers(later)
     made = [name.strip() for line in plan.forward_pre + plan.forward_post for name in line.target.split(",")]
     made += [a.name for a in plan.forward_alloc]
+    read |= _identifiers(" ".join(a.view for a in plan.forward_alloc))
     return [name for name in made if name.isidentifier() and name not in read]
 
 

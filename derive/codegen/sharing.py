@@ -14,7 +14,7 @@ from sympy import Basic
 
 from derive.algebra import rebuild
 from derive.network import Assignment
-from derive.nodes import Elementwise, Prime, TimeSym, t
+from derive.nodes import Elementwise, Grad, Prime, TimeSym, t
 
 
 def _key(expr, loop_names: set[str]):
@@ -24,24 +24,28 @@ def _key(expr, loop_names: set[str]):
     return None
 
 
-def _walk(expr):
+def walk_computed(expr):
+    """Every node of ``expr`` that printing reads (f'(x) reads f(x) and not x; ∂L/∂X does
+    not read X)."""
     yield expr
+    if isinstance(expr, Grad):
+        return
     if isinstance(expr, Prime):  # f' reads f(x) as its answer; f(x) inside fx is not computed
-        yield from _walk(expr.ans)
+        yield from walk_computed(expr.ans)
         return
     for arg in getattr(expr, "args", ()):
         if isinstance(arg, Basic):
-            yield from _walk(arg)
+            yield from walk_computed(arg)
 
 
 def shared_functions(recurrent: list[Assignment], backward: list, loop_names: set[str],
                      taken: set[str]) -> list[Assignment]:
     """The new assignments name_X_t = f(X_t), for each f(X_t) that a loop line computes as part
     of its expression and some backward expression reads as well."""
-    read_back = {_key(x, loop_names) for expr in backward for x in _walk(expr)} - {None}
+    read_back = {_key(x, loop_names) for expr in backward for x in walk_computed(expr)} - {None}
     found = {}
     for a in recurrent:
-        for x in _walk(a.expr):
+        for x in walk_computed(a.expr):
             key = _key(x, loop_names)
             if key in read_back and x is not a.expr and x.arg.index == t and key not in found:
                 name = f"{key[0].__name__.lower()}_{key[1]}"

@@ -11,7 +11,8 @@ The rewrite is pure algebra on the planned loop expressions,
     a_{g,t} = … + W_g h_{t-1}        ->  a_{g,t} = … + (W_stack h_{t-1})[rows of g]
     Σ_g W_gᵀ ∂L/∂a_{g,t+1}           ->  W_stackᵀ [∂L/∂a_{f,t+1}; …; ∂L/∂a_{o,t+1}]
 
-with W_stack = [W_f; W_i; W_C; W_o] (blocks, in the order the forward pass declares them).
+with W_stack = [W_f; W_i; W_o; W_C] (blocks in the order the forward pass declares them, those
+whose results one function reads side by side, so that it can be one call: fusing.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
 
 from derive.algebra import add, matmul, split_coefficient
 from derive.derivation import SUMMED
-from derive.nodes import ColSlice, Grad, RowSlice, TimeSym, t
+from derive.nodes import ColSlice, Elementwise, Grad, RowSlice, TimeSym, t
 
 
 @dataclass
@@ -74,6 +75,7 @@ def stack_forward(loop: list, states: set[str]) -> list[Stack]:
     for state, members in groups.items():
         if len({j for j, *_ in members}) < 2 or len({j for j, *_ in members}) != len(members):
             continue  # one block: nothing to stack; two in one line: leave that line alone
+        members = _by_activation(loop, members)
         start, rows = Integer(0), []
         for _, name, _, block in members:
             rows.append((name, block, start, start + block.shape[0]))
@@ -138,6 +140,18 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack]) -> None:
             loop[lines[name]] = (mode, target, add(*[x for x in _terms(expr) if x != part]))
         mode, target, expr = loop[lines[stack.product.name]]
         loop[lines[stack.product.name]] = (mode, target, add(expr, joint))
+
+
+def _by_activation(loop: list, members: list) -> list:
+    """The members with those that one function reads side by side (f, i, o before C̃, each
+    group in the forward pass's order): their activations can then be one call (fusing.py)."""
+    def function_of(name):
+        return next((type(expr) for _, _, expr in loop if isinstance(expr, Elementwise)
+                     and isinstance(expr.arg, TimeSym) and expr.arg.name == name), None)
+
+    kinds = [function_of(name) for _, name, _, _ in members]
+    order = sorted(range(len(members)), key=lambda j: (kinds.index(kinds[j]), j))
+    return [members[j] for j in order]
 
 
 def stack_backward(expr, stacks: list[Stack]):

@@ -1,0 +1,90 @@
+"""One call of an entrywise function for the stack members that share it.
+
+After stacking, an LSTM step reads each gate's pre-activation as columns of one product,
+a_{f,t} = (stack_t)[rows of f], and applies its function: f_t = σ(a_{f,t}), i_t = σ(a_{i,t}),
+o_t = σ(a_{o,t}). Three σ calls of four NumPy operations each become one over the columns of
+f, i and o together (stacking puts the members one function reads side by side), written
+into one array whose columns the gates are:
+
+    [f_t, i_t, o_t] = σ((stack_t)[rows of f, i, o])     f = stack_sigmoid[..., 0:n], ...
+
+A member is fused only when its pre-activation is nothing but those columns and nothing else
+reads it: the derivative of the function must be a function of its answer alone (σ' from σ,
+tanh' from tanh), so that the backward pass reads f_t, never a_{f,t}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sympy import Symbol
+
+from derive.codegen.stacking import Stack
+from derive.nodes import Elementwise, RowSlice, TimeSym, t
+from derive.rules import derivative_of
+
+
+@dataclass
+class Fused:
+    target: TimeSym  # the members' activations side by side, one array over t
+    members: list  # (activated value's name, first column, last column + 1) in the target
+
+
+def _activation(expr, name):
+    """The function of f(name_t), when ``expr`` is exactly that; else None."""
+    if isinstance(expr, Elementwise) and isinstance(expr.arg, TimeSym) and expr.arg.name == name \
+            and expr.arg.index == t:
+        return type(expr)
+    return None
+
+
+def _from_answer_alone(function, arg) -> bool:
+    x, ans = Symbol("x"), Symbol("ans")
+    return not derivative_of(function(arg))(x, ans).has(x)
+
+
+def fuse_activations(loop: list, stacks: list[Stack], read_elsewhere: set[str]) -> list[Fused]:
+    """Rewrite ``loop`` (mode, target, expr) in place; ``read_elsewhere``: the loop values
+    that lines other than their own function read (the backward pass included)."""
+    fused = []
+    for stack in stacks:
+        eligible = []  # (pre-activation line, function line, member rows, function, activated target)
+        for name, _, lo, hi in stack.members:
+            lines = {entry[1].name: j for j, entry in enumerate(loop)}
+            readers = [j for j, (_, _, expr) in enumerate(loop) if _activation(expr, name)]
+            if loop[lines[name]][2] != RowSlice(stack.product, lo, hi) or len(readers) != 1 \
+                    or name in read_elsewhere:
+                eligible.append(None)
+                continue
+            _, target, expr = loop[readers[0]]
+            if not _from_answer_alone(type(expr), expr.arg):
+                eligible.append(None)
+                continue
+            eligible.append((lines[name], readers[0], lo, hi, type(expr), target))
+        for run in _runs(eligible):
+            fused.append(_fuse(loop, stack, run, len(fused)))
+    return fused
+
+
+def _runs(eligible: list) -> list[list]:
+    """Maximal runs of two or more neighbouring members with the same function."""
+    runs, current = [], []
+    for entry in eligible + [None]:
+        if entry is not None and current and entry[4] is current[-1][4]:
+            current.append(entry)
+            continue
+        if len(current) > 1:
+            runs.append(current)
+        current = [entry] if entry is not None else []
+    return runs
+
+
+def _fuse(loop: list, stack: Stack, run: list, number: int) -> Fused:
+    function, start, stop = run[0][4], run[0][2], run[-1][3]
+    suffix = f"{function.__name__.lower()}" if number == 0 else f"{function.__name__.lower()}{number}"
+    target = TimeSym(f"{stack.product.name}_{suffix}", t, stop - start, 1)
+    drop = {j for entry in run for j in entry[:2]}
+    first = min(entry[1] for entry in run)  # where the first of them was computed
+    line = ("step", target, function(RowSlice(stack.product, start, stop)))
+    loop[:] = [line if j == first else entry for j, entry in enumerate(loop) if j not in drop or j == first]
+    return Fused(target, [(entry[5].name, entry[2] - start, entry[3] - start) for entry in run])
