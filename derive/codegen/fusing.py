@@ -43,48 +43,60 @@ def _from_answer_alone(function, arg) -> bool:
     return not derivative_of(function(arg))(x, ans).has(x)
 
 
+@dataclass
+class _Member:
+    pre_line: int  # the line a_{g,t} = (stack_t)[rows]
+    line: int  # the line g_t = f(a_{g,t})
+    start: object  # its rows in the stack's product
+    stop: object
+    function: type
+    target: TimeSym  # g_t
+
+
 def fuse_activations(loop: list, stacks: list[Stack], read_elsewhere: set[str]) -> list[Fused]:
     """Rewrite ``loop`` (mode, target, expr) in place; ``read_elsewhere``: the loop values
     that lines other than their own function read (the backward pass included)."""
     fused = []
     for stack in stacks:
-        eligible = []  # (pre-activation line, function line, member rows, function, activated target)
-        for name, _, lo, hi in stack.members:
-            lines = {entry[1].name: j for j, entry in enumerate(loop)}
-            readers = [j for j, (_, _, expr) in enumerate(loop) if _activation(expr, name)]
-            if loop[lines[name]][2] != RowSlice(stack.product, lo, hi) or len(readers) != 1 \
-                    or name in read_elsewhere:
-                eligible.append(None)
-                continue
-            _, target, expr = loop[readers[0]]
-            if not _from_answer_alone(type(expr), expr.arg):
-                eligible.append(None)
-                continue
-            eligible.append((lines[name], readers[0], lo, hi, type(expr), target))
-        for run in _runs(eligible):
-            fused.append(_fuse(loop, stack, run, len(fused)))
+        while runs := _runs([_member(loop, stack, member, read_elsewhere) for member in stack.members]):
+            fused.append(_fuse(loop, stack, runs[0], len(fused)))
     return fused
 
 
-def _runs(eligible: list) -> list[list]:
+def _member(loop: list, stack: Stack, member, read_elsewhere: set[str]) -> _Member | None:
+    """The member's lines when they can be fused: a_{g,t} is only the stack's rows, and only
+    g_t = f(a_{g,t}) reads it, f' being a function of the answer alone."""
+    name, _, start, stop = member
+    lines = {entry[1].name: j for j, entry in enumerate(loop)}
+    readers = [j for j, (_, _, expr) in enumerate(loop) if _activation(expr, name)]
+    if name not in lines or loop[lines[name]][2] != RowSlice(stack.product, start, stop) or len(readers) != 1 \
+            or name in read_elsewhere:
+        return None
+    _, target, expr = loop[readers[0]]
+    if not _from_answer_alone(type(expr), expr.arg):
+        return None
+    return _Member(lines[name], readers[0], start, stop, type(expr), target)
+
+
+def _runs(members: list) -> list[list[_Member]]:
     """Maximal runs of two or more neighbouring members with the same function."""
     runs, current = [], []
-    for entry in eligible + [None]:
-        if entry is not None and current and entry[4] is current[-1][4]:
-            current.append(entry)
+    for member in members + [None]:
+        if member is not None and current and member.function is current[-1].function:
+            current.append(member)
             continue
         if len(current) > 1:
             runs.append(current)
-        current = [entry] if entry is not None else []
+        current = [member] if member is not None else []
     return runs
 
 
-def _fuse(loop: list, stack: Stack, run: list, number: int) -> Fused:
-    function, start, stop = run[0][4], run[0][2], run[-1][3]
-    suffix = f"{function.__name__.lower()}" if number == 0 else f"{function.__name__.lower()}{number}"
-    target = TimeSym(f"{stack.product.name}_{suffix}", t, stop - start, 1)
-    drop = {j for entry in run for j in entry[:2]}
-    first = min(entry[1] for entry in run)  # where the first of them was computed
+def _fuse(loop: list, stack: Stack, run: list[_Member], number: int) -> Fused:
+    function, start, stop = run[0].function, run[0].start, run[-1].stop
+    name = function.__name__.lower() + (str(number) if number else "")
+    target = TimeSym(f"{stack.product.name}_{name}", t, stop - start, 1)
+    drop = {j for member in run for j in (member.pre_line, member.line)}
+    first = min(member.line for member in run)  # where the first of them was computed
     line = ("step", target, function(RowSlice(stack.product, start, stop)))
     loop[:] = [line if j == first else entry for j, entry in enumerate(loop) if j not in drop or j == first]
-    return Fused(target, [(entry[5].name, entry[2] - start, entry[3] - start) for entry in run])
+    return Fused(target, [(member.target.name, member.start - start, member.stop - start) for member in run])

@@ -330,17 +330,21 @@ class Planner:
             if a.name in needed:
                 s["backward_pre"].append(("all", Grad(a.target), self._adjoint(a.name, ALWAYS)))
         hoisted = []
+        inlined = self._inlined_adjoints(needed)
         for a in reversed(self.recurrent):
-            if a.name not in needed:
+            if a.name not in needed or Grad(a.target) in inlined:
                 continue
             adj = d.adjoints[a.name]
             base = hoisted_name(adjoint_name(a.name))
-            local = self.hoist(split_blocks(self._share(adj.of(ALWAYS))), self._reads_loop_adjoint, base, hoisted)
-            carried = self.hoist(split_blocks(self._share(adj.of(BEFORE_LAST))), self._reads_loop_adjoint, base,
-                                 hoisted)
+
+            def prepared(expr):
+                return split_blocks(self._share(substitute(expr, inlined)))
+
+            local = self.hoist(prepared(adj.of(ALWAYS)), self._reads_loop_adjoint, base, hoisted)
+            carried = self.hoist(prepared(adj.of(BEFORE_LAST)), self._reads_loop_adjoint, base, hoisted)
             if a.name in self.states:
                 carried = stack_backward(carried, self.stacks)
-            last = substitute(add(local, self._share(adj.of(LAST))), {t: T})
+            last = substitute(add(local, prepared(adj.of(LAST))), {t: T})
             s["backward_last"].append(("step", Grad(a.target.at(T)), last))
             s["backward_loop"].append(("step", Grad(a.target), add(local, carried)))
         s["backward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
@@ -348,6 +352,35 @@ class Planner:
             if a.name in needed and a.target != net.objective:
                 s["backward_post"].append(("static", Grad(a.target), self._adjoint(a.name, ALWAYS, STATIC)))
         return s
+
+    def _inlined_adjoints(self, needed: set[str]) -> dict:
+        """Grad(x_t) -> its expression, for the entrywise adjoints of loop values that one
+        entrywise term of one other adjoint alone reads (∂L/∂o_t = tanh(C_t) ⊙ ∂L/∂h_t, read
+        only by ∂L/∂a_{o,t} = σ'(a_{o,t}) ⊙ ∂L/∂o_t). Written into their reader, the stored
+        factors multiply once for every t before the loop (σ'(a_o) ⊙ tanh(C)), and each step
+        has one product less."""
+        terms = [c.expr for adj in self.d.adjoints.values() for c in adj.terms if isinstance(c.expr, Basic)]
+        inlined = {}
+        for a in self.recurrent:
+            adj = self.d.adjoints.get(a.name)
+            if a.name in self.states or a.name not in needed or adj is None \
+                    or any(c.when != ALWAYS for c in adj.terms) or not isinstance(adj.of(ALWAYS), HadamardProduct):
+                continue
+            readers = [x for x in terms if x.has(Grad(a.target))]
+            other_steps = [x for x in terms if any(g.var.name == a.name and g != Grad(a.target) for g in _grads(x))]
+            if len(readers) == 1 and not other_steps and isinstance(readers[0], HadamardProduct) \
+                    and Grad(a.target) in readers[0].args and self._reader_is_loop_adjoint(readers[0]):
+                inlined[Grad(a.target)] = adj.of(ALWAYS)
+        for key, value in inlined.items():  # a chain (∂L/∂x inside ∂L/∂y, both inlined) all the way
+            for _ in inlined:
+                value = substitute(value, inlined)
+            inlined[key] = value
+        return inlined
+
+    def _reader_is_loop_adjoint(self, term) -> bool:
+        """True when ``term`` belongs to the adjoint of a loop value (not to a gradient)."""
+        return any(term in [c.expr for c in self.d.adjoints[a.name].terms]
+                   for a in self.recurrent if a.name in self.d.adjoints)
 
     def _loss_names(self) -> set[str]:
         """Assignments that only feed the objective's value (their adjoints are numbers, and
