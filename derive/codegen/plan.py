@@ -119,6 +119,7 @@ class Plan:
     backward_post: list[Line] = field(default_factory=list)
     gradients: list[Line] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # forward arrays no backward line reads
+    released_after_loop: list[str] = field(default_factory=list)  # arrays no gradient line reads
 
     @property
     def sequential(self) -> bool:
@@ -455,6 +456,7 @@ class Planner:
         definitions = {a.name: a.expr for a in net.assignments if a.name in self.loss_names}
         plan.objective = ModulePrinter(self.arrays, "static").batch_total(net.objective, definitions)
         plan.released = _released(plan)
+        plan.released_after_loop = _released_after_loop(plan)
         return plan
 
     def _decide_locals(self, s):
@@ -669,10 +671,12 @@ class Planner:
                     code = f"_outer_sum({joint}, {every.doprint(operand)})"
                 shown = "" if operand is None else " " + self.unicode.doprint(transpose(operand))
                 adjoints = "; ".join(self.unicode.doprint(Grad(TimeSym(m, t, 1, 1))) for m, *_ in stack.members)
-                lines.append(Line(name, code, f"Σ[t=1..T] [{adjoints}]{shown}: every block's gradient at once"))
+                lines.append(Line(name, code, f"Σ[t=1..T] [{adjoints}]{shown}: every block's gradient at once, "
+                                  "averaged over the batch (each parameter's gradient is a block of it)",
+                                  statements=(f"{name} = {code}", f"{name} /= B")))
                 for member, p in members.items():
                     start, stop = stack.rows_of(member)
-                    use[p.name] = Line(p.name, f"{name}[{self._size(start)}:{self._size(stop)}] / B",
+                    use[p.name] = Line(p.name, f"{name}[{self._size(start)}:{self._size(stop)}]",
                                        self._equation(Grad(p), self.d.gradient_expr(p.name)))
         return lines, use
 
@@ -780,20 +784,32 @@ def _only_read_where_written(array: str, target: str, plan: Plan) -> bool:
     return True
 
 
+def _code(block) -> str:
+    return " ".join(line.code + " " + " ".join(line.statements) for line in block)
+
+
+def _made(lines, allocations) -> list[str]:
+    names = [name.strip() for line in lines for name in line.target.split(",")]
+    return [name for name in names + [a.name for a in allocations] if name.isidentifier()]
+
+
 def _released(plan: Plan) -> list[str]:
     """The forward's arrays that nothing after the loss reads (U x_t + b once the loop has
     run, the logits once the loss is summed): ``gradients`` lets them go before the backward
     pass allocates its own."""
-    later = " ".join(
-        line.code + " " + " ".join(line.statements) for block in (
-            plan.backward_pre, plan.backward_last, plan.backward_loop, plan.backward_post, plan.gradients)
-        for line in block)
-    later += " " + " ".join(a.view for a in plan.backward_alloc)
-    read = _identifiers(later)
-    made = [name.strip() for line in plan.forward_pre + plan.forward_post for name in line.target.split(",")]
-    made += [a.name for a in plan.forward_alloc]
-    read |= _identifiers(" ".join(a.view for a in plan.forward_alloc))
-    return [name for name in made if name.isidentifier() and name not in read]
+    later = _code(plan.backward_pre + plan.backward_last + plan.backward_loop + plan.backward_post + plan.gradients)
+    read = _identifiers(later + " " + " ".join(a.view for a in plan.backward_alloc + plan.forward_alloc))
+    return [name for name in _made(plan.forward_pre + plan.forward_post, plan.forward_alloc) if name not in read]
+
+
+def _released_after_loop(plan: Plan) -> list[str]:
+    """The arrays the backward loop was the last to read (the gates, σ'(a_t)): let go before
+    the gradients' products allocate theirs."""
+    if not plan.sequential or not plan.backward_last:
+        return []
+    read = _identifiers(_code(plan.backward_post + plan.gradients))
+    made = _made(plan.forward_pre + plan.forward_post + plan.backward_pre, plan.forward_alloc + plan.backward_alloc)
+    return [name for name in made if name not in read and name not in plan.released]
 
 
 def _forward_only(plan: Plan):

@@ -56,6 +56,7 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
         outputs=plan.outputs,
         objective=plan.objective,
         released=plan.released,
+        released_after_loop=plan.released_after_loop,
         backward_pre=plan.backward_pre,
         backward_alloc=plan.backward_alloc,
         backward_last=plan.backward_last,
