@@ -78,36 +78,32 @@ def forward(params, inputs):
 
     # the blocks that read hₜ₋₁, stacked: [W_hr, W_hz] (one GEMM per step)
     W_stack_h = np.concatenate([W_hr, W_hz])
-    # a_r_inₜ = W_xr xₜ + b_r
-    a_r_in = _matmul(x, W_xr.T)
-    a_r_in += b_r
-    # a_z_inₜ = W_xz xₜ + b_z
-    a_z_in = _matmul(x, W_xz.T)
-    a_z_in += b_z
+    # their input blocks, stacked: [W_xr, W_xz] (one GEMM for every t)
+    W_stack_x = np.concatenate([W_xr, W_xz])
+    # their input biases, stacked: [b_r, b_z] (one add for every t)
+    b_stack_h = np.concatenate([b_r, b_z])
     # a_h_inₜ = W_xh xₜ + b_h
     a_h_in = _matmul(x, W_xh.T)
     a_h_in += b_h
+    # h_stack_inₜ = W_stack_x xₜ + b_stack_h
+    h_stack_in = _matmul(x, W_stack_x.T)
+    h_stack_in += b_stack_h
+    # [rₜ, zₜ] side by side, at index t - 1
+    h_stack_sigmoid = np.empty((T, B, 2*n), dtype=dtype)
     # rₜ at index t - 1
-    r = np.empty((T, B, n), dtype=dtype)
+    r = h_stack_sigmoid[..., 0:n]
     # zₜ at index t - 1
-    z = np.empty((T, B, n), dtype=dtype)
+    z = h_stack_sigmoid[..., n:2*n]
     # h̃ₜ at index t - 1
     htilde = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # h_stackₜ = W_stack_h hₜ₋₁
+        # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = h[t - 1] @ W_stack_h.T
-        # a_rₜ = a_r_inₜ + (h_stackₜ)[1..n]
-        a_r = h_stack[..., 0:n]
-        a_r += a_r_in[t - 1]
-        # rₜ = σ(a_rₜ)
-        _sigmoid(a_r, out=r[t - 1])
-        # a_zₜ = a_z_inₜ + (h_stackₜ)[n + 1..2*n]
-        a_z = h_stack[..., n:2*n]
-        a_z += a_z_in[t - 1]
-        # zₜ = σ(a_zₜ)
-        _sigmoid(a_z, out=z[t - 1])
+        h_stack += h_stack_in[t - 1]
+        # [rₜ, zₜ] = σ((h_stackₜ)[1..2*n])
+        _sigmoid(h_stack[..., 0:2*n], out=h_stack_sigmoid[t - 1])
         # a_hₜ = a_h_inₜ + W_hh (rₜ ⊙ hₜ₋₁)
         a_h = (r[t - 1] * h[t - 1]) @ W_hh.T
         a_h += a_h_in[t - 1]
@@ -151,36 +147,32 @@ def gradients(params, inputs, targets):
     y = np.asarray(targets["y"])
     # the blocks that read hₜ₋₁, stacked: [W_hr, W_hz] (one GEMM per step)
     W_stack_h = np.concatenate([W_hr, W_hz])
-    # a_r_inₜ = W_xr xₜ + b_r
-    a_r_in = _matmul(x, W_xr.T)
-    a_r_in += b_r
-    # a_z_inₜ = W_xz xₜ + b_z
-    a_z_in = _matmul(x, W_xz.T)
-    a_z_in += b_z
+    # their input blocks, stacked: [W_xr, W_xz] (one GEMM for every t)
+    W_stack_x = np.concatenate([W_xr, W_xz])
+    # their input biases, stacked: [b_r, b_z] (one add for every t)
+    b_stack_h = np.concatenate([b_r, b_z])
     # a_h_inₜ = W_xh xₜ + b_h
     a_h_in = _matmul(x, W_xh.T)
     a_h_in += b_h
+    # h_stack_inₜ = W_stack_x xₜ + b_stack_h
+    h_stack_in = _matmul(x, W_stack_x.T)
+    h_stack_in += b_stack_h
+    # [rₜ, zₜ] side by side, at index t - 1
+    h_stack_sigmoid = np.empty((T, B, 2*n), dtype=dtype)
     # rₜ at index t - 1
-    r = np.empty((T, B, n), dtype=dtype)
+    r = h_stack_sigmoid[..., 0:n]
     # zₜ at index t - 1
-    z = np.empty((T, B, n), dtype=dtype)
+    z = h_stack_sigmoid[..., n:2*n]
     # h̃ₜ at index t - 1
     htilde = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # h_stackₜ = W_stack_h hₜ₋₁
+        # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = h[t - 1] @ W_stack_h.T
-        # a_rₜ = a_r_inₜ + (h_stackₜ)[1..n]
-        a_r = h_stack[..., 0:n]
-        a_r += a_r_in[t - 1]
-        # rₜ = σ(a_rₜ)
-        _sigmoid(a_r, out=r[t - 1])
-        # a_zₜ = a_z_inₜ + (h_stackₜ)[n + 1..2*n]
-        a_z = h_stack[..., n:2*n]
-        a_z += a_z_in[t - 1]
-        # zₜ = σ(a_zₜ)
-        _sigmoid(a_z, out=z[t - 1])
+        h_stack += h_stack_in[t - 1]
+        # [rₜ, zₜ] = σ((h_stackₜ)[1..2*n])
+        _sigmoid(h_stack[..., 0:2*n], out=h_stack_sigmoid[t - 1])
         # a_hₜ = a_h_inₜ + W_hh (rₜ ⊙ hₜ₋₁)
         a_h = (r[t - 1] * h[t - 1]) @ W_hh.T
         a_h += a_h_in[t - 1]
@@ -196,44 +188,45 @@ def gradients(params, inputs, targets):
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
     loss = ((logsumexp_o - _pick(o, y)).sum()) / B
+    # the forward's intermediates that no line below reads: freed before the backward allocates
+    del W_stack_x, b_stack_h, a_h_in, h_stack_in, o, logsumexp_o
 
     # ∂L/∂oₜ = ŷₜ − yₜ
     dL_do = yhat
     _add_at(dL_do, y, -1.0)
     # dL_dh_inₜ = W_hqᵀ ∂L/∂oₜ
     dL_dh_in = _matmul(dL_do, W_hq)
-    # dL_dhtilde_inₜ = 1 − zₜ
-    dL_dhtilde_in = 1 - z
-    # dL_da_h_inₜ = tanh'(a_hₜ)
-    dL_da_h_in = 1 - htilde**2
-    # dL_da_z_inₜ = σ'(a_zₜ)
-    dL_da_z_in = z*(1 - z)
-    # dL_da_r_inₜ = σ'(a_rₜ)
-    dL_da_r_in = r*(1 - r)
+    # dL_da_h_inₜ = (1 − zₜ) ⊙ tanh'(a_hₜ)
+    dL_da_h_in = (1 - z) * (1 - htilde**2)
     # [∂L/∂a_rₜ, ∂L/∂a_zₜ] side by side, at index t - 1
     dL_dh_stack = np.empty((T, B, 2*n), dtype=dtype)
     # ∂L/∂a_rₜ at index t - 1
     dL_da_r = dL_dh_stack[..., 0:n]
     # ∂L/∂a_zₜ at index t - 1
     dL_da_z = dL_dh_stack[..., n:2*n]
-    # ∂L/∂a_hₜ at index t - 1
-    dL_da_h = np.empty((T, B, n), dtype=dtype)
+    # dL_da_z_inₜ = σ'(a_zₜ), in the columns of ∂L/∂a_zₜ (which overwrite it step by step)
+    dL_da_z_in = dL_dh_stack[..., n:2*n]
+    np.subtract(1, z, out=dL_da_z_in)
+    dL_da_z_in *= z
+    # dL_da_r_inₜ = hₜ₋₁ ⊙ σ'(a_rₜ), in the columns of ∂L/∂a_rₜ (which overwrite it step by step)
+    dL_da_r_in = dL_dh_stack[..., 0:n]
+    np.subtract(1, r, out=dL_da_r_in)
+    dL_da_r_in *= h[:-1]
+    dL_da_r_in *= r
+    # ∂L/∂a_hₜ at index t - 1, in dL_da_h_in's place (each step reads its entry, then overwrites it)
+    dL_da_h = dL_da_h_in
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = dL_dh_in_T
     dL_dh = dL_dh_in[-1]
-    # ∂L/∂h̃_T = dL_dhtilde_in_T ⊙ ∂L/∂h_T
-    dL_dhtilde = dL_dhtilde_in[-1] * dL_dh
-    # ∂L/∂a_h_T = dL_da_h_in_T ⊙ ∂L/∂h̃_T
-    np.multiply(dL_da_h_in[-1], dL_dhtilde, out=dL_da_h[-1])
+    # ∂L/∂a_h_T = dL_da_h_in_T ⊙ ∂L/∂h_T
+    np.multiply(dL_da_h_in[-1], dL_dh, out=dL_da_h[-1])
     # ∂L/∂z_T = h_{T-1} ⊙ ∂L/∂h_T − h̃_T ⊙ ∂L/∂h_T
     dL_dz = h[-2] * dL_dh
     dL_dz -= (htilde[-1] * dL_dh)
     # ∂L/∂a_z_T = dL_da_z_in_T ⊙ ∂L/∂z_T
     np.multiply(dL_da_z_in[-1], dL_dz, out=dL_da_z[-1])
-    # ∂L/∂r_T = h_{T-1} ⊙ (W_hhᵀ ∂L/∂a_h_T)
-    dL_dr = h[-2] * (dL_da_h[-1] @ W_hh)
-    # ∂L/∂a_r_T = dL_da_r_in_T ⊙ ∂L/∂r_T
-    np.multiply(dL_da_r_in[-1], dL_dr, out=dL_da_r[-1])
+    # ∂L/∂a_r_T = dL_da_r_in_T ⊙ (W_hhᵀ ∂L/∂a_h_T)
+    np.multiply(dL_da_r_in[-1], dL_da_h[-1] @ W_hh, out=dL_da_r[-1])
 
     for t in range(T - 1, 0, -1):
         # ∂L/∂hₜ = dL_dh_inₜ + rₜ₊₁ ⊙ (W_hhᵀ ∂L/∂a_hₜ₊₁) + zₜ₊₁ ⊙ ∂L/∂hₜ₊₁ + W_stack_hᵀ dL_dh_stackₜ₊₁
@@ -241,43 +234,51 @@ def gradients(params, inputs, targets):
         dL_dh += dL_dh_in[t - 1]
         dL_dh += (r[t] * (dL_da_h[t] @ W_hh))
         dL_dh += dL_dh_stack[t] @ W_stack_h
-        # ∂L/∂h̃ₜ = dL_dhtilde_inₜ ⊙ ∂L/∂hₜ
-        dL_dhtilde = dL_dhtilde_in[t - 1] * dL_dh
-        # ∂L/∂a_hₜ = dL_da_h_inₜ ⊙ ∂L/∂h̃ₜ
-        np.multiply(dL_da_h_in[t - 1], dL_dhtilde, out=dL_da_h[t - 1])
+        # ∂L/∂a_hₜ = dL_da_h_inₜ ⊙ ∂L/∂hₜ
+        np.multiply(dL_da_h_in[t - 1], dL_dh, out=dL_da_h[t - 1])
         # ∂L/∂zₜ = hₜ₋₁ ⊙ ∂L/∂hₜ − h̃ₜ ⊙ ∂L/∂hₜ
         dL_dz = h[t - 1] * dL_dh
         dL_dz -= (htilde[t - 1] * dL_dh)
         # ∂L/∂a_zₜ = dL_da_z_inₜ ⊙ ∂L/∂zₜ
         np.multiply(dL_da_z_in[t - 1], dL_dz, out=dL_da_z[t - 1])
-        # ∂L/∂rₜ = hₜ₋₁ ⊙ (W_hhᵀ ∂L/∂a_hₜ)
-        dL_dr = h[t - 1] * (dL_da_h[t - 1] @ W_hh)
-        # ∂L/∂a_rₜ = dL_da_r_inₜ ⊙ ∂L/∂rₜ
-        np.multiply(dL_da_r_in[t - 1], dL_dr, out=dL_da_r[t - 1])
-    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ] xₜᵀ: every block's gradient at once
+        # ∂L/∂a_rₜ = dL_da_r_inₜ ⊙ (W_hhᵀ ∂L/∂a_hₜ)
+        np.multiply(dL_da_r_in[t - 1], dL_da_h[t - 1] @ W_hh, out=dL_da_r[t - 1])
+
+    # what no gradient below reads: freed before their products allocate
+    del (
+        W_stack_h, yhat, dL_dh_in, dL_da_h_in, dL_da_r, dL_da_z, dL_da_z_in, dL_da_r_in,
+        h_stack_sigmoid, z, htilde
+    )
+    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ] xₜᵀ: every block's gradient at once, averaged over the batch (each
+    #     parameter's gradient is a block of it)
     dL_dh_stack_grads0 = _outer_sum(dL_dh_stack, x)
-    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ] hₜ₋₁ᵀ: every block's gradient at once
+    dL_dh_stack_grads0 /= B
+    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ] hₜ₋₁ᵀ: every block's gradient at once, averaged over the batch (each
+    #     parameter's gradient is a block of it)
     dL_dh_stack_grads1 = _outer_sum(dL_dh_stack, h[:-1])
-    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ]: every block's gradient at once
+    dL_dh_stack_grads1 /= B
+    # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ]: every block's gradient at once, averaged over the batch (each
+    #     parameter's gradient is a block of it)
     dL_dh_stack_grads2 = dL_dh_stack.sum(axis=(0, 1))
+    dL_dh_stack_grads2 /= B
 
     grads = {}
     # ∂L/∂W_xr = Σ[t=1..T] ∂L/∂a_rₜ xₜᵀ
-    grads["W_xr"] = dL_dh_stack_grads0[0:n] / B
+    grads["W_xr"] = dL_dh_stack_grads0[0:n]
     # ∂L/∂W_xz = Σ[t=1..T] ∂L/∂a_zₜ xₜᵀ
-    grads["W_xz"] = dL_dh_stack_grads0[n:2*n] / B
+    grads["W_xz"] = dL_dh_stack_grads0[n:2*n]
     # ∂L/∂W_xh = Σ[t=1..T] ∂L/∂a_hₜ xₜᵀ
     grads["W_xh"] = _outer_sum(dL_da_h, x) / B
     # ∂L/∂W_hr = Σ[t=1..T] ∂L/∂a_rₜ hₜ₋₁ᵀ
-    grads["W_hr"] = dL_dh_stack_grads1[0:n] / B
+    grads["W_hr"] = dL_dh_stack_grads1[0:n]
     # ∂L/∂W_hz = Σ[t=1..T] ∂L/∂a_zₜ hₜ₋₁ᵀ
-    grads["W_hz"] = dL_dh_stack_grads1[n:2*n] / B
+    grads["W_hz"] = dL_dh_stack_grads1[n:2*n]
     # ∂L/∂W_hh = Σ[t=1..T] ∂L/∂a_hₜ (rₜᵀ ⊙ hₜ₋₁ᵀ)
     grads["W_hh"] = _outer_sum(dL_da_h, (r * h[:-1])) / B
     # ∂L/∂b_r = Σ[t=1..T] ∂L/∂a_rₜ
-    grads["b_r"] = dL_dh_stack_grads2[0:n] / B
+    grads["b_r"] = dL_dh_stack_grads2[0:n]
     # ∂L/∂b_z = Σ[t=1..T] ∂L/∂a_zₜ
-    grads["b_z"] = dL_dh_stack_grads2[n:2*n] / B
+    grads["b_z"] = dL_dh_stack_grads2[n:2*n]
     # ∂L/∂b_h = Σ[t=1..T] ∂L/∂a_hₜ
     grads["b_h"] = dL_da_h.sum(axis=(0, 1)) / B
     # ∂L/∂W_hq = Σ[t=1..T] ∂L/∂oₜ hₜᵀ

@@ -78,61 +78,50 @@ def forward(params, inputs):
     V = np.asarray(params["V"], dtype=dtype)
     c = np.asarray(params["c"], dtype=dtype)
 
-    # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_C[:, 1..n], W_o[:, 1..n]] (one
+    # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_o[:, 1..n], W_C[:, 1..n]] (one
     #     GEMM per step)
-    W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_C[:, 0:n], W_o[:, 0:n]])
-    # a_f_inₜ = W_f[:, n + 1..d + n] xₜ + b_f
-    a_f_in = _matmul(x, W_f[:, n:d + n].T)
-    a_f_in += b_f
-    # a_i_inₜ = W_i[:, n + 1..d + n] xₜ + b_i
-    a_i_in = _matmul(x, W_i[:, n:d + n].T)
-    a_i_in += b_i
-    # a_C_inₜ = W_C[:, n + 1..d + n] xₜ + b_C
-    a_C_in = _matmul(x, W_C[:, n:d + n].T)
-    a_C_in += b_C
-    # a_o_inₜ = W_o[:, n + 1..d + n] xₜ + b_o
-    a_o_in = _matmul(x, W_o[:, n:d + n].T)
-    a_o_in += b_o
+    W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_o[:, 0:n], W_C[:, 0:n]])
+    # their input blocks, stacked: [W_f[:, n + 1..d + n], W_i[:, n + 1..d + n], W_o[:, n + 1..d + n],
+    #     W_C[:, n + 1..d + n]] (one GEMM for every t)
+    W_stack_x = np.concatenate([W_f[:, n:d + n], W_i[:, n:d + n], W_o[:, n:d + n], W_C[:, n:d + n]])
+    # their input biases, stacked: [b_f, b_i, b_o, b_C] (one add for every t)
+    b_stack_h = np.concatenate([b_f, b_i, b_o, b_C])
+    # h_stack_inₜ = W_stack_x xₜ + b_stack_h
+    h_stack_in = _matmul(x, W_stack_x.T)
+    h_stack_in += b_stack_h
+    # [fₜ, iₜ, oₜ] side by side, at index t - 1
+    h_stack_sigmoid = np.empty((T, B, 3*n), dtype=dtype)
     # fₜ at index t - 1
-    f = np.empty((T, B, n), dtype=dtype)
+    f = h_stack_sigmoid[..., 0:n]
     # iₜ at index t - 1
-    i = np.empty((T, B, n), dtype=dtype)
+    i = h_stack_sigmoid[..., n:2*n]
     # C̃ₜ at index t - 1
     Ctilde = np.empty((T, B, n), dtype=dtype)
     # Cₜ at index t; C₀ = 0 at index 0
     C = np.zeros((T + 1, B, n), dtype=dtype)
     # oₜ at index t - 1
-    o = np.empty((T, B, n), dtype=dtype)
+    o = h_stack_sigmoid[..., 2*n:3*n]
+    # tanh_Cₜ at index t - 1
+    tanh_C = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # h_stackₜ = W_stack_h hₜ₋₁
+        # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = h[t - 1] @ W_stack_h.T
-        # a_fₜ = a_f_inₜ + (h_stackₜ)[1..n]
-        a_f = h_stack[..., 0:n]
-        a_f += a_f_in[t - 1]
-        # fₜ = σ(a_fₜ)
-        _sigmoid(a_f, out=f[t - 1])
-        # a_iₜ = a_i_inₜ + (h_stackₜ)[n + 1..2*n]
-        a_i = h_stack[..., n:2*n]
-        a_i += a_i_in[t - 1]
-        # iₜ = σ(a_iₜ)
-        _sigmoid(a_i, out=i[t - 1])
-        # a_Cₜ = a_C_inₜ + (h_stackₜ)[2*n + 1..3*n]
-        a_C = h_stack[..., 2*n:3*n]
-        a_C += a_C_in[t - 1]
+        h_stack += h_stack_in[t - 1]
+        # [fₜ, iₜ, oₜ] = σ((h_stackₜ)[1..3*n])
+        _sigmoid(h_stack[..., 0:3*n], out=h_stack_sigmoid[t - 1])
+        # a_Cₜ = (h_stackₜ)[3*n + 1..4*n]
+        a_C = h_stack[..., 3*n:4*n]
         # C̃ₜ = tanh(a_Cₜ)
         np.tanh(a_C, out=Ctilde[t - 1])
         # Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ
         np.multiply(f[t - 1], C[t - 1], out=C[t])
         C[t] += (i[t - 1] * Ctilde[t - 1])
-        # a_oₜ = a_o_inₜ + (h_stackₜ)[3*n + 1..4*n]
-        a_o = h_stack[..., 3*n:4*n]
-        a_o += a_o_in[t - 1]
-        # oₜ = σ(a_oₜ)
-        _sigmoid(a_o, out=o[t - 1])
-        # hₜ = oₜ ⊙ tanh(Cₜ)
-        np.multiply(o[t - 1], np.tanh(C[t]), out=h[t])
+        # tanh_Cₜ = tanh(Cₜ)
+        np.tanh(C[t], out=tanh_C[t - 1])
+        # hₜ = oₜ ⊙ tanh_Cₜ
+        np.multiply(o[t - 1], tanh_C[t - 1], out=h[t])
     # sₜ = V hₜ + c
     s = _matmul(h[1:], V.T)
     s += c
@@ -167,61 +156,50 @@ def gradients(params, inputs, targets):
     c = np.asarray(params["c"], dtype=dtype)
 
     y = np.asarray(targets["y"])
-    # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_C[:, 1..n], W_o[:, 1..n]] (one
+    # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_o[:, 1..n], W_C[:, 1..n]] (one
     #     GEMM per step)
-    W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_C[:, 0:n], W_o[:, 0:n]])
-    # a_f_inₜ = W_f[:, n + 1..d + n] xₜ + b_f
-    a_f_in = _matmul(x, W_f[:, n:d + n].T)
-    a_f_in += b_f
-    # a_i_inₜ = W_i[:, n + 1..d + n] xₜ + b_i
-    a_i_in = _matmul(x, W_i[:, n:d + n].T)
-    a_i_in += b_i
-    # a_C_inₜ = W_C[:, n + 1..d + n] xₜ + b_C
-    a_C_in = _matmul(x, W_C[:, n:d + n].T)
-    a_C_in += b_C
-    # a_o_inₜ = W_o[:, n + 1..d + n] xₜ + b_o
-    a_o_in = _matmul(x, W_o[:, n:d + n].T)
-    a_o_in += b_o
+    W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_o[:, 0:n], W_C[:, 0:n]])
+    # their input blocks, stacked: [W_f[:, n + 1..d + n], W_i[:, n + 1..d + n], W_o[:, n + 1..d + n],
+    #     W_C[:, n + 1..d + n]] (one GEMM for every t)
+    W_stack_x = np.concatenate([W_f[:, n:d + n], W_i[:, n:d + n], W_o[:, n:d + n], W_C[:, n:d + n]])
+    # their input biases, stacked: [b_f, b_i, b_o, b_C] (one add for every t)
+    b_stack_h = np.concatenate([b_f, b_i, b_o, b_C])
+    # h_stack_inₜ = W_stack_x xₜ + b_stack_h
+    h_stack_in = _matmul(x, W_stack_x.T)
+    h_stack_in += b_stack_h
+    # [fₜ, iₜ, oₜ] side by side, at index t - 1
+    h_stack_sigmoid = np.empty((T, B, 3*n), dtype=dtype)
     # fₜ at index t - 1
-    f = np.empty((T, B, n), dtype=dtype)
+    f = h_stack_sigmoid[..., 0:n]
     # iₜ at index t - 1
-    i = np.empty((T, B, n), dtype=dtype)
+    i = h_stack_sigmoid[..., n:2*n]
     # C̃ₜ at index t - 1
     Ctilde = np.empty((T, B, n), dtype=dtype)
     # Cₜ at index t; C₀ = 0 at index 0
     C = np.zeros((T + 1, B, n), dtype=dtype)
     # oₜ at index t - 1
-    o = np.empty((T, B, n), dtype=dtype)
+    o = h_stack_sigmoid[..., 2*n:3*n]
+    # tanh_Cₜ at index t - 1
+    tanh_C = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
-        # h_stackₜ = W_stack_h hₜ₋₁
+        # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = h[t - 1] @ W_stack_h.T
-        # a_fₜ = a_f_inₜ + (h_stackₜ)[1..n]
-        a_f = h_stack[..., 0:n]
-        a_f += a_f_in[t - 1]
-        # fₜ = σ(a_fₜ)
-        _sigmoid(a_f, out=f[t - 1])
-        # a_iₜ = a_i_inₜ + (h_stackₜ)[n + 1..2*n]
-        a_i = h_stack[..., n:2*n]
-        a_i += a_i_in[t - 1]
-        # iₜ = σ(a_iₜ)
-        _sigmoid(a_i, out=i[t - 1])
-        # a_Cₜ = a_C_inₜ + (h_stackₜ)[2*n + 1..3*n]
-        a_C = h_stack[..., 2*n:3*n]
-        a_C += a_C_in[t - 1]
+        h_stack += h_stack_in[t - 1]
+        # [fₜ, iₜ, oₜ] = σ((h_stackₜ)[1..3*n])
+        _sigmoid(h_stack[..., 0:3*n], out=h_stack_sigmoid[t - 1])
+        # a_Cₜ = (h_stackₜ)[3*n + 1..4*n]
+        a_C = h_stack[..., 3*n:4*n]
         # C̃ₜ = tanh(a_Cₜ)
         np.tanh(a_C, out=Ctilde[t - 1])
         # Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ
         np.multiply(f[t - 1], C[t - 1], out=C[t])
         C[t] += (i[t - 1] * Ctilde[t - 1])
-        # a_oₜ = a_o_inₜ + (h_stackₜ)[3*n + 1..4*n]
-        a_o = h_stack[..., 3*n:4*n]
-        a_o += a_o_in[t - 1]
-        # oₜ = σ(a_oₜ)
-        _sigmoid(a_o, out=o[t - 1])
-        # hₜ = oₜ ⊙ tanh(Cₜ)
-        np.multiply(o[t - 1], np.tanh(C[t]), out=h[t])
+        # tanh_Cₜ = tanh(Cₜ)
+        np.tanh(C[t], out=tanh_C[t - 1])
+        # hₜ = oₜ ⊙ tanh_Cₜ
+        np.multiply(o[t - 1], tanh_C[t - 1], out=h[t])
     # sₜ = V hₜ + c
     s = _matmul(h[1:], V.T)
     s += c
@@ -229,101 +207,109 @@ def gradients(params, inputs, targets):
     yhat, logsumexp_s = _softmax_and_logsumexp(s)
 
     loss = ((logsumexp_s - _pick(s, y)).sum()) / B
+    # the forward's intermediates that no line below reads: freed before the backward allocates
+    del W_stack_x, b_stack_h, h_stack_in, s, logsumexp_s
 
     # ∂L/∂sₜ = ŷₜ − yₜ
     dL_ds = yhat
     _add_at(dL_ds, y, -1.0)
     # dL_dh_inₜ = Vᵀ ∂L/∂sₜ
     dL_dh_in = _matmul(dL_ds, V)
-    # dL_do_inₜ = tanh(Cₜ)
-    dL_do_in = np.tanh(C[1:])
-    # dL_da_o_inₜ = σ'(a_oₜ)
-    dL_da_o_in = o*(1 - o)
-    # dL_dC_inₜ = oₜ ⊙ tanh'(Cₜ)
-    dL_dC_in = o * (1 - np.tanh(C[1:])**2)
-    # dL_da_C_inₜ = tanh'(a_Cₜ)
-    dL_da_C_in = 1 - Ctilde**2
-    # dL_da_i_inₜ = σ'(a_iₜ)
-    dL_da_i_in = i*(1 - i)
-    # dL_da_f_inₜ = σ'(a_fₜ)
-    dL_da_f_in = f*(1 - f)
-    # [∂L/∂a_fₜ, ∂L/∂a_iₜ, ∂L/∂a_Cₜ, ∂L/∂a_oₜ] side by side, at index t - 1
+    # [∂L/∂a_fₜ, ∂L/∂a_iₜ, ∂L/∂a_oₜ, ∂L/∂a_Cₜ] side by side, at index t - 1
     dL_dh_stack = np.empty((T, B, 4*n), dtype=dtype)
     # ∂L/∂a_fₜ at index t - 1
     dL_da_f = dL_dh_stack[..., 0:n]
     # ∂L/∂a_iₜ at index t - 1
     dL_da_i = dL_dh_stack[..., n:2*n]
     # ∂L/∂a_Cₜ at index t - 1
-    dL_da_C = dL_dh_stack[..., 2*n:3*n]
+    dL_da_C = dL_dh_stack[..., 3*n:4*n]
     # ∂L/∂a_oₜ at index t - 1
-    dL_da_o = dL_dh_stack[..., 3*n:4*n]
+    dL_da_o = dL_dh_stack[..., 2*n:3*n]
+    # dL_da_o_inₜ = tanh_Cₜ ⊙ σ'(a_oₜ), in the columns of ∂L/∂a_oₜ (which overwrite it step by step)
+    dL_da_o_in = dL_dh_stack[..., 2*n:3*n]
+    np.subtract(1, o, out=dL_da_o_in)
+    dL_da_o_in *= tanh_C
+    dL_da_o_in *= o
+    # dL_dC_inₜ = oₜ ⊙ tanh'(Cₜ)
+    dL_dC_in = tanh_C ** 2
+    np.subtract(1, dL_dC_in, out=dL_dC_in)
+    dL_dC_in *= o
+    # dL_da_C_inₜ = iₜ ⊙ tanh'(a_Cₜ), in the columns of ∂L/∂a_Cₜ (which overwrite it step by step)
+    dL_da_C_in = dL_dh_stack[..., 3*n:4*n]
+    np.power(Ctilde, 2, out=dL_da_C_in)
+    np.subtract(1, dL_da_C_in, out=dL_da_C_in)
+    dL_da_C_in *= i
+    # dL_da_i_inₜ = C̃ₜ ⊙ σ'(a_iₜ), in the columns of ∂L/∂a_iₜ (which overwrite it step by step)
+    dL_da_i_in = dL_dh_stack[..., n:2*n]
+    np.subtract(1, i, out=dL_da_i_in)
+    dL_da_i_in *= Ctilde
+    dL_da_i_in *= i
+    # dL_da_f_inₜ = Cₜ₋₁ ⊙ σ'(a_fₜ), in the columns of ∂L/∂a_fₜ (which overwrite it step by step)
+    dL_da_f_in = dL_dh_stack[..., 0:n]
+    np.subtract(1, f, out=dL_da_f_in)
+    dL_da_f_in *= C[:-1]
+    dL_da_f_in *= f
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = dL_dh_in_T
     dL_dh = dL_dh_in[-1]
-    # ∂L/∂o_T = dL_do_in_T ⊙ ∂L/∂h_T
-    dL_do = dL_do_in[-1] * dL_dh
-    # ∂L/∂a_o_T = dL_da_o_in_T ⊙ ∂L/∂o_T
-    np.multiply(dL_da_o_in[-1], dL_do, out=dL_da_o[-1])
+    # ∂L/∂a_o_T = dL_da_o_in_T ⊙ ∂L/∂h_T
+    np.multiply(dL_da_o_in[-1], dL_dh, out=dL_da_o[-1])
     # ∂L/∂C_T = dL_dC_in_T ⊙ ∂L/∂h_T
     dL_dC = dL_dC_in[-1] * dL_dh
-    # ∂L/∂C̃_T = i_T ⊙ ∂L/∂C_T
-    dL_dCtilde = i[-1] * dL_dC
-    # ∂L/∂a_C_T = dL_da_C_in_T ⊙ ∂L/∂C̃_T
-    np.multiply(dL_da_C_in[-1], dL_dCtilde, out=dL_da_C[-1])
-    # ∂L/∂i_T = C̃_T ⊙ ∂L/∂C_T
-    dL_di = Ctilde[-1] * dL_dC
-    # ∂L/∂a_i_T = dL_da_i_in_T ⊙ ∂L/∂i_T
-    np.multiply(dL_da_i_in[-1], dL_di, out=dL_da_i[-1])
-    # ∂L/∂f_T = C_{T-1} ⊙ ∂L/∂C_T
-    dL_df = C[-2] * dL_dC
-    # ∂L/∂a_f_T = dL_da_f_in_T ⊙ ∂L/∂f_T
-    np.multiply(dL_da_f_in[-1], dL_df, out=dL_da_f[-1])
+    # ∂L/∂a_C_T = dL_da_C_in_T ⊙ ∂L/∂C_T
+    np.multiply(dL_da_C_in[-1], dL_dC, out=dL_da_C[-1])
+    # ∂L/∂a_i_T = dL_da_i_in_T ⊙ ∂L/∂C_T
+    np.multiply(dL_da_i_in[-1], dL_dC, out=dL_da_i[-1])
+    # ∂L/∂a_f_T = dL_da_f_in_T ⊙ ∂L/∂C_T
+    np.multiply(dL_da_f_in[-1], dL_dC, out=dL_da_f[-1])
 
     for t in range(T - 1, 0, -1):
         # ∂L/∂hₜ = dL_dh_inₜ + W_stack_hᵀ dL_dh_stackₜ₊₁
         dL_dh = dL_dh_stack[t] @ W_stack_h
         dL_dh += dL_dh_in[t - 1]
-        # ∂L/∂oₜ = dL_do_inₜ ⊙ ∂L/∂hₜ
-        dL_do = dL_do_in[t - 1] * dL_dh
-        # ∂L/∂a_oₜ = dL_da_o_inₜ ⊙ ∂L/∂oₜ
-        np.multiply(dL_da_o_in[t - 1], dL_do, out=dL_da_o[t - 1])
+        # ∂L/∂a_oₜ = dL_da_o_inₜ ⊙ ∂L/∂hₜ
+        np.multiply(dL_da_o_in[t - 1], dL_dh, out=dL_da_o[t - 1])
         # ∂L/∂Cₜ = dL_dC_inₜ ⊙ ∂L/∂hₜ + fₜ₊₁ ⊙ ∂L/∂Cₜ₊₁
         dL_dC = f[t] * dL_dC
         dL_dC += (dL_dC_in[t - 1] * dL_dh)
-        # ∂L/∂C̃ₜ = iₜ ⊙ ∂L/∂Cₜ
-        dL_dCtilde = i[t - 1] * dL_dC
-        # ∂L/∂a_Cₜ = dL_da_C_inₜ ⊙ ∂L/∂C̃ₜ
-        np.multiply(dL_da_C_in[t - 1], dL_dCtilde, out=dL_da_C[t - 1])
-        # ∂L/∂iₜ = C̃ₜ ⊙ ∂L/∂Cₜ
-        dL_di = Ctilde[t - 1] * dL_dC
-        # ∂L/∂a_iₜ = dL_da_i_inₜ ⊙ ∂L/∂iₜ
-        np.multiply(dL_da_i_in[t - 1], dL_di, out=dL_da_i[t - 1])
-        # ∂L/∂fₜ = Cₜ₋₁ ⊙ ∂L/∂Cₜ
-        dL_df = C[t - 1] * dL_dC
-        # ∂L/∂a_fₜ = dL_da_f_inₜ ⊙ ∂L/∂fₜ
-        np.multiply(dL_da_f_in[t - 1], dL_df, out=dL_da_f[t - 1])
-    # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_Cₜ; ∂L/∂a_oₜ] [hₜ₋₁; xₜ]ᵀ: every block's gradient at once
+        # ∂L/∂a_Cₜ = dL_da_C_inₜ ⊙ ∂L/∂Cₜ
+        np.multiply(dL_da_C_in[t - 1], dL_dC, out=dL_da_C[t - 1])
+        # ∂L/∂a_iₜ = dL_da_i_inₜ ⊙ ∂L/∂Cₜ
+        np.multiply(dL_da_i_in[t - 1], dL_dC, out=dL_da_i[t - 1])
+        # ∂L/∂a_fₜ = dL_da_f_inₜ ⊙ ∂L/∂Cₜ
+        np.multiply(dL_da_f_in[t - 1], dL_dC, out=dL_da_f[t - 1])
+
+    # what no gradient below reads: freed before their products allocate
+    del (
+        W_stack_h, yhat, dL_dh_in, dL_da_f, dL_da_i, dL_da_C, dL_da_o, dL_da_o_in, dL_dC_in,
+        dL_da_C_in, dL_da_i_in, dL_da_f_in, h_stack_sigmoid, f, i, Ctilde, C, o, tanh_C
+    )
+    # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_oₜ; ∂L/∂a_Cₜ] [hₜ₋₁; xₜ]ᵀ: every block's gradient at once,
+    #     averaged over the batch (each parameter's gradient is a block of it)
     dL_dh_stack_grads0 = _outer_sum(dL_dh_stack, np.concatenate([h[:-1], x], axis=-1))
-    # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_Cₜ; ∂L/∂a_oₜ]: every block's gradient at once
+    dL_dh_stack_grads0 /= B
+    # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_oₜ; ∂L/∂a_Cₜ]: every block's gradient at once, averaged over
+    #     the batch (each parameter's gradient is a block of it)
     dL_dh_stack_grads1 = dL_dh_stack.sum(axis=(0, 1))
+    dL_dh_stack_grads1 /= B
 
     grads = {}
     # ∂L/∂W_f = Σ[t=1..T] ∂L/∂a_fₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_f"] = dL_dh_stack_grads0[0:n] / B
+    grads["W_f"] = dL_dh_stack_grads0[0:n]
     # ∂L/∂W_i = Σ[t=1..T] ∂L/∂a_iₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_i"] = dL_dh_stack_grads0[n:2*n] / B
+    grads["W_i"] = dL_dh_stack_grads0[n:2*n]
     # ∂L/∂W_C = Σ[t=1..T] ∂L/∂a_Cₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_C"] = dL_dh_stack_grads0[2*n:3*n] / B
+    grads["W_C"] = dL_dh_stack_grads0[3*n:4*n]
     # ∂L/∂W_o = Σ[t=1..T] ∂L/∂a_oₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_o"] = dL_dh_stack_grads0[3*n:4*n] / B
+    grads["W_o"] = dL_dh_stack_grads0[2*n:3*n]
     # ∂L/∂b_f = Σ[t=1..T] ∂L/∂a_fₜ
-    grads["b_f"] = dL_dh_stack_grads1[0:n] / B
+    grads["b_f"] = dL_dh_stack_grads1[0:n]
     # ∂L/∂b_i = Σ[t=1..T] ∂L/∂a_iₜ
-    grads["b_i"] = dL_dh_stack_grads1[n:2*n] / B
+    grads["b_i"] = dL_dh_stack_grads1[n:2*n]
     # ∂L/∂b_C = Σ[t=1..T] ∂L/∂a_Cₜ
-    grads["b_C"] = dL_dh_stack_grads1[2*n:3*n] / B
+    grads["b_C"] = dL_dh_stack_grads1[3*n:4*n]
     # ∂L/∂b_o = Σ[t=1..T] ∂L/∂a_oₜ
-    grads["b_o"] = dL_dh_stack_grads1[3*n:4*n] / B
+    grads["b_o"] = dL_dh_stack_grads1[2*n:3*n]
     # ∂L/∂V = Σ[t=1..T] ∂L/∂sₜ hₜᵀ
     grads["V"] = _outer_sum(dL_ds, h[1:]) / B
     # ∂L/∂c = Σ[t=1..T] ∂L/∂sₜ

@@ -87,6 +87,8 @@ def gradients(params, inputs, targets):
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
     loss = ((logsumexp_o - _pick(o, y)).sum() + ((1/2)*lambda_) * (B * ((W1 ** 2).sum()) + B * ((W2 ** 2).sum()))) / B
+    # the forward's intermediates that no line below reads: freed before the backward allocates
+    del z, o, logsumexp_o
 
     # ∂J/∂o = ŷ − y
     dL_do = yhat - _one_hot(y, k, dtype)

@@ -111,14 +111,16 @@ def gradients(params, inputs, targets):
     y_pred = _sigmoid(z)
 
     loss = ((np.logaddexp(0, z) - y_gt * z).sum()) / B
+    # the forward's intermediates that no line below reads: freed before the backward allocates
+    del a_in, z
 
     # ∂L/∂z = y_pred − y_gt
     dL_dz = y_pred
     dL_dz -= y_gt
     # dL_da_inₜ = 𝕀(aₜ > 0)
     dL_da_in = np.heaviside(h[1:], 0.0)
-    # ∂L/∂aₜ at index t - 1
-    dL_da = np.empty((T, B, n), dtype=dtype)
+    # ∂L/∂aₜ at index t - 1, in dL_da_in's place (each step reads its entry, then overwrites it)
+    dL_da = dL_da_in
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = Vᵀ ∂L/∂z
     dL_dh = dL_dz @ V
@@ -130,6 +132,9 @@ def gradients(params, inputs, targets):
         dL_dh = dL_da[t] @ W
         # ∂L/∂aₜ = dL_da_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_in[t - 1], dL_dh, out=dL_da[t - 1])
+
+    # what no gradient below reads: freed before their products allocate
+    del y_pred, dL_da_in
 
     grads = {}
     # ∂L/∂W = Σ[t=1..T] ∂L/∂aₜ hₜ₋₁ᵀ

@@ -104,15 +104,18 @@ def gradients(params, inputs, targets):
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
     loss = ((1 / T) * ((logsumexp_o - _pick(o, y)).sum())) / B
+    # the forward's intermediates that no line below reads: freed before the backward allocates
+    del a_in, o, logsumexp_o
 
     # ∂L/∂oₜ = (1/T) (ŷₜ − yₜ)
     dL_do = (1 / T) * (yhat - _one_hot(y, k, dtype))
     # dL_dh_inₜ = W_qhᵀ ∂L/∂oₜ
     dL_dh_in = _matmul(dL_do, W_qh)
     # dL_da_inₜ = tanh'(aₜ)
-    dL_da_in = 1 - h[1:]**2
-    # ∂L/∂aₜ at index t - 1
-    dL_da = np.empty((T, B, n), dtype=dtype)
+    dL_da_in = h[1:] ** 2
+    np.subtract(1, dL_da_in, out=dL_da_in)
+    # ∂L/∂aₜ at index t - 1, in dL_da_in's place (each step reads its entry, then overwrites it)
+    dL_da = dL_da_in
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = dL_dh_in_T
     dL_dh = dL_dh_in[-1]
@@ -125,6 +128,9 @@ def gradients(params, inputs, targets):
         dL_dh += dL_dh_in[t - 1]
         # ∂L/∂aₜ = dL_da_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_in[t - 1], dL_dh, out=dL_da[t - 1])
+
+    # what no gradient below reads: freed before their products allocate
+    del yhat, dL_dh_in, dL_da_in
 
     grads = {}
     # ∂L/∂W_hh = Σ[t=1..T] ∂L/∂aₜ hₜ₋₁ᵀ

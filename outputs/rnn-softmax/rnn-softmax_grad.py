@@ -113,6 +113,8 @@ def gradients(params, inputs, targets):
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
     loss = ((logsumexp_o - _pick(o, y)).sum()) / B
+    # the forward's intermediates that no line below reads: freed before the backward allocates
+    del a_in, o, logsumexp_o
 
     # ∂L/∂oₜ = ŷₜ − yₜ
     dL_do = yhat
@@ -120,9 +122,10 @@ def gradients(params, inputs, targets):
     # dL_dh_inₜ = Vᵀ ∂L/∂oₜ
     dL_dh_in = _matmul(dL_do, V)
     # dL_da_inₜ = σ'(aₜ)
-    dL_da_in = h[1:]*(1 - h[1:])
-    # ∂L/∂aₜ at index t - 1
-    dL_da = np.empty((T, B, n), dtype=dtype)
+    dL_da_in = 1 - h[1:]
+    dL_da_in *= h[1:]
+    # ∂L/∂aₜ at index t - 1, in dL_da_in's place (each step reads its entry, then overwrites it)
+    dL_da = dL_da_in
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = dL_dh_in_T
     dL_dh = dL_dh_in[-1]
@@ -135,6 +138,9 @@ def gradients(params, inputs, targets):
         dL_dh += dL_dh_in[t - 1]
         # ∂L/∂aₜ = dL_da_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_in[t - 1], dL_dh, out=dL_da[t - 1])
+
+    # what no gradient below reads: freed before their products allocate
+    del yhat, dL_dh_in, dL_da_in
 
     grads = {}
     # ∂L/∂W = Σ[t=1..T] ∂L/∂aₜ hₜ₋₁ᵀ

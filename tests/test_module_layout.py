@@ -1,0 +1,88 @@
+"""How a generated module does its work: the NumPy calls per step and the memory it holds.
+
+Correctness of every layout is the business of test_numpy_modules.py (autograd, finite
+differences, PyTorch). These tests pin what makes the modules fast and lean, so that a change
+that quietly undoes it fails: one GEMM and one σ call per LSTM step, tanh(C_t) computed once,
+and the peak memory of ``gradients`` within 1.5× the activations a BPTT must keep.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from derive.codegen.numpy_module import numpy_module
+from tests.modules import load
+
+
+def _loop_body(source: str, function: str, backward: bool) -> str:
+    """The statements (comments dropped) of the forward or the backward loop of ``function``."""
+    body = source.split(f"def {function}(")[1].split("\n\n\ndef ")[0]
+    marker = "for t in range(T - 1, 0, -1):" if backward else "for t in range(1, T + 1):"
+    loop = body.split(marker)[1]
+    lines = []
+    for line in loop.splitlines()[1:]:
+        if line and not line.startswith("        "):
+            break
+        if line.strip() and not line.strip().startswith("#"):
+            lines.append(line.strip())
+    return "\n".join(lines)
+
+
+LSTM_OPTIONS = [dict(zip(("weights", "biases"), combo, strict=True))
+                for combo in itertools.product(("concat", "separate"), ("on", "off"))]
+
+
+@pytest.mark.parametrize("settings", LSTM_OPTIONS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+def test_an_lstm_step_is_one_gemm_and_one_sigmoid_call_each_way(settings):
+    source = numpy_module("lstm", settings)
+    forward = _loop_body(source, "gradients", backward=False)
+    assert forward.count(" @ ") == 1, forward  # all four gates' h-blocks in one product
+    assert forward.count("_sigmoid(") == 1, forward  # f, i and o in one call
+    assert forward.count("np.tanh(") == 2, forward  # C̃_t and tanh(C_t), nothing twice
+    assert forward.count("+=") == 2, forward  # the input parts in one add, and C_t's second term
+    backward = _loop_body(source, "gradients", backward=True)
+    assert backward.count(" @ ") == 1, backward  # Σ_g W_gᵀ ∂L/∂a_{g,t+1} in one product
+    assert "tanh" not in backward and "*(1 - " not in backward, backward  # stored factors, hoisted
+    assert backward.count("np.multiply(") == 4, backward  # one product per gate adjoint
+
+
+def test_a_gru_step_applies_sigma_once_to_both_gates():
+    forward = _loop_body(numpy_module("gru"), "gradients", backward=False)
+    assert forward.count("_sigmoid(") == 1, forward
+
+
+def test_peepholes_keep_each_gate_its_own_sigma():
+    """With peepholes a gate's pre-activation is more than the stacked product: nothing fused."""
+    forward = _loop_body(numpy_module("lstm", {"peepholes": "on"}), "gradients", backward=False)
+    assert forward.count("_sigmoid(") == 3, forward
+
+
+def _peak_beyond(fn, stored_bytes: int, returned_bytes: int) -> float:
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return (peak - stored_bytes - returned_bytes) / stored_bytes
+
+
+@pytest.mark.parametrize(("preset", "settings", "stored_rows"), [
+    ("rnn-softmax", (), lambda n, k: n + k),  # h_t, ŷ_t
+    ("rnn-softmax", (("activation", "tanh"),), lambda n, k: n + k),
+    ("lstm", (), lambda n, k: 6 * n + k),  # four gates, C_t, h_t, ŷ_t
+    ("gru", (), lambda n, k: 4 * n + k),  # r_t, z_t, h̃_t, h_t, ŷ_t
+])
+def test_peak_memory_stays_within_one_and_a_half_times_the_stored_activations(preset, settings, stored_rows):
+    module = load(preset, settings)
+    T, B, d, n, k = 20, 32, 48, 96, 40
+    params = module.init_params(seed=0, d=d, n=n, k=k)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((T, B, d))
+    y = rng.integers(0, k, size=(T, B))
+    stored = x.itemsize * T * B * stored_rows(n, k)
+    returned = sum(v.nbytes for v in params.values())
+    extra = _peak_beyond(lambda: module.gradients(params, {"x": x}, {"y": y}), stored, returned)
+    assert extra <= 1.5, f"{preset}: {extra:.2f}x the stored activations"
