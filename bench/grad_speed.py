@@ -278,7 +278,8 @@ def report(title: str, times: dict, flops: float, peak: float, memory: dict) -> 
         if name == "generated":
             continue
         ratio = statistics.median(other / gen for other, gen in zip(mine, base, strict=True))
-        print(f"  {name:<12} {statistics.median(mine) * 1e3:9.3f} ms   generated is {ratio:5.2f}x faster")
+        print(f"  {name:<12} {statistics.median(mine) * 1e3:9.3f} ms   generated is {ratio:5.2f}x faster"
+              f"   ({flops / statistics.median(mine) / peak:.0%} of GEMM peak)")
 
 
 class Sequence:
