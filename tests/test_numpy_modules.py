@@ -154,8 +154,9 @@ def test_source_is_deterministic_ruff_clean_and_commented(tmp_path):
         assert source == numpy_module(preset)
         path = tmp_path / f"{preset}.py"
         path.write_text(source)
+        # in the module's own folder: ruff's defaults, not this project's configuration
         ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(path)], capture_output=True,
-                              text=True)
+                              text=True, cwd=tmp_path)
         assert ruff.returncode == 0, ruff.stdout
         body = source.split("def gradients")[1].split("\n\n\n")[0]
         code_lines = [ln for ln in body.splitlines() if " = " in ln and not ln.strip().startswith("#")]

@@ -20,7 +20,7 @@ are read outside their iteration) the printing. Each line keeps the equation it 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sympy import Basic, Integer
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol
@@ -78,6 +78,7 @@ class Line:
     equation: str
     in_forward: bool = True
     statements: tuple[str, ...] = ()  # in a loop: the statements that compute it in place
+    forward_target: str = ""  # the target as ``forward`` writes it, "_" for what it does not keep
 
 
 @dataclass(frozen=True)
@@ -817,15 +818,17 @@ def _forward_only(plan: Plan):
     needed = _identifiers(" ".join(code for _, code in plan.outputs))
     for line in plan.forward_loop:
         needed |= _identifiers(line.code + " " + " ".join(line.statements))
-    marked = {}
+    marked, targets = {}, {}
     for line in reversed(plan.forward_pre + plan.forward_post):
         name = _identifiers(line.target.split("[")[0])
         marked[id(line)] = bool(name & needed)
+        if "," in line.target:  # (ŷ, log Σ exp o) from one call: forward keeps what it reads
+            targets[id(line)] = ", ".join(x if x in needed else "_" for x in map(str.strip, line.target.split(",")))
         if marked[id(line)]:
             needed |= _identifiers(line.code + " " + " ".join(line.statements))
 
     def mark(block):
-        return [Line(x.target, x.code, x.equation, marked[id(x)], x.statements) for x in block]
+        return [replace(x, in_forward=marked[id(x)], forward_target=targets.get(id(x), "")) for x in block]
 
     return mark(plan.forward_pre), mark(plan.forward_post)
 

@@ -116,7 +116,7 @@ def forward(params, inputs):
     o = _matmul(h[1:], W_hq.T)
     o += b_q
     # ŷₜ = softmax(oₜ), logsumexp_oₜ = log Σ exp(oₜ)
-    yhat, logsumexp_o = _softmax_and_logsumexp(o)
+    yhat, _ = _softmax_and_logsumexp(o)
 
     return {
         "yhat": yhat,

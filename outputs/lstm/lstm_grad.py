@@ -126,7 +126,7 @@ def forward(params, inputs):
     s = _matmul(h[1:], V.T)
     s += c
     # ŷₜ = softmax(sₜ), logsumexp_sₜ = log Σ exp(sₜ)
-    yhat, logsumexp_s = _softmax_and_logsumexp(s)
+    yhat, _ = _softmax_and_logsumexp(s)
 
     return {
         "yhat": yhat,

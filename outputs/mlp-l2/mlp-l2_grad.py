@@ -59,7 +59,7 @@ def forward(params, inputs):
     # o = W⁽²⁾ h
     o = h @ W2.T
     # ŷ = softmax(o), logsumexp_o = log Σ exp(o)
-    yhat, logsumexp_o = _softmax_and_logsumexp(o)
+    yhat, _ = _softmax_and_logsumexp(o)
 
     return {
         "yhat": yhat,

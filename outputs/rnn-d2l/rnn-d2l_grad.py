@@ -67,7 +67,7 @@ def forward(params, inputs):
     # oₜ = W_qh hₜ
     o = _matmul(h[1:], W_qh.T)
     # ŷₜ = softmax(oₜ), logsumexp_oₜ = log Σ exp(oₜ)
-    yhat, logsumexp_o = _softmax_and_logsumexp(o)
+    yhat, _ = _softmax_and_logsumexp(o)
 
     return {
         "yhat": yhat,
