@@ -30,6 +30,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 SIZES = [(1, 8, 16, 8, 10), (32, 64, 128, 64, 50), (64, 256, 512, 256, 20)]
@@ -215,17 +217,7 @@ def jax_peer(activation, p, x, y):
         _, losses = jax.lax.scan(step, h0, (xs, ys))
         return losses.sum() / B
 
-    run = jax.jit(jax.value_and_grad(loss_fn))
-    jp = {name: jnp.asarray(v) for name, v in p.items()}
-    jx, jy = jnp.asarray(x), jnp.asarray(y)
-
-    def call():
-        loss, grads = run(jp, jx, jy)
-        jax.block_until_ready(grads)
-        return loss, grads
-
-    call()  # compile outside the timing
-    return {"jax": call}
+    return {"jax": lstm_peers.jitted(loss_fn, p, x, y)}
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -282,13 +274,17 @@ def report(title: str, times: dict, flops: float, peak: float, memory: dict) -> 
               f"   ({flops / statistics.median(mine) / peak:.0%} of GEMM peak)")
 
 
+@dataclass(frozen=True)
 class Sequence:
     """What the benchmark of a sequence model needs besides the generated module: its peers,
     the FLOPs of its products and the activations its BPTT must keep."""
 
-    def __init__(self, preset, settings, hand, peers, flops, stored_rows):
-        self.preset, self.settings, self.hand, self.peers = preset, settings, hand, peers
-        self.flops, self.stored_rows = flops, stored_rows
+    preset: str
+    settings: dict
+    hand: dict  # name -> fn(params, x, y), hand-written NumPy
+    peers: Callable  # (params, x, y) -> {name: call} for the installed libraries
+    flops: Callable  # (B, d, n, k, T) -> matmul FLOPs of forward and backward
+    stored_rows: Callable  # (n, k) -> activations per example and step a BPTT keeps
 
 
 def rnn_model(activation: str) -> Sequence:
