@@ -96,6 +96,7 @@ class Target:
     kind: str  # onehot | binary | real
     shape: str  # what the caller passes, for the docstring
     setup: str  # the code turning it into the math's y
+    classes: str = ""  # a one-hot target's number of classes (the size's name)
 
 
 @dataclass
@@ -740,7 +741,7 @@ class Planner:
             rows = y.shape[0]
             if kind == "onehot":  # kept as labels; the printer expands them where a formula needs it
                 out.append(Target(y.name, kind, f"({lead}) integer classes in [0, {rows})",
-                                  f'np.asarray(targets["{y.name}"])'))
+                                  f'np.asarray(targets["{y.name}"])', self.arrays.labels[y.name]))
             elif kind == "binary":
                 shape = f"({lead})" if rows == 1 else f"({lead}, {rows})"
                 code = f'np.asarray(targets["{y.name}"], dtype=dtype)'

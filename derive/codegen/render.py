@@ -6,7 +6,7 @@ import re
 
 from derive import templates
 from derive.codegen.plan import Plan
-from derive.printing.numpy_module import HELPERS
+from derive.printing.numpy_module import HELPERS, label_positions
 from derive.printing.unicode import UnicodePrinter
 
 
@@ -18,6 +18,10 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
               plan.backward_loop, plan.backward_post, plan.gradients]
     code = " ".join(" ".join(line.statements) or line.code for block in blocks for line in block)
     code += " ".join(c for _, c in plan.outputs) + " " + plan.objective
+    # a one-hot target's label positions, found once where the code reads them
+    label_index = [(label_positions(y.name), f"_label_index({y.name}, {y.classes})") for y in plan.targets
+                   if y.kind == "onehot" and re.search(rf"\b{label_positions(y.name)}\b", code)]
+    code += " ".join(index for _, index in label_index)
     helpers = _helpers_called(code)
     forward_code = " ".join(" ".join(line.statements) or line.code
                             for block in blocks[:3] for line in block if line.in_forward)
@@ -49,6 +53,7 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
         forward_sizes=sizes_read(forward_code),
         gradient_sizes=sizes_read(gradient_code),
         targets=plan.targets,
+        label_index=label_index,
         forward_pre=plan.forward_pre,
         forward_alloc=plan.forward_alloc,
         forward_loop=plan.forward_loop,

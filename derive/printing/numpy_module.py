@@ -55,7 +55,7 @@ HELPERS = {
     "_matmul": (
         "def _matmul(a, b):\n"
         '    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""\n'
-        "    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])\n"
+        "    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])\n"
     ),
     "_softmax": (
         "def _softmax(o):\n"
@@ -78,17 +78,20 @@ HELPERS = {
         "    e /= total\n"
         "    return e, top + np.log(total)\n"
     ),
+    "_label_index": (
+        "def _label_index(labels, size):\n"
+        '    """Where each label sits in an array of shape labels.shape + (size,), flattened."""\n'
+        "    return np.arange(0, labels.size * size, size).reshape(labels.shape) + labels\n"
+    ),
     "_pick": (
-        "def _pick(a, labels):\n"
-        '    """a[..., label] for each row: yᵀ a for a one-hot y kept as its label."""\n'
-        "    rows = a.reshape(-1, a.shape[-1])\n"
-        "    return rows[np.arange(rows.shape[0]), labels.reshape(-1)].reshape(*labels.shape, 1)\n"
+        "def _pick(a, at):\n"
+        '    """a[..., label] for each row: yᵀ a for a one-hot y kept as its labels\' positions."""\n'
+        "    return a.take(at)[..., None]\n"
     ),
     "_add_at": (
-        "def _add_at(a, labels, value):\n"
-        '    """a += value y in place, for a one-hot y kept as its label (a is contiguous)."""\n'
-        "    rows = a.reshape(-1, a.shape[-1])\n"
-        "    rows[np.arange(rows.shape[0]), labels.reshape(-1)] += value\n"
+        "def _add_at(a, at, value):\n"
+        '    """a += value y in place, for a one-hot y kept as its labels\' positions (a is contiguous)."""\n'
+        "    a.reshape(-1)[at] += value\n"
     ),
     "_one_hot": (
         "def _one_hot(labels, size, dtype):\n"
@@ -144,6 +147,11 @@ HELPERS = {
 }
 
 
+def label_positions(target: str) -> str:
+    """The name of a one-hot target's label positions (``_label_index`` of all its labels)."""
+    return f"{target}_at"
+
+
 class Printed(MatrixExpr):
     """A value already printed (a per-example number in a product, an array slot), standing in
     an expression that is printed around it."""
@@ -194,11 +202,14 @@ class ModulePrinter(NumpyPrinter):
         return code
 
     def _labels(self, y) -> str | None:
-        """The label array of a one-hot target y (None for any other value)."""
+        """Where the labels of a one-hot target y sit in a flattened array of y's shape (None
+        for any other value). Those of the whole target are found once (``label_positions``):
+        the loss and ∂L/∂o both read them."""
         name = getattr(y, "name", None)
         if name not in self.arrays.labels:
             return None
-        return self._sequence(name, y.index) if isinstance(y, TimeSym) else name
+        code = self._sequence(name, y.index) if isinstance(y, TimeSym) else name
+        return label_positions(name) if code == name else f"_label_index({code}, {self.arrays.labels[name]})"
 
     def _sequence(self, name: str, index) -> str:
         """A per-step array (or loop local) at a math index, in the current mode."""
