@@ -18,7 +18,7 @@ and the ratio of each peer to the generated code paired per round, plus the frac
 machine's float64 GEMM throughput the generated code reaches (matmul FLOPs of forward and
 backward against a large A @ B). Peers that are not installed are skipped.
 
-    python bench/grad_speed.py [--rounds 15] [--threads 2]
+    python bench/grad_speed.py [--rounds 15] [--threads 2] [--system-malloc]
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ def _threads_from_argv() -> int:
             return int(sys.argv[j + 1])
     return 2
 
+
+# glibc's malloc hands every array above a moving threshold back to the kernel when it is freed
+# and maps fresh pages for the next one; on this VM the first touch of those pages cost a third
+# of an LSTM call (72 ms against 48 ms at the medium size), for every implementation alike. By
+# default every implementation runs in a process whose malloc keeps freed memory (arrays up to
+# 32 MiB from the heap, which is never trimmed), as a long training loop would with jemalloc or
+# tcmalloc; --system-malloc measures glibc's defaults. glibc reads these when a process starts.
+KEEP_FREED_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184"
+if "--system-malloc" not in sys.argv and os.environ.get("GLIBC_TUNABLES") != KEEP_FREED_MEMORY:
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": KEEP_FREED_MEMORY})
 
 # BLAS reads its thread count when it loads: set it before NumPy, torch or jax import. Idle
 # OpenMP threads must not spin (the default for some runtimes), or whichever implementation
@@ -372,10 +382,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", help="indices of the sizes to run (0, 1, 2)")
     parser.add_argument("--activations", nargs="*", default=["sigmoid", "tanh"], help="of rnn-softmax")
     parser.add_argument("--models", nargs="*", default=["rnn-softmax", "lstm", "conv-dense"])
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="glibc's default malloc, which returns freed arrays to the kernel")
     args = parser.parse_args()
     sizes = [SIZES[j] for j in args.sizes] if args.sizes else SIZES
     peak = gemm_peak()
-    print(f"float64 GEMM peak on this machine: {peak / 1e9:.1f} GFLOP/s ({args.threads} threads)")
+    print(f"float64 GEMM peak on this machine: {peak / 1e9:.1f} GFLOP/s ({args.threads} threads); malloc: "
+          + ("glibc's defaults" if args.system_malloc else f"keeps freed memory (GLIBC_TUNABLES={KEEP_FREED_MEMORY})"))
     if "rnn-softmax" in args.models:
         for activation in args.activations:
             bench(rnn_model(activation), sizes, args.rounds, peak)
