@@ -131,6 +131,7 @@ def gradients(params, inputs, targets):
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
     T, B = x.shape[:2]
+    k = params["W_hq"].shape[0]
     n = params["W_xr"].shape[0]
     W_xr = np.asarray(params["W_xr"], dtype=dtype)
     W_xz = np.asarray(params["W_xz"], dtype=dtype)
@@ -145,6 +146,8 @@ def gradients(params, inputs, targets):
     b_q = np.asarray(params["b_q"], dtype=dtype)
 
     y = np.asarray(targets["y"])
+    # where each label sits in the flattened logits: the loss and its gradient read it
+    y_at = _label_index(y, k)
     # the blocks that read hₜ₋₁, stacked: [W_hr, W_hz] (one GEMM per step)
     W_stack_h = np.concatenate([W_hr, W_hz])
     # their input blocks, stacked: [W_xr, W_xz] (one GEMM for every t)
@@ -187,13 +190,13 @@ def gradients(params, inputs, targets):
     # ŷₜ = softmax(oₜ), logsumexp_oₜ = log Σ exp(oₜ)
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
-    loss = ((logsumexp_o - _pick(o, y)).sum()) / B
+    loss = ((logsumexp_o - _pick(o, y_at)).sum()) / B
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del W_stack_x, b_stack_h, a_h_in, h_stack_in, o, logsumexp_o
 
     # ∂L/∂oₜ = ŷₜ − yₜ
     dL_do = yhat
-    _add_at(dL_do, y, -1.0)
+    _add_at(dL_do, y_at, -1.0)
     # dL_dh_inₜ = W_hqᵀ ∂L/∂oₜ
     dL_dh_in = _matmul(dL_do, W_hq)
     # dL_da_h_inₜ = (1 − zₜ) ⊙ tanh'(a_hₜ)
@@ -299,7 +302,7 @@ def _sigmoid(a, out=None):
 
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
 def _softmax_and_logsumexp(o):
@@ -311,16 +314,19 @@ def _softmax_and_logsumexp(o):
     return e, top + np.log(total)
 
 
-def _pick(a, labels):
-    """a[..., label] for each row: yᵀ a for a one-hot y kept as its label."""
-    rows = a.reshape(-1, a.shape[-1])
-    return rows[np.arange(rows.shape[0]), labels.reshape(-1)].reshape(*labels.shape, 1)
+def _label_index(labels, size):
+    """Where each label sits in an array of shape labels.shape + (size,), flattened."""
+    return np.arange(0, labels.size * size, size).reshape(labels.shape) + labels
 
 
-def _add_at(a, labels, value):
-    """a += value y in place, for a one-hot y kept as its label (a is contiguous)."""
-    rows = a.reshape(-1, a.shape[-1])
-    rows[np.arange(rows.shape[0]), labels.reshape(-1)] += value
+def _pick(a, at):
+    """a[..., label] for each row: yᵀ a for a one-hot y kept as its labels' positions."""
+    return a.take(at)[..., None]
+
+
+def _add_at(a, at, value):
+    """a += value y in place, for a one-hot y kept as its labels' positions (a is contiguous)."""
+    a.reshape(-1)[at] += value
 
 
 def _outer_sum(g, u):

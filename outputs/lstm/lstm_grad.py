@@ -143,6 +143,7 @@ def gradients(params, inputs, targets):
     x = x.astype(dtype, copy=False)
     T, B = x.shape[:2]
     d = inputs["x"].shape[-1]
+    k = params["V"].shape[0]
     n = params["W_f"].shape[0]
     W_f = np.asarray(params["W_f"], dtype=dtype)
     W_i = np.asarray(params["W_i"], dtype=dtype)
@@ -156,6 +157,8 @@ def gradients(params, inputs, targets):
     c = np.asarray(params["c"], dtype=dtype)
 
     y = np.asarray(targets["y"])
+    # where each label sits in the flattened logits: the loss and its gradient read it
+    y_at = _label_index(y, k)
     # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_o[:, 1..n], W_C[:, 1..n]] (one
     #     GEMM per step)
     W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_o[:, 0:n], W_C[:, 0:n]])
@@ -206,13 +209,13 @@ def gradients(params, inputs, targets):
     # ŷₜ = softmax(sₜ), logsumexp_sₜ = log Σ exp(sₜ)
     yhat, logsumexp_s = _softmax_and_logsumexp(s)
 
-    loss = ((logsumexp_s - _pick(s, y)).sum()) / B
+    loss = ((logsumexp_s - _pick(s, y_at)).sum()) / B
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del W_stack_x, b_stack_h, h_stack_in, s, logsumexp_s
 
     # ∂L/∂sₜ = ŷₜ − yₜ
     dL_ds = yhat
-    _add_at(dL_ds, y, -1.0)
+    _add_at(dL_ds, y_at, -1.0)
     # dL_dh_inₜ = Vᵀ ∂L/∂sₜ
     dL_dh_in = _matmul(dL_ds, V)
     # [∂L/∂a_fₜ, ∂L/∂a_iₜ, ∂L/∂a_oₜ, ∂L/∂a_Cₜ] side by side, at index t - 1
@@ -328,7 +331,7 @@ def _sigmoid(a, out=None):
 
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
 def _softmax_and_logsumexp(o):
@@ -340,16 +343,19 @@ def _softmax_and_logsumexp(o):
     return e, top + np.log(total)
 
 
-def _pick(a, labels):
-    """a[..., label] for each row: yᵀ a for a one-hot y kept as its label."""
-    rows = a.reshape(-1, a.shape[-1])
-    return rows[np.arange(rows.shape[0]), labels.reshape(-1)].reshape(*labels.shape, 1)
+def _label_index(labels, size):
+    """Where each label sits in an array of shape labels.shape + (size,), flattened."""
+    return np.arange(0, labels.size * size, size).reshape(labels.shape) + labels
 
 
-def _add_at(a, labels, value):
-    """a += value y in place, for a one-hot y kept as its label (a is contiguous)."""
-    rows = a.reshape(-1, a.shape[-1])
-    rows[np.arange(rows.shape[0]), labels.reshape(-1)] += value
+def _pick(a, at):
+    """a[..., label] for each row: yᵀ a for a one-hot y kept as its labels' positions."""
+    return a.take(at)[..., None]
+
+
+def _add_at(a, at, value):
+    """a += value y in place, for a one-hot y kept as its labels' positions (a is contiguous)."""
+    a.reshape(-1)[at] += value
 
 
 def _outer_sum(g, u):

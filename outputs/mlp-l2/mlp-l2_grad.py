@@ -77,6 +77,8 @@ def gradients(params, inputs, targets):
     W2 = np.asarray(params["W2"], dtype=dtype)
 
     y = np.asarray(targets["y"])
+    # where each label sits in the flattened logits: the loss and its gradient read it
+    y_at = _label_index(y, k)
     # z = W⁽¹⁾ x
     z = x @ W1.T
     # h = tanh(z)
@@ -86,7 +88,7 @@ def gradients(params, inputs, targets):
     # ŷ = softmax(o), logsumexp_o = log Σ exp(o)
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
-    loss = ((logsumexp_o - _pick(o, y)).sum() + ((1/2)*lambda_) * (B * ((W1 ** 2).sum()) + B * ((W2 ** 2).sum()))) / B
+    loss = ((logsumexp_o - _pick(o, y_at)).sum() + ((1/2)*lambda_) * (B * ((W1 ** 2).sum()) + B * ((W2 ** 2).sum()))) / B
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del z, o, logsumexp_o
 
@@ -114,10 +116,14 @@ def _softmax_and_logsumexp(o):
     return e, top + np.log(total)
 
 
-def _pick(a, labels):
-    """a[..., label] for each row: yᵀ a for a one-hot y kept as its label."""
-    rows = a.reshape(-1, a.shape[-1])
-    return rows[np.arange(rows.shape[0]), labels.reshape(-1)].reshape(*labels.shape, 1)
+def _label_index(labels, size):
+    """Where each label sits in an array of shape labels.shape + (size,), flattened."""
+    return np.arange(0, labels.size * size, size).reshape(labels.shape) + labels
+
+
+def _pick(a, at):
+    """a[..., label] for each row: yᵀ a for a one-hot y kept as its labels' positions."""
+    return a.take(at)[..., None]
 
 
 def _one_hot(labels, size, dtype):

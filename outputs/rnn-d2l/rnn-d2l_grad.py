@@ -88,6 +88,8 @@ def gradients(params, inputs, targets):
     W_qh = np.asarray(params["W_qh"], dtype=dtype)
 
     y = np.asarray(targets["y"])
+    # where each label sits in the flattened logits: the loss and its gradient read it
+    y_at = _label_index(y, k)
     # a_inₜ = W_hx xₜ
     a_in = _matmul(x, W_hx.T)
     # hₜ at index t; h₀ = 0 at index 0
@@ -103,7 +105,7 @@ def gradients(params, inputs, targets):
     # ŷₜ = softmax(oₜ), logsumexp_oₜ = log Σ exp(oₜ)
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
-    loss = ((1 / T) * ((logsumexp_o - _pick(o, y)).sum())) / B
+    loss = ((1 / T) * ((logsumexp_o - _pick(o, y_at)).sum())) / B
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del a_in, o, logsumexp_o
 
@@ -144,7 +146,7 @@ def gradients(params, inputs, targets):
 
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
 def _softmax_and_logsumexp(o):
@@ -156,10 +158,14 @@ def _softmax_and_logsumexp(o):
     return e, top + np.log(total)
 
 
-def _pick(a, labels):
-    """a[..., label] for each row: yᵀ a for a one-hot y kept as its label."""
-    rows = a.reshape(-1, a.shape[-1])
-    return rows[np.arange(rows.shape[0]), labels.reshape(-1)].reshape(*labels.shape, 1)
+def _label_index(labels, size):
+    """Where each label sits in an array of shape labels.shape + (size,), flattened."""
+    return np.arange(0, labels.size * size, size).reshape(labels.shape) + labels
+
+
+def _pick(a, at):
+    """a[..., label] for each row: yᵀ a for a one-hot y kept as its labels' positions."""
+    return a.take(at)[..., None]
 
 
 def _one_hot(labels, size, dtype):
