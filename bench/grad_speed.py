@@ -233,11 +233,18 @@ def jax_peer(activation, p, x, y):
 # ------------------------------------------------------------------------------ measuring
 
 
-def gemm_peak(size: int = 2048, repeats: int = 5) -> float:
-    a, b = np.random.rand(size, size), np.random.rand(size, size)
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * size**3 / best
+PEAK = "A @ B"  # the reference GEMM's name among the raced calls
+GEMM_SIZE = 2048
+GEMM_FLOPS = 2.0 * GEMM_SIZE**3
+
+
+def gemm_reference() -> Callable:
+    """A large float64 A @ B. It is raced in every round next to the
+    implementations, and each round's GEMM fraction is taken against that round's A @ B: a
+    shared machine's speed drifts by 10–30 % within one run, which a peak measured once at the
+    start would count against whatever ran in a slow stretch."""
+    a, b = np.random.rand(GEMM_SIZE, GEMM_SIZE), np.random.rand(GEMM_SIZE, GEMM_SIZE)
+    return lambda: a @ b
 
 
 def _timed(fn, calls: int = 1) -> float:
@@ -257,7 +264,6 @@ def race(impls: dict, rounds: int, spell: float = 0.02) -> dict:
     every place in the order in turn. A sub-millisecond call is repeated within its turn until
     the turn lasts about ``spell`` seconds: one call alone is at the timer's and the caches'
     mercy, and a user calls gradients() in a loop."""
-    _check_same(impls)
     calls = {name: max(1, round(spell / _timed(fn))) for name, fn in impls.items()}
     times = {name: [] for name in impls}
     names = list(impls)
@@ -268,12 +274,25 @@ def race(impls: dict, rounds: int, spell: float = 0.02) -> dict:
     return times
 
 
-def report(title: str, times: dict, flops: float, peak: float, memory: dict) -> None:
-    """Medians, paired ratios, the GEMM fraction, and each measured implementation's peak
-    memory beyond what it must keep and return, as a multiple of the stored activations."""
+def timed_against_gemm(impls: dict, rounds: int) -> dict:
+    """``race`` of implementations that agree on the loss, with the reference GEMM among them."""
+    _check_same(impls)
+    return race({**impls, PEAK: gemm_reference()}, rounds)
+
+
+def report(title: str, times: dict, flops: float, memory: dict) -> None:
+    """Medians, paired ratios, the GEMM fraction (paired per round with the reference A @ B),
+    and each measured implementation's peak memory beyond what it must keep and return, as a
+    multiple of the stored activations."""
+    peak = [GEMM_FLOPS / t for t in times.pop(PEAK)]  # each round's GEMM throughput
+
+    def fraction(mine):
+        return statistics.median(flops / t / p for t, p in zip(mine, peak, strict=True))
+
     base = times["generated"]
     median = statistics.median(base)
-    print(f"\n{title}: generated {median * 1e3:.3f} ms, {flops / median / peak:.0%} of GEMM peak")
+    print(f"\n{title}: generated {median * 1e3:.3f} ms, {fraction(base):.0%} of GEMM peak"
+          f" (A @ B ran at {statistics.median(peak) / 1e9:.1f} GFLOP/s)")
     print("  peak extra memory (x the stored activations): "
           + ", ".join(f"{name} {ratio:.2f}x" for name, ratio in memory.items()))
     for name, mine in times.items():
@@ -281,7 +300,7 @@ def report(title: str, times: dict, flops: float, peak: float, memory: dict) -> 
             continue
         ratio = statistics.median(other / gen for other, gen in zip(mine, base, strict=True))
         print(f"  {name:<12} {statistics.median(mine) * 1e3:9.3f} ms   generated is {ratio:5.2f}x faster"
-              f"   ({flops / statistics.median(mine) / peak:.0%} of GEMM peak)")
+              f"   ({fraction(mine):.0%} of GEMM peak)")
 
 
 @dataclass(frozen=True)
@@ -315,7 +334,7 @@ LSTM = Sequence(
     stored_rows=lstm_peers.stored_rows)
 
 
-def bench(model: Sequence, sizes, rounds: int, peak: float) -> None:
+def bench(model: Sequence, sizes, rounds: int) -> None:
     module = load_generated(model.preset, model.settings)
     label = f"{model.preset} ({model.settings['activation']})" if model.settings else model.preset
     for B, d, n, k, T in sizes:
@@ -329,11 +348,11 @@ def bench(model: Sequence, sizes, rounds: int, peak: float) -> None:
         stored = x.dtype.itemsize * T * B * model.stored_rows(n, k)
         returned = sum(v.nbytes for v in p.values())  # the gradients, one per parameter
         memory = {name: memory_ratio(impls[name], stored, returned) for name in ("generated", "numpy batch")}
-        report(f"{label}, (B, d, n, k, T) = {(B, d, n, k, T)}", race(impls, rounds),
-               model.flops(B, d, n, k, T), peak, memory)
+        report(f"{label}, (B, d, n, k, T) = {(B, d, n, k, T)}", timed_against_gemm(impls, rounds),
+               model.flops(B, d, n, k, T), memory)
 
 
-def bench_conv(rounds: int, peak: float) -> None:
+def bench_conv(rounds: int) -> None:
     module = load_generated("conv-dense", conv_peers.SETTINGS)
     sizes = {key: int(value) for key, value in conv_peers.SETTINGS.items() if value.isdigit()}
     rng = np.random.default_rng(0)
@@ -348,10 +367,11 @@ def bench_conv(rounds: int, peak: float) -> None:
     flops = 2.0 * conv_peers.BATCH * (2 * positions * taps * sizes["c_out"]
                                       + 3 * sizes["c_out"] * positions * sizes["m"] + 3 * sizes["m"] * sizes["k"])
     stored = z.dtype.itemsize * conv_peers.BATCH * (2 * sizes["c_out"] * positions + 2 * sizes["m"] + 2 * sizes["k"])
+    memory = {name: memory_ratio(impls[name], stored, sum(v.nbytes for v in p.values()))
+              for name in ("generated", "numpy im2col")}
     report(f"conv-dense, B = {conv_peers.BATCH}, {sizes['c_in']}×{sizes['size']}×{sizes['size']} input, "
-           f"{sizes['c_out']} channels, {sizes['kernel']}×{sizes['kernel']} kernel", race(impls, rounds), flops, peak,
-           {name: memory_ratio(impls[name], stored, sum(v.nbytes for v in p.values()))
-            for name in ("generated", "numpy im2col")})
+           f"{sizes['c_out']} channels, {sizes['kernel']}×{sizes['kernel']} kernel",
+           timed_against_gemm(impls, rounds), flops, memory)
 
 
 def memory_ratio(fn, stored: int, returned: int) -> float:
@@ -386,16 +406,15 @@ def main() -> None:
                         help="glibc's default malloc, which returns freed arrays to the kernel")
     args = parser.parse_args()
     sizes = [SIZES[j] for j in args.sizes] if args.sizes else SIZES
-    peak = gemm_peak()
-    print(f"float64 GEMM peak on this machine: {peak / 1e9:.1f} GFLOP/s ({args.threads} threads); malloc: "
+    print(f"{args.threads} threads; GEMM peak: a {GEMM_SIZE}² float64 A @ B in every round; malloc: "
           + ("glibc's defaults" if args.system_malloc else f"keeps freed memory (GLIBC_TUNABLES={KEEP_FREED_MEMORY})"))
     if "rnn-softmax" in args.models:
         for activation in args.activations:
-            bench(rnn_model(activation), sizes, args.rounds, peak)
+            bench(rnn_model(activation), sizes, args.rounds)
     if "lstm" in args.models:
-        bench(LSTM, sizes, args.rounds, peak)
+        bench(LSTM, sizes, args.rounds)
     if "conv-dense" in args.models:
-        bench_conv(args.rounds, peak)
+        bench_conv(args.rounds)
 
 
 if __name__ == "__main__":
