@@ -11,6 +11,8 @@ from modules import has_activation, load, network, option_grid, random_batch, re
 
 from derive import presets
 from derive.codegen.numpy_module import numpy_module
+from derive.nodes import TimeSym, t
+from derive.printing.numpy_module import HELPERS, Arrays, ModulePrinter
 
 PRESETS = list(presets.PRESETS)
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "identity"]
@@ -182,3 +184,28 @@ def test_a_broken_printer_method_makes_the_module_tests_fail(monkeypatch):
             check_against_reference("rnn-softmax", {"activation": "tanh"})
     finally:
         load.cache_clear()
+
+
+def test_label_helpers_are_the_one_hot_products_they_stand_for():
+    """yᵀa and a + c·y for a one-hot y kept as labels, against the one-hot vectors written out:
+    for a whole sequence (T, B, k), whose positions a module finds once, and for one step's
+    slice (B, k), whose positions the printer finds where they are read."""
+    helpers = {"np": np}
+    for name in ("_label_index", "_pick", "_add_at"):
+        exec(HELPERS[name], helpers)  # noqa: S102 - derive's own helper source
+    rng = np.random.default_rng(0)
+    a, labels = rng.standard_normal((4, 3, 5)), rng.integers(0, 5, size=(4, 3))
+    one_hot = np.eye(5)[labels]
+    at = helpers["_label_index"](labels, 5)
+    assert np.array_equal(helpers["_pick"](a, at), (one_hot * a).sum(axis=-1, keepdims=True))
+    whole = a.copy()
+    helpers["_add_at"](whole, at, -1.0)
+    assert np.array_equal(whole, a - one_hot)
+    step = a[2].copy()
+    helpers["_add_at"](step, helpers["_label_index"](labels[2], 5), 2.0)
+    assert np.array_equal(step, a[2] + 2 * one_hot[2])
+
+    y = TimeSym("y", t, 5, 1)
+    arrays = Arrays(labels={"y": "k"})
+    assert ModulePrinter(arrays, "all")._labels(y) == "y_at"
+    assert ModulePrinter(arrays, "step")._labels(y) == "_label_index(y[t - 1], k)"
