@@ -15,8 +15,9 @@ the CPU with the same thread count for everyone:
 Runs are interleaved (each round times every implementation once, in a rotating order, idle
 OpenMP threads passive); the report gives medians
 and the ratio of each peer to the generated code paired per round, plus the fraction of this
-machine's float64 GEMM throughput the generated code reaches (matmul FLOPs of forward and
-backward against a large A @ B). Peers that are not installed are skipped.
+machine's float64 GEMM throughput each reaches (matmul FLOPs of forward and backward against a
+2048² A @ B raced in the same rounds, paired per round too). Peers that are not installed are
+skipped. Every implementation runs in a process whose malloc keeps freed memory (below).
 
     python bench/grad_speed.py [--rounds 15] [--threads 2] [--system-malloc]
 """
