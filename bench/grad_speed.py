@@ -46,13 +46,15 @@ def _threads_from_argv() -> int:
 
 
 # glibc's malloc hands every array above a moving threshold back to the kernel when it is freed
-# and maps fresh pages for the next one; on this VM the first touch of those pages cost a third
-# of an LSTM call (72 ms against 48 ms at the medium size), for every implementation alike. By
+# and maps fresh pages for the next one; on this VM the first touch of those pages cost a quarter
+# to a third of an LSTM call (75-82 ms against 55-58 ms at the medium size, in a process of its
+# own), and every implementation allocates. By
 # default every implementation runs in a process whose malloc keeps freed memory (arrays up to
 # 32 MiB from the heap, which is never trimmed), as a long training loop would with jemalloc or
 # tcmalloc; --system-malloc measures glibc's defaults. glibc reads these when a process starts.
 KEEP_FREED_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184"
-if "--system-malloc" not in sys.argv and os.environ.get("GLIBC_TUNABLES") != KEEP_FREED_MEMORY:
+_RESTART = "--system-malloc" not in sys.argv and os.environ.get("GLIBC_TUNABLES") != KEEP_FREED_MEMORY
+if __name__ == "__main__" and _RESTART:  # not when imported
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": KEEP_FREED_MEMORY})
 
 # BLAS reads its thread count when it loads: set it before NumPy, torch or jax import. Idle
