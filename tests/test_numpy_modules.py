@@ -204,6 +204,9 @@ def test_label_helpers_are_the_one_hot_products_they_stand_for():
     step = a[2].copy()
     helpers["_add_at"](step, helpers["_label_index"](labels[2], 5), 2.0)
     assert np.array_equal(step, a[2] + 2 * one_hot[2])
+    for wrong in (5, -1):  # a label outside [0, k) would silently read a neighbouring row
+        with pytest.raises(ValueError):
+            helpers["_label_index"](np.where(labels == labels[0, 0], wrong, labels), 5)
 
     y = TimeSym("y", t, 5, 1)
     arrays = Arrays(labels={"y": "k"})

@@ -80,8 +80,10 @@ HELPERS = {
     ),
     "_label_index": (
         "def _label_index(labels, size):\n"
-        '    """Where each label sits in an array of shape labels.shape + (size,), flattened."""\n'
-        "    return np.arange(0, labels.size * size, size).reshape(labels.shape) + labels\n"
+        '    """Where each label sits in an array of shape labels.shape + (size,), flattened; a label\n'
+        '    outside [0, size) raises ValueError (it would read another row\'s entry)."""\n'
+        "    rows = np.arange(labels.size)\n"
+        "    return np.ravel_multi_index((rows, labels.reshape(-1)), (labels.size, size)).reshape(labels.shape)\n"
     ),
     "_pick": (
         "def _pick(a, at):\n"

@@ -183,8 +183,10 @@ def _softmax_and_logsumexp(o):
 
 
 def _label_index(labels, size):
-    """Where each label sits in an array of shape labels.shape + (size,), flattened."""
-    return np.arange(0, labels.size * size, size).reshape(labels.shape) + labels
+    """Where each label sits in an array of shape labels.shape + (size,), flattened; a label
+    outside [0, size) raises ValueError (it would read another row's entry)."""
+    rows = np.arange(labels.size)
+    return np.ravel_multi_index((rows, labels.reshape(-1)), (labels.size, size)).reshape(labels.shape)
 
 
 def _pick(a, at):
