@@ -48,10 +48,10 @@ def _threads_from_argv() -> int:
 # glibc's malloc hands every array above a moving threshold back to the kernel when it is freed
 # and maps fresh pages for the next one; on this VM the first touch of those pages cost a quarter
 # to a third of an LSTM call (75-82 ms against 55-58 ms at the medium size, in a process of its
-# own), and every implementation allocates. By
-# default every implementation runs in a process whose malloc keeps freed memory (arrays up to
-# 32 MiB from the heap, which is never trimmed), as a long training loop would with jemalloc or
-# tcmalloc; --system-malloc measures glibc's defaults. glibc reads these when a process starts.
+# own), and every implementation allocates. So by default every implementation runs in a process
+# whose malloc keeps freed memory (arrays up to 32 MiB from the heap, which is never trimmed), as
+# a long training loop would with jemalloc or tcmalloc; --system-malloc measures glibc's
+# defaults. glibc reads these when a process starts, hence the restart.
 KEEP_FREED_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184"
 _RESTART = "--system-malloc" not in sys.argv and os.environ.get("GLIBC_TUNABLES") != KEEP_FREED_MEMORY
 if __name__ == "__main__" and _RESTART:  # not when imported
@@ -242,10 +242,10 @@ GEMM_FLOPS = 2.0 * GEMM_SIZE**3
 
 
 def gemm_reference() -> Callable:
-    """A large float64 A @ B. It is raced in every round next to the
-    implementations, and each round's GEMM fraction is taken against that round's A @ B: a
-    shared machine's speed drifts by 10–30 % within one run, which a peak measured once at the
-    start would count against whatever ran in a slow stretch."""
+    """A large float64 A @ B, raced in every round next to the implementations: each round's
+    GEMM fraction is taken against that round's A @ B, since a shared machine's speed drifts by
+    10–30 % within one run, which a peak measured once at the start would count against
+    whatever ran in a slow stretch."""
     a, b = np.random.rand(GEMM_SIZE, GEMM_SIZE), np.random.rand(GEMM_SIZE, GEMM_SIZE)
     return lambda: a @ b
 
