@@ -204,9 +204,9 @@ class ModulePrinter(NumpyPrinter):
         return code
 
     def _labels(self, y) -> str | None:
-        """Where the labels of a one-hot target y sit in a flattened array of y's shape (None
-        for any other value). Those of the whole target are found once (``label_positions``):
-        the loss and ∂L/∂o both read them."""
+        """Where the labels of a one-hot target y sit in a flattened array of its vectors, shape
+        labels + (k,) (None for any other value). Those of the whole target are found once
+        (``label_positions``): the loss and ∂L/∂o both read them."""
         name = getattr(y, "name", None)
         if name not in self.arrays.labels:
             return None
