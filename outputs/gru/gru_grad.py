@@ -100,12 +100,12 @@ def forward(params, inputs):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
-        h_stack = h[t - 1] @ W_stack_h.T
+        h_stack = np.dot(h[t - 1], W_stack_h.T)
         h_stack += h_stack_in[t - 1]
         # [rₜ, zₜ] = σ((h_stackₜ)[1..2*n])
         _sigmoid(h_stack[..., 0:2*n], out=h_stack_sigmoid[t - 1])
         # a_hₜ = a_h_inₜ + W_hh (rₜ ⊙ hₜ₋₁)
-        a_h = (r[t - 1] * h[t - 1]) @ W_hh.T
+        a_h = np.dot((r[t - 1] * h[t - 1]), W_hh.T)
         a_h += a_h_in[t - 1]
         # h̃ₜ = tanh(a_hₜ)
         np.tanh(a_h, out=htilde[t - 1])
@@ -172,12 +172,12 @@ def gradients(params, inputs, targets):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
-        h_stack = h[t - 1] @ W_stack_h.T
+        h_stack = np.dot(h[t - 1], W_stack_h.T)
         h_stack += h_stack_in[t - 1]
         # [rₜ, zₜ] = σ((h_stackₜ)[1..2*n])
         _sigmoid(h_stack[..., 0:2*n], out=h_stack_sigmoid[t - 1])
         # a_hₜ = a_h_inₜ + W_hh (rₜ ⊙ hₜ₋₁)
-        a_h = (r[t - 1] * h[t - 1]) @ W_hh.T
+        a_h = np.dot((r[t - 1] * h[t - 1]), W_hh.T)
         a_h += a_h_in[t - 1]
         # h̃ₜ = tanh(a_hₜ)
         np.tanh(a_h, out=htilde[t - 1])
@@ -229,14 +229,14 @@ def gradients(params, inputs, targets):
     # ∂L/∂a_z_T = dL_da_z_in_T ⊙ ∂L/∂z_T
     np.multiply(dL_da_z_in[-1], dL_dz, out=dL_da_z[-1])
     # ∂L/∂a_r_T = dL_da_r_in_T ⊙ (W_hhᵀ ∂L/∂a_h_T)
-    np.multiply(dL_da_r_in[-1], dL_da_h[-1] @ W_hh, out=dL_da_r[-1])
+    np.multiply(dL_da_r_in[-1], np.dot(dL_da_h[-1], W_hh), out=dL_da_r[-1])
 
     for t in range(T - 1, 0, -1):
         # ∂L/∂hₜ = dL_dh_inₜ + rₜ₊₁ ⊙ (W_hhᵀ ∂L/∂a_hₜ₊₁) + zₜ₊₁ ⊙ ∂L/∂hₜ₊₁ + W_stack_hᵀ dL_dh_stackₜ₊₁
         dL_dh = z[t] * dL_dh
         dL_dh += dL_dh_in[t - 1]
-        dL_dh += (r[t] * (dL_da_h[t] @ W_hh))
-        dL_dh += dL_dh_stack[t] @ W_stack_h
+        dL_dh += (r[t] * np.dot(dL_da_h[t], W_hh))
+        dL_dh += np.dot(dL_dh_stack[t], W_stack_h)
         # ∂L/∂a_hₜ = dL_da_h_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_h_in[t - 1], dL_dh, out=dL_da_h[t - 1])
         # ∂L/∂zₜ = hₜ₋₁ ⊙ ∂L/∂hₜ − h̃ₜ ⊙ ∂L/∂hₜ
@@ -245,7 +245,7 @@ def gradients(params, inputs, targets):
         # ∂L/∂a_zₜ = dL_da_z_inₜ ⊙ ∂L/∂zₜ
         np.multiply(dL_da_z_in[t - 1], dL_dz, out=dL_da_z[t - 1])
         # ∂L/∂a_rₜ = dL_da_r_inₜ ⊙ (W_hhᵀ ∂L/∂a_hₜ)
-        np.multiply(dL_da_r_in[t - 1], dL_da_h[t - 1] @ W_hh, out=dL_da_r[t - 1])
+        np.multiply(dL_da_r_in[t - 1], np.dot(dL_da_h[t - 1], W_hh), out=dL_da_r[t - 1])
 
     # what no gradient below reads: freed before their products allocate
     del (
@@ -302,7 +302,7 @@ def _sigmoid(a, out=None):
 
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
 def _softmax_and_logsumexp(o):
@@ -333,4 +333,4 @@ def _add_at(a, at, value):
 
 def _outer_sum(g, u):
     """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""
-    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])
+    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))

@@ -107,7 +107,7 @@ def forward(params, inputs):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
-        h_stack = h[t - 1] @ W_stack_h.T
+        h_stack = np.dot(h[t - 1], W_stack_h.T)
         h_stack += h_stack_in[t - 1]
         # [fₜ, iₜ, oₜ] = σ((h_stackₜ)[1..3*n])
         _sigmoid(h_stack[..., 0:3*n], out=h_stack_sigmoid[t - 1])
@@ -188,7 +188,7 @@ def gradients(params, inputs, targets):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
-        h_stack = h[t - 1] @ W_stack_h.T
+        h_stack = np.dot(h[t - 1], W_stack_h.T)
         h_stack += h_stack_in[t - 1]
         # [fₜ, iₜ, oₜ] = σ((h_stackₜ)[1..3*n])
         _sigmoid(h_stack[..., 0:3*n], out=h_stack_sigmoid[t - 1])
@@ -268,7 +268,7 @@ def gradients(params, inputs, targets):
 
     for t in range(T - 1, 0, -1):
         # ∂L/∂hₜ = dL_dh_inₜ + W_stack_hᵀ dL_dh_stackₜ₊₁
-        dL_dh = dL_dh_stack[t] @ W_stack_h
+        dL_dh = np.dot(dL_dh_stack[t], W_stack_h)
         dL_dh += dL_dh_in[t - 1]
         # ∂L/∂a_oₜ = dL_da_o_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_o_in[t - 1], dL_dh, out=dL_da_o[t - 1])
@@ -331,7 +331,7 @@ def _sigmoid(a, out=None):
 
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
 def _softmax_and_logsumexp(o):
@@ -362,4 +362,4 @@ def _add_at(a, at, value):
 
 def _outer_sum(g, u):
     """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""
-    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])
+    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))

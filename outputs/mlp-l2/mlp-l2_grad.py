@@ -53,11 +53,11 @@ def forward(params, inputs):
     W2 = np.asarray(params["W2"], dtype=dtype)
 
     # z = W⁽¹⁾ x
-    z = x @ W1.T
+    z = np.dot(x, W1.T)
     # h = tanh(z)
     h = np.tanh(z)
     # o = W⁽²⁾ h
-    o = h @ W2.T
+    o = np.dot(h, W2.T)
     # ŷ = softmax(o), logsumexp_o = log Σ exp(o)
     yhat, _ = _softmax_and_logsumexp(o)
 
@@ -80,11 +80,11 @@ def gradients(params, inputs, targets):
     # where each label sits in the flattened logits: the loss and its gradient read it
     y_at = _label_index(y, k)
     # z = W⁽¹⁾ x
-    z = x @ W1.T
+    z = np.dot(x, W1.T)
     # h = tanh(z)
     h = np.tanh(z)
     # o = W⁽²⁾ h
-    o = h @ W2.T
+    o = np.dot(h, W2.T)
     # ŷ = softmax(o), logsumexp_o = log Σ exp(o)
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
@@ -95,7 +95,7 @@ def gradients(params, inputs, targets):
     # ∂J/∂o = ŷ − y
     dL_do = yhat - _one_hot(y, k, dtype)
     # ∂J/∂h = W⁽²⁾ᵀ ∂J/∂o
-    dL_dh = dL_do @ W2
+    dL_dh = np.dot(dL_do, W2)
     # ∂J/∂z = ∂J/∂h ⊙ tanh'(z)
     dL_dz = dL_dh * (1 - h**2)
 
@@ -135,4 +135,4 @@ def _one_hot(labels, size, dtype):
 
 def _outer_sum(g, u):
     """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""
-    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])
+    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))

@@ -62,12 +62,12 @@ def forward(params, inputs):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W hₜ₋₁
-        a = h[t - 1] @ W.T
+        a = np.dot(h[t - 1], W.T)
         a += a_in[t - 1]
         # hₜ = ReLU(aₜ)
         np.maximum(a, 0, out=h[t])
     # z = V h_T + d
-    z = h[-1] @ V.T
+    z = np.dot(h[-1], V.T)
     z += d
     # y_pred = σ(z)
     y_pred = _sigmoid(z)
@@ -100,12 +100,12 @@ def gradients(params, inputs, targets):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W hₜ₋₁
-        a = h[t - 1] @ W.T
+        a = np.dot(h[t - 1], W.T)
         a += a_in[t - 1]
         # hₜ = ReLU(aₜ)
         np.maximum(a, 0, out=h[t])
     # z = V h_T + d
-    z = h[-1] @ V.T
+    z = np.dot(h[-1], V.T)
     z += d
     # y_pred = σ(z)
     y_pred = _sigmoid(z)
@@ -123,13 +123,13 @@ def gradients(params, inputs, targets):
     dL_da = dL_da_in
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = Vᵀ ∂L/∂z
-    dL_dh = dL_dz @ V
+    dL_dh = np.dot(dL_dz, V)
     # ∂L/∂a_T = dL_da_in_T ⊙ ∂L/∂h_T
     np.multiply(dL_da_in[-1], dL_dh, out=dL_da[-1])
 
     for t in range(T - 1, 0, -1):
         # ∂L/∂hₜ = Wᵀ ∂L/∂aₜ₊₁
-        dL_dh = dL_da[t] @ W
+        dL_dh = np.dot(dL_da[t], W)
         # ∂L/∂aₜ = dL_da_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_in[t - 1], dL_dh, out=dL_da[t - 1])
 
@@ -161,9 +161,9 @@ def _sigmoid(a, out=None):
 
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
 def _outer_sum(g, u):
     """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""
-    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])
+    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))

@@ -60,7 +60,7 @@ def forward(params, inputs):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W_hh hₜ₋₁
-        a = h[t - 1] @ W_hh.T
+        a = np.dot(h[t - 1], W_hh.T)
         a += a_in[t - 1]
         # hₜ = tanh(aₜ)
         np.tanh(a, out=h[t])
@@ -96,7 +96,7 @@ def gradients(params, inputs, targets):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W_hh hₜ₋₁
-        a = h[t - 1] @ W_hh.T
+        a = np.dot(h[t - 1], W_hh.T)
         a += a_in[t - 1]
         # hₜ = tanh(aₜ)
         np.tanh(a, out=h[t])
@@ -126,7 +126,7 @@ def gradients(params, inputs, targets):
 
     for t in range(T - 1, 0, -1):
         # ∂L/∂hₜ = dL_dh_inₜ + W_hhᵀ ∂L/∂aₜ₊₁
-        dL_dh = dL_da[t] @ W_hh
+        dL_dh = np.dot(dL_da[t], W_hh)
         dL_dh += dL_dh_in[t - 1]
         # ∂L/∂aₜ = dL_da_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_in[t - 1], dL_dh, out=dL_da[t - 1])
@@ -146,7 +146,7 @@ def gradients(params, inputs, targets):
 
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
 def _softmax_and_logsumexp(o):
@@ -177,4 +177,4 @@ def _one_hot(labels, size, dtype):
 
 def _outer_sum(g, u):
     """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""
-    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])
+    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))

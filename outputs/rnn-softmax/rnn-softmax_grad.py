@@ -64,7 +64,7 @@ def forward(params, inputs):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W hₜ₋₁
-        a = h[t - 1] @ W.T
+        a = np.dot(h[t - 1], W.T)
         a += a_in[t - 1]
         # hₜ = σ(aₜ)
         _sigmoid(a, out=h[t])
@@ -105,7 +105,7 @@ def gradients(params, inputs, targets):
     h = np.zeros((T + 1, B, n), dtype=dtype)
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W hₜ₋₁
-        a = h[t - 1] @ W.T
+        a = np.dot(h[t - 1], W.T)
         a += a_in[t - 1]
         # hₜ = σ(aₜ)
         _sigmoid(a, out=h[t])
@@ -137,7 +137,7 @@ def gradients(params, inputs, targets):
 
     for t in range(T - 1, 0, -1):
         # ∂L/∂hₜ = dL_dh_inₜ + Wᵀ ∂L/∂aₜ₊₁
-        dL_dh = dL_da[t] @ W
+        dL_dh = np.dot(dL_da[t], W)
         dL_dh += dL_dh_in[t - 1]
         # ∂L/∂aₜ = dL_da_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_in[t - 1], dL_dh, out=dL_da[t - 1])
@@ -170,7 +170,7 @@ def _sigmoid(a, out=None):
 
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
 def _softmax_and_logsumexp(o):
@@ -201,4 +201,4 @@ def _add_at(a, at, value):
 
 def _outer_sum(g, u):
     """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""
-    return g.reshape(-1, g.shape[-1]).T @ u.reshape(-1, u.shape[-1])
+    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))
