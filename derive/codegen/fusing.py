@@ -28,6 +28,9 @@ from derive.rules import derivative_of
 class Fused:
     target: TimeSym  # the members' activations side by side, one array over t
     members: list  # (activated value's name, first column, last column + 1) in the target
+    function: type  # the entrywise function they share
+    stack: Stack  # whose product they read
+    start: object  # the first row of that product they read
 
 
 def _activation(expr, name):
@@ -99,4 +102,5 @@ def _fuse(loop: list, stack: Stack, run: list[_Member], number: int) -> Fused:
     first = min(member.line for member in run)  # where the first of them was computed
     line = ("step", target, function(RowSlice(stack.product, start, stop)))
     loop[:] = [line if j == first else entry for j, entry in enumerate(loop) if j not in drop or j == first]
-    return Fused(target, [(member.target.name, member.start - start, member.stop - start) for member in run])
+    return Fused(target, [(member.target.name, member.start - start, member.stop - start) for member in run],
+                 function, stack, start)

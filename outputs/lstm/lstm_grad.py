@@ -228,11 +228,15 @@ def gradients(params, inputs, targets):
     dL_da_C = dL_dh_stack[..., 3*n:4*n]
     # ∂L/∂a_oₜ at index t - 1
     dL_da_o = dL_dh_stack[..., 2*n:3*n]
-    # dL_da_o_inₜ = tanh_Cₜ ⊙ σ'(a_oₜ), in the columns of ∂L/∂a_oₜ (which overwrite it step by step)
+    # [σ'(a_fₜ), σ'(a_iₜ), σ'(a_oₜ)] from [fₜ, iₜ, oₜ] in one pass, in the columns of [∂L/∂a_fₜ, ∂L/∂a_iₜ,
+    #     ∂L/∂a_oₜ]
+    h_stack_sigmoid_prime = dL_dh_stack[..., 0:3*n]
+    np.subtract(1, h_stack_sigmoid, out=h_stack_sigmoid_prime)
+    h_stack_sigmoid_prime *= h_stack_sigmoid
+    # dL_da_o_inₜ = tanh_Cₜ ⊙ σ'(a_oₜ), in the columns of ∂L/∂a_oₜ (which overwrite it step by step);
+    #     σ'(a_oₜ) is there already
     dL_da_o_in = dL_dh_stack[..., 2*n:3*n]
-    np.subtract(1, o, out=dL_da_o_in)
     dL_da_o_in *= tanh_C
-    dL_da_o_in *= o
     # dL_dC_inₜ = oₜ ⊙ tanh'(Cₜ)
     dL_dC_in = tanh_C ** 2
     np.subtract(1, dL_dC_in, out=dL_dC_in)
@@ -242,16 +246,14 @@ def gradients(params, inputs, targets):
     np.power(Ctilde, 2, out=dL_da_C_in)
     np.subtract(1, dL_da_C_in, out=dL_da_C_in)
     dL_da_C_in *= i
-    # dL_da_i_inₜ = C̃ₜ ⊙ σ'(a_iₜ), in the columns of ∂L/∂a_iₜ (which overwrite it step by step)
+    # dL_da_i_inₜ = C̃ₜ ⊙ σ'(a_iₜ), in the columns of ∂L/∂a_iₜ (which overwrite it step by step); σ'(a_iₜ)
+    #     is there already
     dL_da_i_in = dL_dh_stack[..., n:2*n]
-    np.subtract(1, i, out=dL_da_i_in)
     dL_da_i_in *= Ctilde
-    dL_da_i_in *= i
-    # dL_da_f_inₜ = Cₜ₋₁ ⊙ σ'(a_fₜ), in the columns of ∂L/∂a_fₜ (which overwrite it step by step)
+    # dL_da_f_inₜ = Cₜ₋₁ ⊙ σ'(a_fₜ), in the columns of ∂L/∂a_fₜ (which overwrite it step by step);
+    #     σ'(a_fₜ) is there already
     dL_da_f_in = dL_dh_stack[..., 0:n]
-    np.subtract(1, f, out=dL_da_f_in)
     dL_da_f_in *= C[:-1]
-    dL_da_f_in *= f
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = dL_dh_in_T
     dL_dh = dL_dh_in[-1]
@@ -284,8 +286,9 @@ def gradients(params, inputs, targets):
 
     # what no gradient below reads: freed before their products allocate
     del (
-        W_stack_h, yhat, dL_dh_in, dL_da_f, dL_da_i, dL_da_C, dL_da_o, dL_da_o_in, dL_dC_in,
-        dL_da_C_in, dL_da_i_in, dL_da_f_in, h_stack_sigmoid, f, i, Ctilde, C, o, tanh_C
+        W_stack_h, yhat, dL_dh_in, dL_da_f, dL_da_i, dL_da_C, dL_da_o, h_stack_sigmoid_prime,
+        dL_da_o_in, dL_dC_in, dL_da_C_in, dL_da_i_in, dL_da_f_in, h_stack_sigmoid, f, i, Ctilde,
+        C, o, tanh_C
     )
     # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_oₜ; ∂L/∂a_Cₜ] [hₜ₋₁; xₜ]ᵀ: every block's gradient at once,
     #     averaged over the batch (each parameter's gradient is a block of it)
