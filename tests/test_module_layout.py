@@ -98,3 +98,5 @@ def test_the_fused_gates_sigma_prime_is_one_pass_before_the_backward_loop(settin
     for gate in ("f", "i", "o"):
         assert f"np.subtract(1, {gate}, " not in body, body
         assert body.count(f"dL_da_{gate}_in *= ") == 1, body
+    # tanh'(a_C) = 1 - C̃² in its columns: np.square, since np.power has no fast path for squares
+    assert "np.square(Ctilde, out=dL_da_C_in)" in body and "np.power(" not in body, body

@@ -76,6 +76,8 @@ def inplace_statements(target: str, expr, printer, existing: bool = False) -> li
 
     def make(left: str, operator: str, right: str) -> str:
         """The statement that makes the array (or, ``existing``, fills it)."""
+        if existing and operator == "**" and right == "2":  # np.power has no fast path for squares
+            return f"np.square({left}, out={target})"
         if existing:
             return f"np.{_UFUNCS[operator]}({left}, {right}, out={target})"
         return f"{target} = {left} {operator} {right}"

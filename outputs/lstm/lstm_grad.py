@@ -243,7 +243,7 @@ def gradients(params, inputs, targets):
     dL_dC_in *= o
     # dL_da_C_inₜ = iₜ ⊙ tanh'(a_Cₜ), in the columns of ∂L/∂a_Cₜ (which overwrite it step by step)
     dL_da_C_in = dL_dh_stack[..., 3*n:4*n]
-    np.power(Ctilde, 2, out=dL_da_C_in)
+    np.square(Ctilde, out=dL_da_C_in)
     np.subtract(1, dL_da_C_in, out=dL_da_C_in)
     dL_da_C_in *= i
     # dL_da_i_inₜ = C̃ₜ ⊙ σ'(a_iₜ), in the columns of ∂L/∂a_iₜ (which overwrite it step by step); σ'(a_iₜ)
