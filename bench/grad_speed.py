@@ -17,9 +17,10 @@ OpenMP threads passive); the report gives medians
 and the ratio of each peer to the generated code paired per round, plus the fraction of this
 machine's float64 GEMM throughput each reaches (matmul FLOPs of forward and backward against a
 2048² A @ B raced in the same rounds, paired per round too). Peers that are not installed are
-skipped. Every implementation runs in a process whose malloc keeps freed memory (below).
+skipped. Every implementation runs in a process whose malloc keeps freed memory, with the
+OpenBLAS kernels OpenBLAS picks for this CPU (both below).
 
-    python bench/grad_speed.py [--rounds 15] [--threads 2] [--system-malloc]
+    python bench/grad_speed.py [--rounds 15] [--threads 2] [--system-malloc] [--blas-coretype NAME]
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ from pathlib import Path
 SIZES = [(1, 8, 16, 8, 10), (32, 64, 128, 64, 50), (64, 256, 512, 256, 20)]
 
 
+def _option(name: str) -> str | None:
+    """An option's value read before argparse runs (the environment must be set first)."""
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else None
+
+
 def _threads_from_argv() -> int:
-    for j, arg in enumerate(sys.argv):
-        if arg == "--threads" and j + 1 < len(sys.argv):
-            return int(sys.argv[j + 1])
-    return 2
+    return int(_option("--threads") or 2)
 
 
 # glibc's malloc hands every array above a moving threshold back to the kernel when it is freed
@@ -53,9 +56,26 @@ def _threads_from_argv() -> int:
 # a long training loop would with jemalloc or tcmalloc; --system-malloc measures glibc's
 # defaults. glibc reads these when a process starts, hence the restart.
 KEEP_FREED_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184"
-_RESTART = "--system-malloc" not in sys.argv and os.environ.get("GLIBC_TUNABLES") != KEEP_FREED_MEMORY
-if __name__ == "__main__" and _RESTART:  # not when imported
-    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": KEEP_FREED_MEMORY})
+
+# OpenBLAS picks its kernels for the CPU it runs on, unless OPENBLAS_CORETYPE names others. The
+# machines this project runs on set OPENBLAS_CORETYPE=Haswell for everything: on an AVX-512 CPU
+# that gives NumPy's GEMMs (the generated code's, the hand-written peers' and the reference
+# A @ B alike) about 60 % of the throughput OpenBLAS's own choice gets, while JAX and PyTorch
+# bring BLAS of their own. So by default the bench lets OpenBLAS choose, as on a user's machine;
+# --blas-coretype NAME forces NAME (--blas-coretype Haswell measures what this machine forces).
+def _environment() -> dict:
+    """The environment every implementation runs in."""
+    env = dict(os.environ)
+    if "--system-malloc" not in sys.argv:
+        env["GLIBC_TUNABLES"] = KEEP_FREED_MEMORY
+    env.pop("OPENBLAS_CORETYPE", None)
+    if _option("--blas-coretype"):
+        env["OPENBLAS_CORETYPE"] = _option("--blas-coretype")
+    return env
+
+
+if __name__ == "__main__" and _environment() != dict(os.environ):  # not when imported
+    os.execve(sys.executable, [sys.executable, *sys.argv], _environment())
 
 # BLAS reads its thread count when it loads: set it before NumPy, torch or jax import. Idle
 # OpenMP threads must not spin (the default for some runtimes), or whichever implementation
@@ -389,6 +409,17 @@ def memory_ratio(fn, stored: int, returned: int) -> float:
     return (peak - stored - returned) / stored
 
 
+def blas_kernels() -> str:
+    """The kernels NumPy's OpenBLAS runs, as threadpoolctl reads them (the bench extra has it)."""
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return f"forced to {forced}" if forced else "OpenBLAS's choice"
+    cores = {info.get("architecture") for info in threadpool_info() if info.get("internal_api") == "openblas"}
+    return ", ".join(sorted(map(str, cores))) + (" (forced by OPENBLAS_CORETYPE)" if forced else " (OpenBLAS's choice)")
+
+
 def _check_same(impls) -> None:
     """Every implementation computes the same loss (so the timings compare like with like)."""
     losses = {name: float(fn()[0]) for name, fn in impls.items()}
@@ -405,12 +436,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", help="indices of the sizes to run (0, 1, 2)")
     parser.add_argument("--activations", nargs="*", default=["sigmoid", "tanh"], help="of rnn-softmax")
     parser.add_argument("--models", nargs="*", default=["rnn-softmax", "lstm", "conv-dense"])
+    parser.add_argument("--blas-coretype", help="force OpenBLAS's kernels (e.g. Haswell); default: its own choice")
     parser.add_argument("--system-malloc", action="store_true",
                         help="glibc's default malloc, which returns freed arrays to the kernel")
     args = parser.parse_args()
     sizes = [SIZES[j] for j in args.sizes] if args.sizes else SIZES
     print(f"{args.threads} threads; GEMM peak: a {GEMM_SIZE}² float64 A @ B in every round; malloc: "
           + ("glibc's defaults" if args.system_malloc else f"keeps freed memory (GLIBC_TUNABLES={KEEP_FREED_MEMORY})"))
+    print(f"OpenBLAS kernels: {blas_kernels()}")
     if "rnn-softmax" in args.models:
         for activation in args.activations:
             bench(rnn_model(activation), sizes, args.rounds)
