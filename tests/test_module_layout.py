@@ -2,7 +2,8 @@
 
 Correctness of every layout is the business of test_numpy_modules.py (autograd, finite
 differences, PyTorch). These tests pin what makes the modules fast and lean, so that a change
-that quietly undoes it fails: one GEMM and one σ call per LSTM step, tanh(C_t) computed once,
+that quietly undoes it fails: one GEMM and one σ call per LSTM step, one product for the three
+gates that multiply ∂L/∂C_t, tanh(C_t) computed once,
 and the peak memory of ``gradients`` within 1.5× the activations a BPTT must keep.
 """
 
@@ -48,7 +49,10 @@ def test_an_lstm_step_is_one_gemm_and_one_sigmoid_call_each_way(settings):
     backward = _loop_body(source, "gradients", backward=True)
     assert backward.count("np.dot(") == 1 and " @ " not in backward, backward  # Σ_g W_gᵀ ∂L/∂a_{g,t+1}
     assert "tanh" not in backward and "*(1 - " not in backward, backward  # stored factors, hoisted
-    assert backward.count("np.multiply(") == 4, backward  # one product per gate adjoint
+    # ∂L/∂a_o = … ⊙ ∂L/∂h_t, then ∂L/∂a_f, ∂L/∂a_i, ∂L/∂a_C = … ⊙ ∂L/∂C_t in one product over
+    # their columns side by side (the stack orders its blocks [o, f, i, C] for it)
+    assert backward.count("np.multiply(") == 1, backward
+    assert backward.count("dL_dh_stack_times_dL_dC[t - 1] *= dL_dC[:, None]") == 1, backward
 
 
 def test_a_gru_step_applies_sigma_once_to_both_gates():

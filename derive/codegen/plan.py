@@ -198,6 +198,7 @@ class Planner:
         self.step = net.step_assignments
         self.before, _, self.after = net.schedule()
         self.unicode = UnicodePrinter(net.notation, objective=net.objective.name)
+        self.in_columns_of: dict[str, str] = {}  # a hoisted factor -> the stack member whose columns hold it
         self._classify()
         self._share_functions()
         data = {a.name for a in net.assignments + self.shared} | {x.name for x in net.inputs} | set(net.targets)
@@ -315,7 +316,9 @@ class Planner:
         for a in self.recurrent:
             expr = split_blocks(a.expr)
             s["loop"].append(("step", a.target, self.hoist(expr, self._reads_loop, hoisted_name(a.name), hoisted)))
-        self.stacks = stack_forward(s["loop"], self.states)
+        needed = self._needed_adjoints()
+        inlined = self._inlined_adjoints(needed)
+        self.stacks = stack_forward(s["loop"], self.states, lambda name: self._factor_of(name, inlined))
         stack_hoisted(s["loop"], hoisted, self.stacks)
         self.fused = fuse_activations(s["loop"], self.stacks, self._read_elsewhere(s["loop"]))
         self.arrays.data |= {group.target.name for group in self.fused}
@@ -326,7 +329,6 @@ class Planner:
         for a in self.after:
             s["forward_post"] += self._emit("static", a)
 
-        needed = self._needed_adjoints()
         for a in reversed(self.after):
             if a.name in needed:
                 s["backward_pre"].append(("static", Grad(a.target), self._adjoint(a.name, ALWAYS, STATIC)))
@@ -334,7 +336,6 @@ class Planner:
             if a.name in needed:
                 s["backward_pre"].append(("all", Grad(a.target), self._adjoint(a.name, ALWAYS)))
         hoisted = []
-        inlined = self._inlined_adjoints(needed)
         for a in reversed(self.recurrent):
             if a.name not in needed or Grad(a.target) in inlined:
                 continue
@@ -380,6 +381,16 @@ class Planner:
                 value = substitute(value, inlined)
             inlined[key] = value
         return inlined
+
+    def _factor_of(self, name: str, inlined: dict):
+        """The one adjoint that ∂L/∂name_t multiplies entrywise, with the inlined adjoints
+        written out (∂L/∂C_t for an LSTM's a_f: σ'(a_f) ⊙ C_{t-1} ⊙ ∂L/∂C_t); else None."""
+        adj = self.d.adjoints.get(name)
+        if adj is None or any(c.when != ALWAYS for c in adj.terms):
+            return None
+        expr = substitute(adj.of(ALWAYS), inlined)
+        grads = [x for x in getattr(expr, "args", ()) if isinstance(x, Grad)]
+        return grads[0] if isinstance(expr, HadamardProduct) and len(grads) == 1 and len(_grads(expr)) == 1 else None
 
     def _reader_is_loop_adjoint(self, term) -> bool:
         """True when ``term`` belongs to the adjoint of a loop value (not to a gradient)."""
@@ -454,6 +465,7 @@ class Planner:
         plan.gradients = [use.get(p.name) or self._gradient(p) for p in net.params]
         plan.backward_alloc = self._adjoint_arrays(s, plan)
         self._hoisted_into_stacks(s, plan)
+        self._joint_products(s, plan)
         plan.outputs = self._outputs()
         plan.forward_pre, plan.forward_post = _forward_only(plan)
         definitions = {a.name: a.expr for a in net.assignments if a.name in self.loss_names}
@@ -591,6 +603,7 @@ class Planner:
                         shown = self.unicode.doprint(Grad(TimeSym(member, t, 1, 1)))
                         moved[name] = (shown, [f"{name} = {adjoint.view}", *steps], "")
                         holders[name] = member
+                        self.in_columns_of[name] = member
                         break
             if not moved:
                 continue
@@ -604,6 +617,72 @@ class Planner:
                      if x.target in moved else x for x in plan.backward_pre]
             first = next(j for j, x in enumerate(lines) if x.target in moved)
             plan.backward_pre = lines[:first] + early + lines[first:]
+
+    def _joint_products(self, s, plan: Plan) -> None:
+        """Neighbouring members of a stack whose adjoints are their factor (kept in their own
+        columns) times one and the same adjoint, ∂L/∂a_{g,t} = X_{g,t} ⊙ ∂L/∂C_t for g = f, i, C̃
+        of an LSTM, as one product a step over their columns seen as (T, B, gates, n): one
+        NumPy call instead of one per gate."""
+        for stack in self.stacks:
+            widths = {stop - start for _, _, start, stop in stack.members}
+            if stack.adjoint is None or len(widths) != 1:
+                continue
+            width, names = widths.pop(), [name for name, *_ in stack.members]
+            for block in ("backward_loop", "backward_last"):
+                products = {}  # member -> (its line's target as printed, X, the adjoint it multiplies, target)
+                for mode, target, expr in s[block]:
+                    member = target.var.name if isinstance(target, Grad) else None
+                    args = expr.args if isinstance(expr, HadamardProduct) and len(expr.args) == 2 else ()
+                    own = [x for x in args if isinstance(x, TimeSym) and self.in_columns_of.get(x.name) == member]
+                    other = next((x for x in args if own and x != own[0]), None)
+                    if member in names and len(own) == 1 and isinstance(other, Grad):
+                        products[member] = (ModulePrinter(self.arrays, mode).doprint(target), own[0], other, target)
+                runs, run = [], []
+                for name in names + [None]:
+                    if name in products and run and products[name][2] == products[run[-1]][2]:
+                        run.append(name)
+                        continue
+                    if len(run) > 1:
+                        runs.append(run)
+                    run = [name] if name in products else []
+                for run in runs:
+                    self._joint_product(stack, width, run, products, block, plan)
+
+    def _joint_product(self, stack, width, run: list, products: dict, block: str, plan: Plan) -> None:
+        """One run's lines of ``block`` as one in-place product over a (T, B, gates, n) view of
+        the stack's adjoint (made once, after it); the gates' own views go where nothing reads them."""
+        printer = ModulePrinter(self.arrays, "step")
+        factor = products[run[0]][2]
+        joint = f"{stack.adjoint.name}_times_{printer.doprint(factor).split('[')[0]}"
+        first = [name for name, *_ in stack.members].index(run[0])
+        count = len(stack.members)
+        gates = ", ".join(self.unicode.doprint(Grad(TimeSym(m, t, 1, 1))) for m in run)
+        if not any(line.target == joint for line in plan.backward_pre):
+            view = (f"{stack.adjoint.name}.reshape(T, B, {count}, {self._size(width)})"
+                    f"[:, :, {first}:{first + len(run)}]")
+            at = next(j for j, line in enumerate(plan.backward_pre) if line.target == stack.adjoint.name) + 1
+            plan.backward_pre.insert(at, Line(joint, view, f"[{gates}] as (T, B, {len(run)}, "
+                                                           f"{self._size(width)}), at index t - 1"))
+        targets = {products[m][0]: m for m in run}
+        index = products[run[0]][0][products[run[0]][0].index("["):]
+        lines, done = [], False
+        for line in getattr(plan, block):
+            if line.target not in targets:
+                lines.append(line)
+            elif not done:
+                done = True
+                sides = ", ".join(self.unicode.doprint(products[m][3]) for m in run)
+                factors = ", ".join(self.unicode.doprint(products[m][1]) for m in run)
+                lines.append(Line(f"{joint}{index}", f"{joint}{index} * {printer.doprint(factor)}[:, None]",
+                                  f"[{sides}] = [{factors}] ⊙ {self.unicode.doprint(factor)}: one product for "
+                                  f"the gates side by side (each factor in its adjoint's columns)", True,
+                                  (f"{joint}{index} *= {printer.doprint(factor)}[:, None]",)))
+        setattr(plan, block, lines)
+        views = {adjoint_name(m) for m in run}
+        others = [line for line in plan.backward_pre if line.target not in views]
+        read = _identifiers(_code(others + plan.backward_last + plan.backward_loop + plan.backward_post
+                                  + plan.gradients))
+        plan.backward_pre = [line for line in plan.backward_pre if line.target not in views - read]
 
     def _derivative_passes(self, stack, moved: dict, holders: dict, entries: dict) -> list[Line]:
         """f' of a fused group in one pass over its members' columns of the stack's adjoint,

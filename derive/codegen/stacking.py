@@ -11,13 +11,15 @@ The rewrite is pure algebra on the planned loop expressions,
     a_{g,t} = … + W_g h_{t-1}        ->  a_{g,t} = … + (W_stack h_{t-1})[rows of g]
     Σ_g W_gᵀ ∂L/∂a_{g,t+1}           ->  W_stackᵀ [∂L/∂a_{f,t+1}; …; ∂L/∂a_{o,t+1}]
 
-with W_stack = [W_f; W_i; W_o; W_C] (blocks in the order the forward pass declares them, those
-whose results one function reads side by side, so that it can be one call: fusing.py).
+with W_stack = [W_o; W_f; W_i; W_C]: the blocks whose results one function reads side by side, so
+that it can be one call (fusing.py), and those whose adjoints multiply the same factor side by
+side, so that those products can be one call too (``_order``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import permutations, product
 
 from sympy import Integer
 from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
@@ -63,8 +65,10 @@ def _reads_previous_state(term, states):
     return None
 
 
-def stack_forward(loop: list, states: set[str]) -> list[Stack]:
-    """Rewrite the loop entries (mode, target, expr) in place; return the stacks made."""
+def stack_forward(loop: list, states: set[str], factor_of=lambda name: None) -> list[Stack]:
+    """Rewrite the loop entries (mode, target, expr) in place; return the stacks made.
+    ``factor_of(name)``: the adjoint ∂L/∂name multiplies entrywise (∂L/∂C_t for an LSTM's
+    a_f, a_i and a_C), or None, which orders the blocks (``_order``)."""
     groups: dict = {}
     for j, (_, target, expr) in enumerate(loop):
         for term in _terms(expr):
@@ -75,7 +79,7 @@ def stack_forward(loop: list, states: set[str]) -> list[Stack]:
     for state, members in groups.items():
         if len({j for j, *_ in members}) < 2 or len({j for j, *_ in members}) != len(members):
             continue  # one block: nothing to stack; two in one line: leave that line alone
-        members = _by_activation(loop, members)
+        members = _order(loop, members, factor_of)
         start, rows = Integer(0), []
         for _, name, _, block in members:
             rows.append((name, block, start, start + block.shape[0]))
@@ -142,16 +146,31 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack]) -> None:
         loop[lines[stack.product.name]] = (mode, target, add(expr, joint))
 
 
-def _by_activation(loop: list, members: list) -> list:
-    """The members with those that one function reads side by side (f, i, o before C̃, each
-    group in the forward pass's order): their activations can then be one call (fusing.py)."""
+def _order(loop: list, members: list, factor_of) -> list:
+    """The members with those that one function reads side by side, so that their activations
+    can be one call (fusing.py); of those orders, one where the most neighbours' adjoints
+    multiply the same factor, so that their products can be one call too (an LSTM's
+    [o, f, i, C̃]: σ of the first three at once, then ∂L/∂a_{f,i,C} = … ⊙ ∂L/∂C_t at once).
+    Among equals, the forward pass's order, each function's group where its first member is."""
     def function_of(name):
         return next((type(expr) for _, _, expr in loop if isinstance(expr, Elementwise)
                      and isinstance(expr.arg, TimeSym) and expr.arg.name == name), None)
 
     kinds = [function_of(name) for _, name, _, _ in members]
-    order = sorted(range(len(members)), key=lambda j: (kinds.index(kinds[j]), j))
-    return [members[j] for j in order]
+    groups: dict = {}
+    for j, kind in enumerate(kinds):
+        groups.setdefault(kind, []).append(j)
+    factors = [factor_of(name) for _, name, _, _ in members]
+
+    def shared(order):
+        pairs = zip(order, order[1:], strict=False)
+        return sum(1 for a, b in pairs if factors[a] is not None and factors[a] == factors[b])
+
+    orders = [[j for group in inner for j in group] for outer in permutations(groups.values())
+              for inner in product(*(permutations(group) for group in outer))] if len(members) <= 6 else []
+    first = [j for group in groups.values() for j in group]
+    best = max([first, *orders], key=shared)  # the first of the best: the forward pass's order if it is one
+    return [members[j] for j in best]
 
 
 def stack_backward(expr, stacks: list[Stack]):

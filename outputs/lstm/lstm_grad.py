@@ -78,29 +78,29 @@ def forward(params, inputs):
     V = np.asarray(params["V"], dtype=dtype)
     c = np.asarray(params["c"], dtype=dtype)
 
-    # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_o[:, 1..n], W_C[:, 1..n]] (one
+    # the blocks that read hₜ₋₁, stacked: [W_o[:, 1..n], W_f[:, 1..n], W_i[:, 1..n], W_C[:, 1..n]] (one
     #     GEMM per step)
-    W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_o[:, 0:n], W_C[:, 0:n]])
-    # their input blocks, stacked: [W_f[:, n + 1..d + n], W_i[:, n + 1..d + n], W_o[:, n + 1..d + n],
+    W_stack_h = np.concatenate([W_o[:, 0:n], W_f[:, 0:n], W_i[:, 0:n], W_C[:, 0:n]])
+    # their input blocks, stacked: [W_o[:, n + 1..d + n], W_f[:, n + 1..d + n], W_i[:, n + 1..d + n],
     #     W_C[:, n + 1..d + n]] (one GEMM for every t)
-    W_stack_x = np.concatenate([W_f[:, n:d + n], W_i[:, n:d + n], W_o[:, n:d + n], W_C[:, n:d + n]])
-    # their input biases, stacked: [b_f, b_i, b_o, b_C] (one add for every t)
-    b_stack_h = np.concatenate([b_f, b_i, b_o, b_C])
+    W_stack_x = np.concatenate([W_o[:, n:d + n], W_f[:, n:d + n], W_i[:, n:d + n], W_C[:, n:d + n]])
+    # their input biases, stacked: [b_o, b_f, b_i, b_C] (one add for every t)
+    b_stack_h = np.concatenate([b_o, b_f, b_i, b_C])
     # h_stack_inₜ = W_stack_x xₜ + b_stack_h
     h_stack_in = _matmul(x, W_stack_x.T)
     h_stack_in += b_stack_h
-    # [fₜ, iₜ, oₜ] side by side, at index t - 1
+    # [oₜ, fₜ, iₜ] side by side, at index t - 1
     h_stack_sigmoid = np.empty((T, B, 3*n), dtype=dtype)
     # fₜ at index t - 1
-    f = h_stack_sigmoid[..., 0:n]
+    f = h_stack_sigmoid[..., n:2*n]
     # iₜ at index t - 1
-    i = h_stack_sigmoid[..., n:2*n]
+    i = h_stack_sigmoid[..., 2*n:3*n]
     # C̃ₜ at index t - 1
     Ctilde = np.empty((T, B, n), dtype=dtype)
     # Cₜ at index t; C₀ = 0 at index 0
     C = np.zeros((T + 1, B, n), dtype=dtype)
     # oₜ at index t - 1
-    o = h_stack_sigmoid[..., 2*n:3*n]
+    o = h_stack_sigmoid[..., 0:n]
     # tanh_Cₜ at index t - 1
     tanh_C = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
@@ -109,7 +109,7 @@ def forward(params, inputs):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = np.dot(h[t - 1], W_stack_h.T)
         h_stack += h_stack_in[t - 1]
-        # [fₜ, iₜ, oₜ] = σ((h_stackₜ)[1..3*n])
+        # [oₜ, fₜ, iₜ] = σ((h_stackₜ)[1..3*n])
         _sigmoid(h_stack[..., 0:3*n], out=h_stack_sigmoid[t - 1])
         # a_Cₜ = (h_stackₜ)[3*n + 1..4*n]
         a_C = h_stack[..., 3*n:4*n]
@@ -159,29 +159,29 @@ def gradients(params, inputs, targets):
     y = np.asarray(targets["y"])
     # where each label sits in the flattened logits: the loss and its gradient read it
     y_at = _label_index(y, k)
-    # the blocks that read hₜ₋₁, stacked: [W_f[:, 1..n], W_i[:, 1..n], W_o[:, 1..n], W_C[:, 1..n]] (one
+    # the blocks that read hₜ₋₁, stacked: [W_o[:, 1..n], W_f[:, 1..n], W_i[:, 1..n], W_C[:, 1..n]] (one
     #     GEMM per step)
-    W_stack_h = np.concatenate([W_f[:, 0:n], W_i[:, 0:n], W_o[:, 0:n], W_C[:, 0:n]])
-    # their input blocks, stacked: [W_f[:, n + 1..d + n], W_i[:, n + 1..d + n], W_o[:, n + 1..d + n],
+    W_stack_h = np.concatenate([W_o[:, 0:n], W_f[:, 0:n], W_i[:, 0:n], W_C[:, 0:n]])
+    # their input blocks, stacked: [W_o[:, n + 1..d + n], W_f[:, n + 1..d + n], W_i[:, n + 1..d + n],
     #     W_C[:, n + 1..d + n]] (one GEMM for every t)
-    W_stack_x = np.concatenate([W_f[:, n:d + n], W_i[:, n:d + n], W_o[:, n:d + n], W_C[:, n:d + n]])
-    # their input biases, stacked: [b_f, b_i, b_o, b_C] (one add for every t)
-    b_stack_h = np.concatenate([b_f, b_i, b_o, b_C])
+    W_stack_x = np.concatenate([W_o[:, n:d + n], W_f[:, n:d + n], W_i[:, n:d + n], W_C[:, n:d + n]])
+    # their input biases, stacked: [b_o, b_f, b_i, b_C] (one add for every t)
+    b_stack_h = np.concatenate([b_o, b_f, b_i, b_C])
     # h_stack_inₜ = W_stack_x xₜ + b_stack_h
     h_stack_in = _matmul(x, W_stack_x.T)
     h_stack_in += b_stack_h
-    # [fₜ, iₜ, oₜ] side by side, at index t - 1
+    # [oₜ, fₜ, iₜ] side by side, at index t - 1
     h_stack_sigmoid = np.empty((T, B, 3*n), dtype=dtype)
     # fₜ at index t - 1
-    f = h_stack_sigmoid[..., 0:n]
+    f = h_stack_sigmoid[..., n:2*n]
     # iₜ at index t - 1
-    i = h_stack_sigmoid[..., n:2*n]
+    i = h_stack_sigmoid[..., 2*n:3*n]
     # C̃ₜ at index t - 1
     Ctilde = np.empty((T, B, n), dtype=dtype)
     # Cₜ at index t; C₀ = 0 at index 0
     C = np.zeros((T + 1, B, n), dtype=dtype)
     # oₜ at index t - 1
-    o = h_stack_sigmoid[..., 2*n:3*n]
+    o = h_stack_sigmoid[..., 0:n]
     # tanh_Cₜ at index t - 1
     tanh_C = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
@@ -190,7 +190,7 @@ def gradients(params, inputs, targets):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = np.dot(h[t - 1], W_stack_h.T)
         h_stack += h_stack_in[t - 1]
-        # [fₜ, iₜ, oₜ] = σ((h_stackₜ)[1..3*n])
+        # [oₜ, fₜ, iₜ] = σ((h_stackₜ)[1..3*n])
         _sigmoid(h_stack[..., 0:3*n], out=h_stack_sigmoid[t - 1])
         # a_Cₜ = (h_stackₜ)[3*n + 1..4*n]
         a_C = h_stack[..., 3*n:4*n]
@@ -218,24 +218,20 @@ def gradients(params, inputs, targets):
     _add_at(dL_ds, y_at, -1.0)
     # dL_dh_inₜ = Vᵀ ∂L/∂sₜ
     dL_dh_in = _matmul(dL_ds, V)
-    # [∂L/∂a_fₜ, ∂L/∂a_iₜ, ∂L/∂a_oₜ, ∂L/∂a_Cₜ] side by side, at index t - 1
+    # [∂L/∂a_oₜ, ∂L/∂a_fₜ, ∂L/∂a_iₜ, ∂L/∂a_Cₜ] side by side, at index t - 1
     dL_dh_stack = np.empty((T, B, 4*n), dtype=dtype)
-    # ∂L/∂a_fₜ at index t - 1
-    dL_da_f = dL_dh_stack[..., 0:n]
-    # ∂L/∂a_iₜ at index t - 1
-    dL_da_i = dL_dh_stack[..., n:2*n]
-    # ∂L/∂a_Cₜ at index t - 1
-    dL_da_C = dL_dh_stack[..., 3*n:4*n]
+    # [∂L/∂a_fₜ, ∂L/∂a_iₜ, ∂L/∂a_Cₜ] as (T, B, 3, n), at index t - 1
+    dL_dh_stack_times_dL_dC = dL_dh_stack.reshape(T, B, 4, n)[:, :, 1:4]
     # ∂L/∂a_oₜ at index t - 1
-    dL_da_o = dL_dh_stack[..., 2*n:3*n]
-    # [σ'(a_fₜ), σ'(a_iₜ), σ'(a_oₜ)] from [fₜ, iₜ, oₜ] in one pass, in the columns of [∂L/∂a_fₜ, ∂L/∂a_iₜ,
-    #     ∂L/∂a_oₜ]
+    dL_da_o = dL_dh_stack[..., 0:n]
+    # [σ'(a_oₜ), σ'(a_fₜ), σ'(a_iₜ)] from [oₜ, fₜ, iₜ] in one pass, in the columns of [∂L/∂a_oₜ, ∂L/∂a_fₜ,
+    #     ∂L/∂a_iₜ]
     h_stack_sigmoid_prime = dL_dh_stack[..., 0:3*n]
     np.subtract(1, h_stack_sigmoid, out=h_stack_sigmoid_prime)
     h_stack_sigmoid_prime *= h_stack_sigmoid
     # dL_da_o_inₜ = tanh_Cₜ ⊙ σ'(a_oₜ), in the columns of ∂L/∂a_oₜ (which overwrite it step by step);
     #     σ'(a_oₜ) is there already
-    dL_da_o_in = dL_dh_stack[..., 2*n:3*n]
+    dL_da_o_in = dL_dh_stack[..., 0:n]
     dL_da_o_in *= tanh_C
     # dL_dC_inₜ = oₜ ⊙ tanh'(Cₜ)
     dL_dC_in = tanh_C ** 2
@@ -248,11 +244,11 @@ def gradients(params, inputs, targets):
     dL_da_C_in *= i
     # dL_da_i_inₜ = C̃ₜ ⊙ σ'(a_iₜ), in the columns of ∂L/∂a_iₜ (which overwrite it step by step); σ'(a_iₜ)
     #     is there already
-    dL_da_i_in = dL_dh_stack[..., n:2*n]
+    dL_da_i_in = dL_dh_stack[..., 2*n:3*n]
     dL_da_i_in *= Ctilde
     # dL_da_f_inₜ = Cₜ₋₁ ⊙ σ'(a_fₜ), in the columns of ∂L/∂a_fₜ (which overwrite it step by step);
     #     σ'(a_fₜ) is there already
-    dL_da_f_in = dL_dh_stack[..., 0:n]
+    dL_da_f_in = dL_dh_stack[..., n:2*n]
     dL_da_f_in *= C[:-1]
     t = T  # the last step: no step T + 1 feeds back
     # ∂L/∂h_T = dL_dh_in_T
@@ -261,12 +257,9 @@ def gradients(params, inputs, targets):
     np.multiply(dL_da_o_in[-1], dL_dh, out=dL_da_o[-1])
     # ∂L/∂C_T = dL_dC_in_T ⊙ ∂L/∂h_T
     dL_dC = dL_dC_in[-1] * dL_dh
-    # ∂L/∂a_C_T = dL_da_C_in_T ⊙ ∂L/∂C_T
-    np.multiply(dL_da_C_in[-1], dL_dC, out=dL_da_C[-1])
-    # ∂L/∂a_i_T = dL_da_i_in_T ⊙ ∂L/∂C_T
-    np.multiply(dL_da_i_in[-1], dL_dC, out=dL_da_i[-1])
-    # ∂L/∂a_f_T = dL_da_f_in_T ⊙ ∂L/∂C_T
-    np.multiply(dL_da_f_in[-1], dL_dC, out=dL_da_f[-1])
+    # [∂L/∂a_f_T, ∂L/∂a_i_T, ∂L/∂a_C_T] = [dL_da_f_in_T, dL_da_i_in_T, dL_da_C_in_T] ⊙ ∂L/∂C_T: one
+    #     product for the gates side by side (each factor in its adjoint's columns)
+    dL_dh_stack_times_dL_dC[-1] *= dL_dC[:, None]
 
     for t in range(T - 1, 0, -1):
         # ∂L/∂hₜ = dL_dh_inₜ + W_stack_hᵀ dL_dh_stackₜ₊₁
@@ -277,45 +270,42 @@ def gradients(params, inputs, targets):
         # ∂L/∂Cₜ = dL_dC_inₜ ⊙ ∂L/∂hₜ + fₜ₊₁ ⊙ ∂L/∂Cₜ₊₁
         dL_dC = f[t] * dL_dC
         dL_dC += (dL_dC_in[t - 1] * dL_dh)
-        # ∂L/∂a_Cₜ = dL_da_C_inₜ ⊙ ∂L/∂Cₜ
-        np.multiply(dL_da_C_in[t - 1], dL_dC, out=dL_da_C[t - 1])
-        # ∂L/∂a_iₜ = dL_da_i_inₜ ⊙ ∂L/∂Cₜ
-        np.multiply(dL_da_i_in[t - 1], dL_dC, out=dL_da_i[t - 1])
-        # ∂L/∂a_fₜ = dL_da_f_inₜ ⊙ ∂L/∂Cₜ
-        np.multiply(dL_da_f_in[t - 1], dL_dC, out=dL_da_f[t - 1])
+        # [∂L/∂a_fₜ, ∂L/∂a_iₜ, ∂L/∂a_Cₜ] = [dL_da_f_inₜ, dL_da_i_inₜ, dL_da_C_inₜ] ⊙ ∂L/∂Cₜ: one product for
+        #     the gates side by side (each factor in its adjoint's columns)
+        dL_dh_stack_times_dL_dC[t - 1] *= dL_dC[:, None]
 
     # what no gradient below reads: freed before their products allocate
     del (
-        W_stack_h, yhat, dL_dh_in, dL_da_f, dL_da_i, dL_da_C, dL_da_o, h_stack_sigmoid_prime,
+        W_stack_h, yhat, dL_dh_in, dL_dh_stack_times_dL_dC, dL_da_o, h_stack_sigmoid_prime,
         dL_da_o_in, dL_dC_in, dL_da_C_in, dL_da_i_in, dL_da_f_in, h_stack_sigmoid, f, i, Ctilde,
         C, o, tanh_C
     )
-    # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_oₜ; ∂L/∂a_Cₜ] [hₜ₋₁; xₜ]ᵀ: every block's gradient at once,
+    # Σ[t=1..T] [∂L/∂a_oₜ; ∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_Cₜ] [hₜ₋₁; xₜ]ᵀ: every block's gradient at once,
     #     averaged over the batch (each parameter's gradient is a block of it)
     dL_dh_stack_grads0 = _outer_sum(dL_dh_stack, np.concatenate([h[:-1], x], axis=-1))
     dL_dh_stack_grads0 /= B
-    # Σ[t=1..T] [∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_oₜ; ∂L/∂a_Cₜ]: every block's gradient at once, averaged over
+    # Σ[t=1..T] [∂L/∂a_oₜ; ∂L/∂a_fₜ; ∂L/∂a_iₜ; ∂L/∂a_Cₜ]: every block's gradient at once, averaged over
     #     the batch (each parameter's gradient is a block of it)
     dL_dh_stack_grads1 = dL_dh_stack.sum(axis=(0, 1))
     dL_dh_stack_grads1 /= B
 
     grads = {}
     # ∂L/∂W_f = Σ[t=1..T] ∂L/∂a_fₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_f"] = dL_dh_stack_grads0[0:n]
+    grads["W_f"] = dL_dh_stack_grads0[n:2*n]
     # ∂L/∂W_i = Σ[t=1..T] ∂L/∂a_iₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_i"] = dL_dh_stack_grads0[n:2*n]
+    grads["W_i"] = dL_dh_stack_grads0[2*n:3*n]
     # ∂L/∂W_C = Σ[t=1..T] ∂L/∂a_Cₜ [hₜ₋₁; xₜ]ᵀ
     grads["W_C"] = dL_dh_stack_grads0[3*n:4*n]
     # ∂L/∂W_o = Σ[t=1..T] ∂L/∂a_oₜ [hₜ₋₁; xₜ]ᵀ
-    grads["W_o"] = dL_dh_stack_grads0[2*n:3*n]
+    grads["W_o"] = dL_dh_stack_grads0[0:n]
     # ∂L/∂b_f = Σ[t=1..T] ∂L/∂a_fₜ
-    grads["b_f"] = dL_dh_stack_grads1[0:n]
+    grads["b_f"] = dL_dh_stack_grads1[n:2*n]
     # ∂L/∂b_i = Σ[t=1..T] ∂L/∂a_iₜ
-    grads["b_i"] = dL_dh_stack_grads1[n:2*n]
+    grads["b_i"] = dL_dh_stack_grads1[2*n:3*n]
     # ∂L/∂b_C = Σ[t=1..T] ∂L/∂a_Cₜ
     grads["b_C"] = dL_dh_stack_grads1[3*n:4*n]
     # ∂L/∂b_o = Σ[t=1..T] ∂L/∂a_oₜ
-    grads["b_o"] = dL_dh_stack_grads1[2*n:3*n]
+    grads["b_o"] = dL_dh_stack_grads1[0:n]
     # ∂L/∂V = Σ[t=1..T] ∂L/∂sₜ hₜᵀ
     grads["V"] = _outer_sum(dL_ds, h[1:]) / B
     # ∂L/∂c = Σ[t=1..T] ∂L/∂sₜ
