@@ -95,7 +95,7 @@ def test_peak_memory_stays_within_one_and_a_half_times_the_stored_activations(pr
 
 @pytest.mark.parametrize("settings", LSTM_OPTIONS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_the_fused_gates_sigma_prime_is_one_pass_before_the_backward_loop(settings):
-    """σ'(a_f), σ'(a_i) and σ'(a_o) from [f, i, o] in one pass over their adjoints' columns
+    """σ'(a_o), σ'(a_f) and σ'(a_i) from [o, f, i] in one pass over their adjoints' columns
     (two NumPy calls), then one product per gate: not two calls per gate."""
     body = numpy_module("lstm", settings).split("def gradients(")[1].split("for t in range(T - 1, 0, -1):")[0]
     assert body.count("np.subtract(1, h_stack_sigmoid, out=h_stack_sigmoid_prime)") == 1, body

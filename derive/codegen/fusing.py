@@ -6,7 +6,7 @@ o_t = σ(a_{o,t}). Three σ calls of four NumPy operations each become one over 
 f, i and o together (stacking puts the members one function reads side by side), written
 into one array whose columns the gates are:
 
-    [f_t, i_t, o_t] = σ((stack_t)[rows of f, i, o])     f = stack_sigmoid[..., 0:n], ...
+    [o_t, f_t, i_t] = σ((stack_t)[rows of o, f, i])     o = stack_sigmoid[..., 0:n], ...
 
 A member is fused only when its pre-activation is nothing but those columns and nothing else
 reads it: the derivative of the function must be a function of its answer alone (σ' from σ,

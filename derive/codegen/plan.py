@@ -687,7 +687,7 @@ class Planner:
     def _derivative_passes(self, stack, moved: dict, holders: dict, entries: dict) -> list[Line]:
         """f' of a fused group in one pass over its members' columns of the stack's adjoint,
         when each member's factor there is X_g ⊙ f'(a_g): σ'(a_f), σ'(a_i) and σ'(a_o) of an
-        LSTM from [f, i, o] in two NumPy calls instead of two each, then one product per gate
+        LSTM from [o, f, i] in two NumPy calls instead of two each, then one product per gate
         (``moved``'s statements rewritten to that product)."""
         printer = ModulePrinter(self.arrays, "all")
         lines = []
