@@ -657,9 +657,11 @@ class Planner:
         first = [name for name, *_ in stack.members].index(run[0])
         count = len(stack.members)
         gates = ", ".join(self.unicode.doprint(Grad(TimeSym(m, t, 1, 1))) for m in run)
-        if not any(line.target == joint for line in plan.backward_pre):
-            view = (f"{stack.adjoint.name}.reshape(T, B, {count}, {self._size(width)})"
-                    f"[:, :, {first}:{first + len(run)}]")
+        view = f"{stack.adjoint.name}.reshape(T, B, {count}, {self._size(width)})[:, :, {first}:{first + len(run)}]"
+        made = [line.code for line in plan.backward_pre if line.target == joint]
+        if made and made != [view]:
+            return  # the loop's run and the last step's differ: each keeps its own products
+        if not made:
             at = next(j for j, line in enumerate(plan.backward_pre) if line.target == stack.adjoint.name) + 1
             plan.backward_pre.insert(at, Line(joint, view, f"[{gates}] as (T, B, {len(run)}, "
                                                            f"{self._size(width)}), at index t - 1"))
