@@ -104,3 +104,11 @@ def test_the_fused_gates_sigma_prime_is_one_pass_before_the_backward_loop(settin
         assert body.count(f"dL_da_{gate}_in *= ") == 1, body
     # tanh'(a_C) = 1 - C̃² in its columns: np.square, since np.power has no fast path for squares
     assert "np.square(Ctilde, out=dL_da_C_in)" in body and "np.power(" not in body, body
+
+
+def test_the_stack_puts_blocks_whose_adjoints_share_a_factor_side_by_side():
+    """The LSTM's blocks as [o, f, i, C̃]: σ's three side by side, and f, i, C̃ (whose adjoints
+    all multiply ∂L/∂C_t) too. The GRU's r and z share no factor: the forward pass's order."""
+    lstm = numpy_module("lstm")
+    assert "W_stack_h = np.concatenate([W_o[:, 0:n], W_f[:, 0:n], W_i[:, 0:n], W_C[:, 0:n]])" in lstm
+    assert "W_stack_h = np.concatenate([W_hr, W_hz])" in numpy_module("gru")
