@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from sympy import Basic, Integer
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol
@@ -63,6 +64,15 @@ from derive.printing.numpy_module import Arrays, ModulePrinter, _unwrap
 from derive.printing.unicode import UnicodePrinter
 
 LOSSES = (CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss)
+
+
+class _GateProduct(NamedTuple):
+    """A stack member's backward line ∂L/∂a_{g,t} = X_{g,t} ⊙ ∂L/∂s_t (``_joint_products``)."""
+
+    printed: str  # the line's target as the module prints it
+    target: Grad  # ∂L/∂a_{g,t}
+    own: TimeSym  # X_{g,t}, kept in the member's own columns of the stack's adjoint
+    shared: Grad  # ∂L/∂s_t, which neighbouring members may multiply too
 
 
 class NotGeneratable(ValueError):
@@ -629,17 +639,18 @@ class Planner:
                 continue
             width, names = widths.pop(), [name for name, *_ in stack.members]
             for block in ("backward_loop", "backward_last"):
-                products = {}  # member -> (its line's target as printed, X, the adjoint it multiplies, target)
+                products = {}  # member -> its _GateProduct
                 for mode, target, expr in s[block]:
                     member = target.var.name if isinstance(target, Grad) else None
                     args = expr.args if isinstance(expr, HadamardProduct) and len(expr.args) == 2 else ()
                     own = [x for x in args if isinstance(x, TimeSym) and self.in_columns_of.get(x.name) == member]
                     other = next((x for x in args if own and x != own[0]), None)
                     if member in names and len(own) == 1 and isinstance(other, Grad):
-                        products[member] = (ModulePrinter(self.arrays, mode).doprint(target), own[0], other, target)
+                        products[member] = _GateProduct(ModulePrinter(self.arrays, mode).doprint(target), target,
+                                                        own[0], other)
                 runs, run = [], []
                 for name in names + [None]:
-                    if name in products and run and products[name][2] == products[run[-1]][2]:
+                    if name in products and run and products[name].shared == products[run[-1]].shared:
                         run.append(name)
                         continue
                     if len(run) > 1:
@@ -652,8 +663,8 @@ class Planner:
         """One run's lines of ``block`` as one in-place product over a (T, B, gates, n) view of
         the stack's adjoint (made once, after it); the gates' own views go where nothing reads them."""
         printer = ModulePrinter(self.arrays, "step")
-        factor = products[run[0]][2]
-        joint = f"{stack.adjoint.name}_times_{printer.doprint(factor).split('[')[0]}"
+        shared = products[run[0]].shared
+        joint = f"{stack.adjoint.name}_times_{printer.doprint(shared).split('[')[0]}"
         first = [name for name, *_ in stack.members].index(run[0])
         count = len(stack.members)
         gates = ", ".join(self.unicode.doprint(Grad(TimeSym(m, t, 1, 1))) for m in run)
@@ -665,20 +676,20 @@ class Planner:
             at = next(j for j, line in enumerate(plan.backward_pre) if line.target == stack.adjoint.name) + 1
             plan.backward_pre.insert(at, Line(joint, view, f"[{gates}] as (T, B, {len(run)}, "
                                                            f"{self._size(width)}), at index t - 1"))
-        targets = {products[m][0]: m for m in run}
-        index = products[run[0]][0][products[run[0]][0].index("["):]
+        targets = {products[m].printed for m in run}
+        index = products[run[0]].printed[products[run[0]].printed.index("["):]
         lines, done = [], False
         for line in getattr(plan, block):
             if line.target not in targets:
                 lines.append(line)
             elif not done:
                 done = True
-                sides = ", ".join(self.unicode.doprint(products[m][3]) for m in run)
-                factors = ", ".join(self.unicode.doprint(products[m][1]) for m in run)
-                lines.append(Line(f"{joint}{index}", f"{joint}{index} * {printer.doprint(factor)}[:, None]",
-                                  f"[{sides}] = [{factors}] ⊙ {self.unicode.doprint(factor)}: one product for "
+                sides = ", ".join(self.unicode.doprint(products[m].target) for m in run)
+                factors = ", ".join(self.unicode.doprint(products[m].own) for m in run)
+                lines.append(Line(f"{joint}{index}", f"{joint}{index} * {printer.doprint(shared)}[:, None]",
+                                  f"[{sides}] = [{factors}] ⊙ {self.unicode.doprint(shared)}: one product for "
                                   f"the gates side by side (each factor in its adjoint's columns)", True,
-                                  (f"{joint}{index} *= {printer.doprint(factor)}[:, None]",)))
+                                  (f"{joint}{index} *= {printer.doprint(shared)}[:, None]",)))
         setattr(plan, block, lines)
         views = {adjoint_name(m) for m in run}
         others = [line for line in plan.backward_pre if line.target not in views]
@@ -694,7 +705,7 @@ class Planner:
         printer = ModulePrinter(self.arrays, "all")
         lines = []
         for group in (g for g in self.fused if g.stack is stack):
-            others = {}  # member g -> (its factor's name, X_g)
+            others = {}  # activation g -> (its factor's name, X_g, f'(a_g))
             for name, member in holders.items():
                 expr = entries[name]
                 primes = [x for x in getattr(expr, "args", ()) if isinstance(x, Prime)]
