@@ -86,6 +86,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
+from derive import presets  # noqa: E402
 from derive.codegen.numpy_module import numpy_module  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -94,7 +95,7 @@ import lstm_peers  # noqa: E402
 
 
 def load_generated(preset: str, settings: dict):
-    source = numpy_module(preset, settings)
+    source = numpy_module(presets.get(preset), settings)
     path = Path(tempfile.mkdtemp()) / f"{preset.replace('-', '_')}_grad.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location(path.stem, path)

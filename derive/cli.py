@@ -11,8 +11,9 @@ from pathlib import Path
 
 import click
 
-from derive import presets
+from derive import source
 from derive.deriver import derive
+from derive.model import Model
 from derive.network import DeclarationError
 from derive.output import OutputError, write_atomic
 from derive.printing.unicode import UnicodePrinter
@@ -34,13 +35,22 @@ def _settings(pairs: tuple[str, ...], steps: int | None) -> dict[str, str]:
     return settings
 
 
-def _network(preset: str, settings: dict[str, str]):
+def _model(text: str) -> Model:
     try:
-        if "T" in settings and "T" not in presets.get(preset).sizes:
-            settings = {k: v for k, v in settings.items() if k != "T"}  # a network without time
-        return presets.build(preset, settings)
+        return source.resolve(text)
     except DeclarationError as err:
         raise UsageProblem(str(err)) from None
+
+
+def _network(model: Model, settings: dict[str, str]):
+    try:
+        return model.build(model.without_time(settings))
+    except DeclarationError as err:
+        raise UsageProblem(str(err)) from None
+
+
+def _default_output(model: Model, suffix: str) -> Path:
+    return Path("outputs") / model.stem / f"{model.stem}{suffix}"
 
 
 def _steps(net, settings) -> int:
@@ -56,12 +66,12 @@ def cli():
 @cli.command("list")
 def list_presets():
     """The built-in models, one per line: name, seed, forward pass."""
-    for name, preset in presets.PRESETS.items():
-        net = preset.build()
+    for model in source.builtin_models():
+        net = model.build()
         printer = UnicodePrinter(net.notation, objective=net.objective.name)
         forward = "; ".join(f"{printer.doprint(a.target)} = {printer.doprint(a.expr)}" for a in net.assignments)
-        source = f"seed {preset.seed}" if preset.seed else "no seed"
-        click.echo(f"{name:<12} {source:<14} {forward}")
+        origin = f"seed {model.seed}" if model.seed else "no seed"
+        click.echo(f"{model.ref:<12} {origin:<14} {forward}")
 
 
 LAYOUT = click.option("--layout", type=click.Choice(["denominator", "numerator"]), default="denominator",
@@ -69,50 +79,53 @@ LAYOUT = click.option("--layout", type=click.Choice(["denominator", "numerator"]
 SET = click.option("--set", "pairs", multiple=True, metavar="OPTION=VALUE",
                    help="A model option or size, e.g. --set activation=tanh --set n=4.")
 STEPS = click.option("--T", "steps", type=click.IntRange(1, 100_000), default=None,
-                     help="Sequence length for the unrolled sums (default: the preset's).")
+                     help="Sequence length for the unrolled sums (default: the model's).")
+MODEL_HELP = "MODEL is a preset name (derive list) or the path of a Python model file (cell.py)."
 
 
-@cli.command()
-@click.argument("preset")
+@cli.command(epilog=MODEL_HELP)
+@click.argument("model")
 @STEPS
 @LAYOUT
 @SET
-def show(preset, steps, layout, pairs):
-    """Every gradient, recurrence and Jacobian product of PRESET, in the terminal."""
+def show(model, steps, layout, pairs):
+    """Every gradient, recurrence and Jacobian product of MODEL, in the terminal."""
     from derive.report import TerminalReport
 
     settings = _settings(pairs, steps)
-    net = _network(preset, settings)
+    net = _network(_model(model), settings)
     click.echo(TerminalReport(derive(net, layout), _steps(net, settings)).render(), nl=False)
 
 
-@cli.command()
-@click.argument("preset")
-@click.option("-o", "--output", default=None, help="Where to write the document (default outputs/PRESET/PRESET.tex).")
+@cli.command(epilog=MODEL_HELP)
+@click.argument("model")
+@click.option("-o", "--output", default=None, help="Where to write the document (default outputs/STEM/STEM.tex, "
+              "STEM the preset's name or the model file's stem).")
 @STEPS
 @LAYOUT
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="The language of the sentences (zh compiles with xelatex).")
 @SET
-def latex(preset, output, steps, layout, lang, pairs):
-    """A LaTeX document deriving every gradient of PRESET step by step."""
+def latex(model, output, steps, layout, lang, pairs):
+    """A LaTeX document deriving every gradient of MODEL step by step."""
     from derive.latexdoc import latex_document
 
     settings = _settings(pairs, steps)
-    net = _network(preset, settings)
-    source = latex_document(derive(net, layout), _steps(net, settings), lang)
-    path = Path(output) if output else Path("outputs") / preset / f"{preset}.tex"
-    _write(path, source)
+    resolved = _model(model)
+    net = _network(resolved, settings)
+    document = latex_document(derive(net, layout), _steps(net, settings), lang)
+    path = Path(output) if output else _default_output(resolved, ".tex")
+    _write(path, document)
     click.echo(f"wrote {path}")
 
 
 @cli.command()
 @click.option("--out", "folder", default="outputs", show_default=True,
-              help="The folder that gets one subfolder per preset.")
+              help="The folder that gets one subfolder per built-in model.")
 @click.option("--pdf/--no-pdf", default=True, show_default=True,
               help="Compile each document to PDF and a PNG of its first page when a LaTeX engine is present.")
 def build(folder, pdf):
-    """Every preset into OUT/<preset>/: derivations (.txt, .tex), the NumPy module, PDFs."""
+    """Every built-in model into OUT/<name>/: derivations (.txt, .tex), the NumPy module, PDFs."""
     from derive.gallery import build_gallery
 
     try:
@@ -122,20 +135,20 @@ def build(folder, pdf):
         raise UsageProblem(str(err)) from None
 
 
-@cli.command()
+@cli.command(epilog=MODEL_HELP)
 @click.argument("file", required=False)
-@click.option("--model", "preset", default=None, help="The preset the answers are about (or model: in the file).")
+@click.option("--model", "model", default=None, help="The MODEL the answers are about (or model: in the file).")
 @click.option("--layout", type=click.Choice(["auto", "denominator", "numerator"]), default=None,
               help="How the answers write derivatives (default: the file's, else auto).")
 @click.option("--claim", "claims", multiple=True, metavar="LATEX", help="A claim to check instead of a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the format DESIGN.md gives).")
-def check(file, preset, layout, claims, as_json):
+def check(file, model, layout, claims, as_json):
     """Read a student's LaTeX answers (FILE or --claim) and say which are right, and what is
     wrong with the others. Exit 1 when a claim is incorrect."""
     from derive.check.run import CheckError, check_answers
 
     try:
-        model, verdicts = check_answers(file, preset, layout, claims)
+        model, verdicts = check_answers(file, model, layout, claims)
     except CheckError as err:
         raise UsageProblem(str(err)) from None
     from derive.check import report
@@ -147,22 +160,24 @@ def check(file, preset, layout, claims, as_json):
     return 1 if any(v.verdict == "incorrect" for v in verdicts) else 0
 
 
-@cli.command("numpy")
-@click.argument("preset")
-@click.option("-o", "--output", default=None, help="Where to write the module (default outputs/PRESET/PRESET_grad.py).")
+@cli.command("numpy", epilog=MODEL_HELP)
+@click.argument("model")
+@click.option("-o", "--output", default=None, help="Where to write the module (default outputs/STEM/STEM_grad.py, "
+              "STEM the preset's name or the model file's stem).")
 @SET
-def numpy_command(preset, output, pairs):
-    """A standalone NumPy module for PRESET: init_params, forward, gradients."""
+def numpy_command(model, output, pairs):
+    """A standalone NumPy module for MODEL: init_params, forward, gradients."""
     from derive.codegen.numpy_module import numpy_module
     from derive.codegen.plan import NotGeneratable
 
     settings = _settings(pairs, None)
+    resolved = _model(model)
     try:
-        source = numpy_module(preset, settings)
+        module = numpy_module(resolved, settings)
     except (DeclarationError, NotGeneratable) as err:
         raise UsageProblem(str(err)) from None
-    path = Path(output) if output else Path("outputs") / preset / f"{preset}_grad.py"
-    _write(path, source)
+    path = Path(output) if output else _default_output(resolved, "_grad.py")
+    _write(path, module)
     click.echo(f"wrote {path}")
 
 

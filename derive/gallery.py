@@ -1,6 +1,6 @@
-"""``derive build``: every preset rendered into outputs/<preset>/.
+"""``derive build``: every built-in model rendered into outputs/<name>/.
 
-Per preset: the terminal derivation (.txt), LaTeX documents (English in both layouts, Chinese
+Per model: the terminal derivation (.txt), LaTeX documents (English in both layouts, Chinese
 in denominator layout), the generated NumPy module, and where a LaTeX engine is present the
 PDFs with a PNG of each first page. The .txt, .tex and .py files are deterministic and
 committed, so the gallery can be browsed; a test fails when they are stale.
@@ -13,10 +13,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from derive import presets
+from derive import source
 from derive.codegen.numpy_module import numpy_module
 from derive.deriver import derive
 from derive.latexdoc import latex_document
+from derive.model import Model
 from derive.output import write_atomic
 from derive.report import TerminalReport
 
@@ -24,14 +25,15 @@ DOCUMENTS = [("", "denominator", "en"), ("-numerator", "numerator", "en"), ("-zh
 ENGINES = {"en": "pdflatex", "zh": "xelatex"}
 
 
-def gallery_files(preset: str) -> dict[str, str]:
-    """File name -> content of everything ``build`` writes for one preset (PDFs aside)."""
-    net = presets.build(preset)
+def gallery_files(model: Model) -> dict[str, str]:
+    """File name -> content of everything ``build`` writes for one model (PDFs aside)."""
+    net = model.build()
     steps = net.sizes_default.get("T", 3)
-    files = {f"{preset}.txt": TerminalReport(derive(net), steps).render()}
+    stem = model.stem
+    files = {f"{stem}.txt": TerminalReport(derive(net), steps).render()}
     for suffix, layout, lang in DOCUMENTS:
-        files[f"{preset}{suffix}.tex"] = latex_document(derive(net, layout), steps, lang)
-    files[f"{preset}_grad.py"] = numpy_module(preset)
+        files[f"{stem}{suffix}.tex"] = latex_document(derive(net, layout), steps, lang)
+    files[f"{stem}_grad.py"] = numpy_module(model)
     return files
 
 
@@ -54,14 +56,14 @@ def compile_pdf(tex: Path, lang: str) -> tuple[bool, str]:
 
 
 def build_gallery(folder: Path, pdf: bool = True):
-    """Write every preset's files; yield one line per file written."""
-    for preset in presets.PRESETS:
-        target = folder / preset
-        for name, content in gallery_files(preset).items():
+    """Write every built-in model's files; yield one line per file written."""
+    for model in source.builtin_models():
+        target = folder / model.stem
+        for name, content in gallery_files(model).items():
             write_atomic(target / name, content)
             yield f"wrote {target / name}"
         if not pdf:
             continue
         for suffix, _, lang in DOCUMENTS:
-            ok, message = compile_pdf(target / f"{preset}{suffix}.tex", lang)
+            ok, message = compile_pdf(target / f"{model.stem}{suffix}.tex", lang)
             yield message

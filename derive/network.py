@@ -157,6 +157,14 @@ class Network:
         """target := expr once (outside the time loop)."""
         return self._assign(target, expr, per_step=False)
 
+    def with_assignments(self, assignments: list[Assignment]) -> Network:
+        """A copy of this network computing ``assignments`` instead (same symbols and names)."""
+        copy = object.__new__(Network)
+        copy.__dict__.update(self.__dict__)
+        copy.sizes_default = dict(self.sizes_default)
+        copy.assignments = list(assignments)
+        return copy
+
     # ------------------------------------------------------------------ queries
 
     @property

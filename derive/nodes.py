@@ -604,6 +604,9 @@ class FrobeniusSq(Node):
         return ImmutableMatrix([[sum(v**2 for v in mat)]])
 
 
+LOSSES = (CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss)
+
+
 # ---------------------------------------------------------------- time reductions
 
 
@@ -668,7 +671,7 @@ class TimeProduct(Node):
 __all__ = [
     "BinaryCrossEntropy", "Broadcast", "ColSlice", "Concat", "Conv2d", "ConvInputGrad", "ConvKernelGrad",
     "CrossEntropy", "Diag", "PositionSum", "StepJacobian", "conv_geometry", "Divide", "Elementwise", "Exp",
-    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LogSumExp", "LocalGrad", "Log", "LossGrad",
+    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LOSSES", "LogSumExp", "LocalGrad", "Log", "LossGrad",
     "Node", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid", "Softmax", "SquaredError",
     "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "i", "is_explicit", "k", "t", "T",
 ]

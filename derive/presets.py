@@ -6,9 +6,7 @@ and a notation table (what the renderer writes and the checker accepts).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
+from derive.model import Concrete, Model
 from derive.models import conv, gru, lstm, mlp, rnn
 from derive.network import DeclarationError, Network
 from derive.notation import Notation
@@ -95,49 +93,27 @@ CONV_NOTATION = Notation.of(
 )
 
 
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    seed: str
-    options: dict[str, tuple[str, ...]]  # option -> choices
-    defaults: dict[str, str]
-    sizes: dict[str, int]
-    factory: Callable[[dict, dict], Network] = field(repr=False)
-
-    def build(self, settings: dict[str, str] | None = None) -> Network:
-        """The network with ``settings`` (options and sizes, as strings) applied."""
-        options, sizes = dict(self.defaults), dict(self.sizes)
-        for key, value in (settings or {}).items():
-            if key in self.options:
-                if value not in self.options[key]:
-                    choices = ", ".join(self.options[key])
-                    raise DeclarationError(f"{self.name}: {key} must be one of {choices}, not {value!r}")
-                options[key] = value
-            elif key in sizes:
-                sizes[key] = _size(key, value)
-            else:
-                known = ", ".join([*self.options, *sizes])
-                raise DeclarationError(f"{self.name} has no option or size {key!r} (known: {known})")
-        return self.factory(options, sizes)
+# Generated code computes numbers: a generic function gets the first concrete choice a preset
+# offers, and the module's docstring says so.
+CONCRETE = (
+    Concrete("activation", {"activation": "tanh"}, "the activation is generic in the preset; this module uses tanh"),
+    Concrete("loss", {"output": "softmax", "loss": "ce"},
+             "ℓ is generic in the preset; this module uses softmax cross-entropy on the outputs"),
+    Concrete("loss", {"loss": "mse"}, "ℓ is generic in the preset; this module uses the squared error ½‖z − y‖²"),
+)
 
 
-def _size(key: str, value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise DeclarationError(f"size {key} must be a whole number, not {value!r}") from None
-    if not 1 <= number <= 100_000:
-        raise DeclarationError(f"size {key} must be between 1 and 100000, not {number}")
-    return number
+def _preset(name, seed, options, defaults, sizes, factory) -> Model:
+    return Model(name, name, seed, options, defaults, sizes, factory, CONCRETE)
 
 
-def _rnn(name, seed, defaults, sizes, **kw) -> Preset:
-    return Preset(name, seed, rnn.OPTIONS, defaults, sizes,
+def _rnn(name, seed, defaults, sizes, **kw) -> Model:
+    return _preset(name, seed, rnn.OPTIONS, defaults, sizes,
                   lambda options, sz: rnn.build(name, options, sz, seed=seed, **kw))
 
 
-PRESETS: dict[str, Preset] = {
-    p.name: p
+PRESETS: dict[str, Model] = {
+    p.ref: p
     for p in [
         _rnn("rnn-binary", "001",
              dict(activation="relu", output="sigmoid", loss="bce", loss_at="last", reduction="sum", biases="on"),
@@ -154,25 +130,25 @@ PRESETS: dict[str, Preset] = {
              dict(n=3, d=2, k=2, T=3),
              names=dict(W="W_hh", U="W_hx", V="W_qh", b="b_h", c="b_q"), notation=RNN_D2L_NOTATION,
              input_terms=("U", "W", "b")),
-        Preset("mlp-l2", "002", mlp.OPTIONS,
+        _preset("mlp-l2", "002", mlp.OPTIONS,
                dict(activation="generic", output="linear", loss="generic", l2="on", biases="off"),
                dict(d=2, n=3, k=2),
                lambda options, sz: mlp.build("mlp-l2", options, sz, seed="002", notation=MLP_NOTATION)),
-        Preset("lstm", "003", lstm.OPTIONS,
+        _preset("lstm", "003", lstm.OPTIONS,
                dict(weights="concat", peepholes="off", biases="on"),
                dict(n=3, d=2, k=2, T=3),
                lambda options, sz: lstm.build("lstm", options, sz, seed="003", notation=LSTM_NOTATION)),
-        Preset("conv-dense", "000", conv.OPTIONS,
+        _preset("conv-dense", "000", conv.OPTIONS,
                dict(activation="generic", loss="generic", stride="1", padding="0", bias="on"),
                dict(size=4, kernel=3, c_in=1, c_out=1, m=3, k=1),
                lambda options, sz: conv.build("conv-dense", options, sz, seed="000", notation=CONV_NOTATION)),
-        Preset("gru", "", gru.OPTIONS, dict(biases="on"), dict(n=3, d=2, k=2, T=3),
+        _preset("gru", "", gru.OPTIONS, dict(biases="on"), dict(n=3, d=2, k=2, T=3),
                lambda options, sz: gru.build("gru", options, sz, notation=GRU_NOTATION)),
     ]
 }
 
 
-def get(name: str) -> Preset:
+def get(name: str) -> Model:
     if name not in PRESETS:
         raise DeclarationError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
     return PRESETS[name]

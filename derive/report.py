@@ -52,7 +52,7 @@ class TerminalReport:
         time = f" · T = {self.steps}" if self.net.sequential else ""
         source = f" (seed {self.net.seed})" if self.net.seed else ""
         return [f"{self.net.name}{source} · {self.d.layout} layout{time}",
-                f"  options: {options}", f"  sizes: {sizes}"]
+                *([f"  options: {options}"] if options else []), f"  sizes: {sizes}"]
 
     def forward(self) -> list[str]:
         params = ", ".join(f"{self.show(p)} ∈ ℝ^({self._dim(p.shape[0])}×{self._dim(p.shape[1])})"

@@ -11,7 +11,7 @@ from tempfile import mkdtemp
 import numpy as np
 
 from derive import oracles, presets
-from derive.codegen.numpy_module import concrete_settings, numpy_module
+from derive.codegen.numpy_module import numpy_module
 from derive.evaluate import Point, forward, objective
 
 _FOLDER = Path(mkdtemp(prefix="derive-modules-"))
@@ -20,7 +20,7 @@ _FOLDER = Path(mkdtemp(prefix="derive-modules-"))
 @cache
 def load(preset: str, settings_items: tuple = ()):
     """Generate, write and import the module for a preset and settings."""
-    source = numpy_module(preset, dict(settings_items))
+    source = numpy_module(presets.get(preset), dict(settings_items))
     name = f"m_{preset.replace('-', '_')}_{abs(hash(settings_items))}"
     path = _FOLDER / f"{name}.py"
     path.write_text(source)
@@ -37,7 +37,7 @@ def _rows(x, sizes) -> int:
 
 
 def network(preset: str, settings: dict):
-    concrete, _ = concrete_settings(preset, settings)
+    concrete, _ = presets.get(preset).concrete_settings(settings)
     return presets.build(preset, concrete)
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from derive import presets
 from derive.check.judge import Checker
 from derive.check.reader import Claim, read_answer
 from derive.cli import main
@@ -102,7 +103,7 @@ def test_ocr_damage_is_repaired():
 
 @pytest.fixture(scope="module")
 def checker():
-    return Checker("rnn-softmax")
+    return Checker(presets.get("rnn-softmax"))
 
 
 HOSTILE = [

@@ -15,6 +15,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from derive import presets
 from derive.codegen.numpy_module import numpy_module
 from tests.modules import load
 
@@ -39,7 +40,7 @@ LSTM_OPTIONS = [dict(zip(("weights", "biases"), combo, strict=True))
 
 @pytest.mark.parametrize("settings", LSTM_OPTIONS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_an_lstm_step_is_one_gemm_and_one_sigmoid_call_each_way(settings):
-    source = numpy_module("lstm", settings)
+    source = numpy_module(presets.get("lstm"), settings)
     forward = _loop_body(source, "gradients", backward=False)
     # all four gates' h-blocks in one product, by np.dot (matmul's broadcasting costs ~0.4 µs a call)
     assert forward.count("np.dot(") == 1 and " @ " not in forward, forward
@@ -56,13 +57,13 @@ def test_an_lstm_step_is_one_gemm_and_one_sigmoid_call_each_way(settings):
 
 
 def test_a_gru_step_applies_sigma_once_to_both_gates():
-    forward = _loop_body(numpy_module("gru"), "gradients", backward=False)
+    forward = _loop_body(numpy_module(presets.get("gru")), "gradients", backward=False)
     assert forward.count("_sigmoid(") == 1, forward
 
 
 def test_peepholes_keep_each_gate_its_own_sigma():
     """With peepholes a gate's pre-activation is more than the stacked product: nothing fused."""
-    forward = _loop_body(numpy_module("lstm", {"peepholes": "on"}), "gradients", backward=False)
+    forward = _loop_body(numpy_module(presets.get("lstm"), {"peepholes": "on"}), "gradients", backward=False)
     assert forward.count("_sigmoid(") == 3, forward
 
 
@@ -97,7 +98,8 @@ def test_peak_memory_stays_within_one_and_a_half_times_the_stored_activations(pr
 def test_the_fused_gates_sigma_prime_is_one_pass_before_the_backward_loop(settings):
     """σ'(a_o), σ'(a_f) and σ'(a_i) from [o, f, i] in one pass over their adjoints' columns
     (two NumPy calls), then one product per gate: not two calls per gate."""
-    body = numpy_module("lstm", settings).split("def gradients(")[1].split("for t in range(T - 1, 0, -1):")[0]
+    source = numpy_module(presets.get("lstm"), settings)
+    body = source.split("def gradients(")[1].split("for t in range(T - 1, 0, -1):")[0]
     assert body.count("np.subtract(1, h_stack_sigmoid, out=h_stack_sigmoid_prime)") == 1, body
     for gate in ("f", "i", "o"):
         assert f"np.subtract(1, {gate}, " not in body, body
@@ -109,6 +111,6 @@ def test_the_fused_gates_sigma_prime_is_one_pass_before_the_backward_loop(settin
 def test_the_stack_puts_blocks_whose_adjoints_share_a_factor_side_by_side():
     """The LSTM's blocks as [o, f, i, C̃]: σ's three side by side, and f, i, C̃ (whose adjoints
     all multiply ∂L/∂C_t) too. The GRU's r and z share no factor: the forward pass's order."""
-    lstm = numpy_module("lstm")
+    lstm = numpy_module(presets.get("lstm"))
     assert "W_stack_h = np.concatenate([W_o[:, 0:n], W_f[:, 0:n], W_i[:, 0:n], W_C[:, 0:n]])" in lstm
-    assert "W_stack_h = np.concatenate([W_hr, W_hz])" in numpy_module("gru")
+    assert "W_stack_h = np.concatenate([W_hr, W_hz])" in numpy_module(presets.get("gru"))

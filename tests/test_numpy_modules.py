@@ -152,8 +152,8 @@ def test_extreme_logits_stay_finite_and_match_a_precise_reference(preset):
 
 def test_source_is_deterministic_ruff_clean_and_commented(tmp_path):
     for preset in PRESETS:
-        source = numpy_module(preset)
-        assert source == numpy_module(preset)
+        source = numpy_module(presets.get(preset))
+        assert source == numpy_module(presets.get(preset))
         path = tmp_path / f"{preset}.py"
         path.write_text(source)
         # in the module's own folder: ruff's defaults, not this project's configuration

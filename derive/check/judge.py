@@ -18,11 +18,11 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy
 
-from derive import presets
 from derive.check import parser as P
 from derive.check import semantics as S
 from derive.check.reader import Claim
-from derive.check.world import ShapeError, Undefined, World
+from derive.check.world import ShapeError, Undefined, World, without_activation
+from derive.model import Model
 from derive.printing.latex import LatexPrinter
 
 STEPS = 4  # T of the worlds answers are checked in: t < T and t = T both occur
@@ -66,24 +66,41 @@ class Outcome:
 
 
 class Checker:
-    def __init__(self, preset: str, layout: str = "auto", notation: dict | None = None):
-        self.preset = preset
+    """Judges claims about ``model`` built with ``settings``, against its own derivation."""
+
+    def __init__(self, model: Model, layout: str = "auto", notation: dict | None = None,
+                 settings: dict[str, str] | None = None):
+        self.model = model
+        self.settings = model.without_time(dict(settings or {}))
         self.layout = layout
         self.notation = notation or {}
-        self.base_settings = {"T": str(STEPS)} if "T" in presets.get(preset).sizes else {}
+        self.timed = "T" in model.sizes
+        self._networks = {}
         self._worlds = {}
+        self._special = {}
         self.worlds = self.worlds_for(STEPS)
         self.net = self.worlds[0].net
         self.symbols = S.Symbols(self.net, {S.spelling_key(k): v for k, v in self.notation.items()})
-        self._special = None
         self.printer = LatexPrinter(self.net.notation, objective=self.net.objective.name)
+
+    def network(self, steps: int):
+        if steps not in self._networks:
+            settings = {**self.settings, "T": str(steps)} if self.timed else self.settings
+            self._networks[steps] = self.model.build(settings)
+        return self._networks[steps]
 
     def worlds_for(self, steps: int) -> list[World]:
         """The two random points with ``steps`` steps (an answer that writes T = 3 gets T = 3)."""
         if steps not in self._worlds:
-            settings = {**self.base_settings, "T": str(steps)} if self.base_settings else {}
-            self._worlds[steps] = [World(self.preset, settings, steps, seed) for seed in SEEDS]
+            self._worlds[steps] = [World(self.network(steps), steps, seed) for seed in SEEDS]
         return self._worlds[steps]
+
+    def special_worlds(self, steps: int) -> list[World] | None:
+        """The worlds of the same network with its hidden activation the identity (None: it has none)."""
+        if steps not in self._special:
+            linear = without_activation(self.network(steps))
+            self._special[steps] = None if linear is None else [World(linear, steps, seed) for seed in SEEDS]
+        return self._special[steps]
 
     # ---------------------------------------------------------------- one claim
 
@@ -245,18 +262,10 @@ class Checker:
     # ---------------------------------------------------------------- special cases and edits
 
     def _special_case(self, lhs, rhs, condition) -> str | None:
-        options = presets.get(self.preset).options
-        if "identity" not in options.get("activation", ()):
+        special = self.special_worlds(self.worlds[0].steps)
+        if special is None:
             return None
-        if self.net.options.get("activation") == "identity":
-            return None
-        steps = self.worlds[0].steps
-        if self._special is None or self._special[0].steps != steps:
-            settings = {**self.base_settings, "activation": "identity"}
-            if self.base_settings:
-                settings["T"] = str(steps)
-            self._special = [World(self.preset, settings, steps, seed) for seed in SEEDS]
-        outcome = self.compare(lhs, rhs, self._special, condition)
+        outcome = self.compare(lhs, rhs, special, condition)
         if not outcome.correct_layout():
             return None
         if _has_bare_prime(rhs):

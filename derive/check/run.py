@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from derive import presets
+from derive import source
 from derive.check.judge import Checker, Verdict
 from derive.check.reader import Answer, AnswerError, Claim, claims_in_math, read_answer
 from derive.network import DeclarationError
@@ -39,26 +39,34 @@ def load(file: str | None, claims: tuple[str, ...]) -> Answer:
     return answer
 
 
-def check_answers(file, preset, layout, claims) -> tuple[str | None, list[Verdict]]:
+def check_answers(file, model_text, layout, claims) -> tuple[str | None, list[Verdict]]:
+    """(the model's name as given, a verdict per claim) for an answer file or --claim texts.
+
+    ``model_text`` comes from the command line (a preset or a path, a .py file included); a
+    model the file names in its front matter is resolved relative to the file, and never as
+    Python code."""
     answer = load(file, claims)
-    model = preset or answer.model
-    if model is None:
+    if model_text is None and answer.model is None:
         if answer.forward:
             return None, [_unchecked(c, "forward: declarations are not read yet; name a preset with model:")
                           for c in answer.claims]
-        raise CheckError("no model: pass --model PRESET or put model: in the front matter")
+        raise CheckError("no model: pass --model MODEL or put model: in the front matter")
     try:
-        presets.get(model)
+        if model_text is not None:
+            model = source.resolve(model_text)
+        else:
+            base = Path(file).parent if file is not None else None
+            model = source.resolve(answer.model, base=base, allow_python=False)
+        checker = Checker(model, layout or answer.layout, answer.notation)
     except DeclarationError as err:
         raise CheckError(str(err)) from None
-    checker = Checker(model, layout or answer.layout, answer.notation)
     verdicts = []
     for claim in answer.claims:
         try:
             verdicts.append(checker.check(claim))
         except Exception as err:  # noqa: BLE001 - one claim's failure must not stop the others
             verdicts.append(_unchecked(claim, f"derive could not check it ({type(err).__name__})"))
-    return model, verdicts
+    return model.ref, verdicts
 
 
 def _unchecked(claim: Claim, reason: str) -> Verdict:

@@ -15,17 +15,19 @@ from functools import lru_cache
 import mpmath
 import numpy
 
-from derive import oracles, precise, presets
+from derive import oracles, precise
+from derive.algebra import rebuild
 from derive.check import semantics as S
 from derive.conv_geometry import conv_out_size, conv_patch_indices
 from derive.deriver import derive
 from derive.evaluate import backward, forward, value
-from derive.nodes import Broadcast, Conv2d, Elementwise, Phi, TimeSym
+from derive.network import Assignment, Network
+from derive.nodes import LOSSES, Broadcast, Conv2d, Elementwise, Phi, TimeSym
 from derive.printing.numpy import adjoint_name
 
 DIGITS = 40
 EPS = mpmath.mpf("1e-18")
-CHECK_SIZES = dict(n=3, d=2, k=2)
+MAX_CHECK_SIZE = 4  # sizes of the points answers are checked at (a model's larger defaults are capped)
 MAX_POWER = 64
 
 
@@ -43,13 +45,14 @@ class ShapeError(ValueError):
 
 
 class World:
-    def __init__(self, preset: str, settings: dict, steps: int, seed: int):
+    """The network ``net`` with ``steps`` steps at one random point (``seed``)."""
+
+    def __init__(self, net: Network, steps: int, seed: int):
         mpmath.mp.dps = DIGITS
-        self.net = presets.build(preset, settings)
+        self.net = net
         self.derivation = derive(self.net)
         self.steps = steps
-        # a size of 1 is part of the model (seed 000's scalar output), not a default to vary
-        sizes = {k: v for k, v in CHECK_SIZES.items() if self.net.sizes_default.get(k, 1) != 1}
+        sizes = {k: min(v, MAX_CHECK_SIZE) for k, v in self.net.sizes_default.items() if k != "T"}
         point, _ = oracles.random_point(self.net, steps, seed=seed, sizes=sizes)
         self.point = precise.point(point)
         self.ns = forward(self.net, self.point, np_module=precise)
@@ -57,7 +60,8 @@ class World:
         self.kind = {p.name: "param" for p in self.net.params}
         self.kind.update({a.name: "var" for a in self.net.assignments})
         self.states = {s.name for s in self.net.states}
-        self.identity_activation = settings.get("activation") == "identity"
+        first_state = self.net.states[0].name if self.net.states else None
+        self.state_size = int(numpy.shape(self.ns[first_state][0])[0]) if first_state else None
         # positions per channel of a convolution's output (a shared bias is repeated over them)
         self.positions = next((int(x.positions) for a in self.net.assignments for x in _walk(a.expr)
                                if isinstance(x, Broadcast)), None)
@@ -67,16 +71,11 @@ class World:
         self._jacobians = lru_cache(maxsize=None)(self._jacobian)
 
     def _activation(self):
-        """The hidden activation (the state's elementwise function) and its input's name."""
-        for a in self.net.assignments:
-            if a.per_step and a.name in self.states and isinstance(a.expr, Elementwise):
-                arg = a.expr.arg
-                return a.expr, (arg.name if isinstance(arg, TimeSym) else None)
-        for a in self.net.assignments:  # an MLP: h = φ(z)
-            if isinstance(a.expr, Elementwise):
-                arg = a.expr.arg
-                return a.expr, getattr(arg, "name", None)
-        return None, None
+        """The hidden activation and its input's name: the elementwise function a state is
+        assigned (h_t = σ(a_t)), or without states the first one whose value no loss reads
+        directly (an MLP's h = φ(z), not its output ŷ = σ(o)); (None, None) for none (the
+        identity, or a cell such as an LSTM's)."""
+        return hidden_activation(self.net)
 
     # ---------------------------------------------------------------- values
 
@@ -356,7 +355,7 @@ class Evaluator:
             except (Undefined, ShapeError):
                 continue
             return factor.shape[0] if isinstance(factor, numpy.ndarray) else 1
-        return self.w.ns.get("n", 1)
+        raise Undefined("an empty product whose size cannot be told")
 
     def _times(self, a, b):
         return self.combine("·", a, b)
@@ -386,7 +385,7 @@ class Evaluator:
 
     def _model_activation(self, x):
         act = self.w.activation
-        if act is None or self.w.identity_activation:
+        if act is None:
             return x
         if isinstance(act, Phi):
             return self.w.ns[act.fname](x)
@@ -394,7 +393,7 @@ class Evaluator:
 
     def _ActPrime(self, node):
         if node.arg is None:
-            if self.w.identity_activation:  # the special case σ' constant: σ'(a) = 1
+            if self.w.activation is None:  # the special case σ' constant: σ'(a) = 1
                 return mpmath.mpf(1)
             raise Undefined(f"{node.fn}' is written without the point it is taken at")
         x = self.run(node.arg)
@@ -404,7 +403,7 @@ class Evaluator:
         np = precise
         if fn == "activation":
             act = self.w.activation
-            if act is None or self.w.identity_activation:
+            if act is None:
                 return _ones_like(x)
             if isinstance(act, Phi):
                 return self.w.ns["d" + act.fname](x)
@@ -456,8 +455,10 @@ class Evaluator:
             size = size.value(self.env)
         elif isinstance(size, str):
             size = self.w.ns[size]
+        elif self.w.state_size is not None:  # I without a size: the state's, as in ∂h_t/∂h_t
+            size = self.w.state_size
         else:
-            size = self.w.ns.get("n", 1)
+            raise Undefined("I without a size (write I_n)")
         return precise.eye(size)
 
     def _Conv(self, node):
@@ -479,7 +480,43 @@ class Evaluator:
         return value.reshape(-1, positions).sum(axis=1).reshape(-1, 1)
 
     def _Ones(self, node):
-        return precise.ones((self.w.ns.get("n", 1), 1))
+        raise Undefined("1 where the expression does not fix its length")
+
+
+def hidden_activation(net: Network):
+    """(the hidden activation node, its argument's name), or (None, None); see World._activation."""
+    states = {s.name for s in net.states}
+    for a in net.assignments:
+        if a.per_step and a.name in states and isinstance(a.expr, Elementwise):
+            arg = a.expr.arg
+            return a.expr, (arg.name if isinstance(arg, TimeSym) else None)
+    if states:
+        return None, None
+    read_by_loss = {getattr(x.args[0], "name", None) for a in net.assignments for x in _walk(a.expr)
+                    if isinstance(x, LOSSES)}
+    for a in net.assignments:
+        if isinstance(a.expr, Elementwise) and a.name not in read_by_loss:
+            return a.expr, getattr(a.expr.arg, "name", None)
+    return None, None
+
+
+def without_activation(net: Network) -> Network | None:
+    """The network with its hidden activation replaced by the identity wherever that function is
+    applied (the special case a student may have assumed), or None when it has none."""
+    activation, _ = hidden_activation(net)
+    if activation is None:
+        return None
+
+    def same(x):
+        return type(x) is type(activation) and getattr(x, "fname", None) == getattr(activation, "fname", None)
+
+    def replaced(x):
+        if not getattr(x, "args", None) or not hasattr(x, "shape"):
+            return x
+        x = rebuild(x, [replaced(a) for a in x.args])
+        return x.arg if same(x) else x
+
+    return net.with_assignments([Assignment(a.target, replaced(a.expr), a.per_step) for a in net.assignments])
 
 
 def _ones_like(x):

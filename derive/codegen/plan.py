@@ -42,18 +42,16 @@ from derive.codegen.stacking import gradient_of_member, stack_backward, stack_fo
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
 from derive.network import Assignment, Network, matrix_symbols
 from derive.nodes import (
-    BinaryCrossEntropy,
+    LOSSES,
     ColSlice,
     Concat,
     CrossEntropy,
     Elementwise,
-    GenericLoss,
     Grad,
     LogSumExp,
     Prime,
     RowSlice,
     Softmax,
-    SquaredError,
     T,
     TimeSym,
     t,
@@ -62,8 +60,6 @@ from derive.printing.inplace import inplace_statements
 from derive.printing.numpy import adjoint_name, hoisted_name
 from derive.printing.numpy_module import Arrays, ModulePrinter, _unwrap
 from derive.printing.unicode import UnicodePrinter
-
-LOSSES = (CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss)
 
 
 class _GateProduct(NamedTuple):
@@ -156,6 +152,23 @@ def _time_reads(expr) -> set[tuple[str, object]]:
     return found
 
 
+def _max_shift(expr) -> int:
+    """The largest s for which ``expr`` reads a value (or an adjoint) of step t + s, at least 0."""
+    shifts = [0]
+
+    def walk(x):
+        if isinstance(x, TimeSym):
+            shift = x.index - t
+            if shift.is_Integer:
+                shifts.append(int(shift))
+        for a in getattr(x, "args", ()):
+            if isinstance(a, Basic):
+                walk(a)
+
+    walk(expr)
+    return max(shifts)
+
+
 def _grads(expr) -> list[Grad]:
     out = []
 
@@ -209,6 +222,7 @@ class Planner:
         self.before, _, self.after = net.schedule()
         self.unicode = UnicodePrinter(net.notation, objective=net.objective.name)
         self.in_columns_of: dict[str, str] = {}  # a hoisted factor -> the stack member whose columns hold it
+        self.shortened: dict[str, int] = {}  # a hoisted array that reads step t + s -> s: it holds t < T - s + 1
         self._classify()
         self._share_functions()
         data = {a.name for a in net.assignments + self.shared} | {x.name for x in net.inputs} | set(net.targets)
@@ -308,6 +322,9 @@ class Planner:
     def _hoisted(self, expr, base, into):
         self.hoisted += 1
         name = base if base not in self.arrays.data else f"{base}{self.hoisted}"
+        ahead = _max_shift(expr)
+        if ahead > 0:  # it reads step t + ahead: it exists for t = 1..T - ahead
+            self.shortened[name] = ahead
         into.append((name, expr))
         self.arrays.data.add(name)
         return TimeSym(name, t, *expr.shape)
@@ -582,7 +599,8 @@ class Planner:
             note, view = self._storage_note(Grad(a.target)), views.get(a.name, "")
             if not view:
                 hoisted = [target.name for mode, target, _ in s["backward_pre"]
-                           if mode == "all" and isinstance(target, TimeSym) and target.shape == a.target.shape]
+                           if mode == "all" and isinstance(target, TimeSym) and target.shape == a.target.shape
+                           and target.name not in self.shortened]
                 view = next((h for h in hoisted if _only_read_where_written(h, name, plan)), "")
                 note += f", in {view}'s place (each step reads its entry, then overwrites it)" \
                     if view else ""
@@ -595,7 +613,7 @@ class Planner:
         stack's array, which then overwrites it step by step: no array of its own."""
         printer = ModulePrinter(self.arrays, "all")
         entries = {target.name: expr for mode, target, expr in s["backward_pre"]
-                   if mode == "all" and isinstance(target, TimeSym)}
+                   if mode == "all" and isinstance(target, TimeSym) and target.name not in self.shortened}
         by_name = {a.name: a for a in plan.backward_alloc}
         for stack in self.stacks:
             if stack.adjoint is None:
@@ -746,7 +764,8 @@ class Planner:
         return f"{shown} at index t - 1"
 
     def _line(self, mode, target, expr, dead=frozenset()) -> Line:
-        printer = ModulePrinter(self.arrays, mode)
+        printer = ModulePrinter(self.arrays, mode, self.shortened.get(getattr(target, "name", None), 0)
+                                if mode == "all" else 0)
         if isinstance(target, tuple):  # (log p, p) = log softmax(o), softmax(o) in one helper call
             lhs = ", ".join(self._all_target(x) if mode == "all" else printer.doprint(x) for x in target)
             code = f"_softmax_and_logsumexp({printer.doprint(expr[0].arg)})"
@@ -893,14 +912,26 @@ class Planner:
         out = []
         loss = next(a for a in reversed(self.net.assignments) if isinstance(a.expr, LOSSES))
         prediction = loss.expr.args[0]
-        printer = ModulePrinter(self.arrays, "all" if isinstance(prediction, TimeSym) else "static")
-        code = printer.doprint(prediction)
+        per_step = any(isinstance(x, TimeSym) for x in matrix_symbols(prediction))
+        printer = ModulePrinter(self.arrays, "all" if per_step else "static")
+        code = _unwrap(printer.doprint(prediction))
         if prediction.shape[0] == 1:
             code = f"{code}[..., 0]"
-        out.append((prediction.name, code))
+        out.append((_output_name(prediction), code))
         for state in self.net.states:
             out.append((state.name, f"{state.name}[1:]"))
         return out
+
+
+def _output_name(prediction) -> str:
+    """The key of a prediction in ``forward``'s result: its name, or for one written inside
+    the loss (cross_entropy(softmax(o), y)) the function and its argument's name."""
+    name = getattr(prediction, "name", None)
+    if name is not None:
+        return name
+    inner = getattr(prediction, "args", ())
+    arg = _output_name(inner[0]) if inner else "output"
+    return f"{type(prediction).__name__.lower()}_{arg}"
 
 
 def _identifiers(code: str) -> set[str]:

@@ -10,7 +10,9 @@ from derive.printing.numpy_module import HELPERS, label_positions
 from derive.printing.unicode import UnicodePrinter
 
 
-def render_module(plan: Plan, notes: list[str] | None = None) -> str:
+def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[str, str] | None = None) -> str:
+    """The module's source; ``commands`` are the ``derive numpy`` and ``derive show`` lines
+    that make it and print its derivation (the docstring names them)."""
     net = plan.network
     uni = UnicodePrinter(net.notation, objective=net.objective.name)
     forward_doc = [f"{uni.doprint(a.target)} = {uni.doprint(a.expr)}" for a in net.assignments]
@@ -34,7 +36,9 @@ def render_module(plan: Plan, notes: list[str] | None = None) -> str:
         return [(name, source) for name, source in plan.size_sources if name in names]
 
     context = dict(
-        preset=net.name,
+        name=net.name,
+        numpy_command=commands[0] if commands else f"derive numpy {net.name}",
+        show_command=commands[1] if commands else f"derive show {net.name}",
         sequential=plan.sequential,
         initial=", ".join(f"{s.name}_0 = 0" for s in net.states),
         forward_doc=forward_doc,

@@ -34,6 +34,7 @@ from derive.nodes import (
     Elementwise,
     Grad,
     Sigmoid,
+    Softmax,
     SquaredError,
     T,
     TimeSum,
@@ -64,11 +65,11 @@ HELPERS = {
         "    e = np.exp(o - o.max(axis=-1, keepdims=True))\n"
         "    return e / e.sum(axis=-1, keepdims=True)\n"
     ),
-    "_log_softmax": (
-        "def _log_softmax(o):\n"
-        '    """log softmax over the last axis: o - logsumexp(o), finite for any finite o."""\n'
-        "    shifted = o - o.max(axis=-1, keepdims=True)\n"
-        "    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))\n"
+    "_logsumexp": (
+        "def _logsumexp(o):\n"
+        '    """log Σ exp(o) over the last axis, shifted by the max: finite for any finite o."""\n'
+        "    top = o.max(axis=-1, keepdims=True)\n"
+        "    return top + np.log(np.exp(o - top).sum(axis=-1, keepdims=True))\n"
     ),
     "_softmax_and_logsumexp": (
         "def _softmax_and_logsumexp(o):\n"
@@ -184,10 +185,13 @@ class Arrays:
 
 
 class ModulePrinter(NumpyPrinter):
-    def __init__(self, arrays: Arrays, mode: str = "step"):
+    def __init__(self, arrays: Arrays, mode: str = "step", last_shift: int = 0):
+        """``last_shift``: in 'all' mode, t runs over 1..T - last_shift (a value that reads step
+        t + 1 exists for t < T only)."""
         super().__init__()
         self.arrays = arrays
         self.mode = mode
+        self.last_shift = last_shift
 
     def in_mode(self, mode: str) -> ModulePrinter:
         return ModulePrinter(self.arrays, mode)
@@ -225,8 +229,8 @@ class ModulePrinter(NumpyPrinter):
                 length = T + 1 + offset
                 return f"{name}[{sstr(position - length)}]"
             return f"{name}[{sstr(position)}]"
-        shift = index - t  # every t: the slice from t = 1 to t = T
-        start, stop = 1 + shift + offset, shift  # stop counted from the end of the array
+        shift = index - t  # every t: the slice from t = 1 to t = T - last_shift
+        start, stop = 1 + shift + offset, shift - self.last_shift  # stop counted from the end of the array
         start_text = "" if start == 0 else sstr(start)
         stop_text = "" if stop == 0 else sstr(stop)
         if not start_text and not stop_text:
@@ -358,11 +362,15 @@ class ModulePrinter(NumpyPrinter):
         p, y = expr.args
         reduce = ".sum()" if total else ".sum(axis=-1, keepdims=True)"
         stored = self.arrays.logsumexp.get(getattr(p, "name", None))
-        if stored is None:
+        if isinstance(p, Softmax):  # written inline, cross_entropy(softmax(o), y)
+            logits = p.arg
+            lse = f"_logsumexp({self._print(logits)})"
+        elif stored is None:
             return f"-({self._wrap(y)} * np.log({self._print(p)})){reduce}"
-        lse_name, logits = stored
-        lse_value = TimeSym(lse_name, p.index, 1) if isinstance(p, TimeSym) else MatrixSymbol(lse_name, 1, 1)
-        lse = self._print(lse_value)
+        else:
+            lse_name, logits = stored
+            lse_value = TimeSym(lse_name, p.index, 1) if isinstance(p, TimeSym) else MatrixSymbol(lse_name, 1, 1)
+            lse = self._print(lse_value)
         labels = self._labels(y)
         y_dot_o = (f"_pick({self._print(logits)}, {labels})" if labels is not None
                    else f"({self._wrap(y)} * {self._wrap(logits)}).sum(axis=-1, keepdims=True)")
@@ -380,7 +388,7 @@ class ModulePrinter(NumpyPrinter):
             o, y = (self._wrap(a) for a in expr.args)
             return f"0.5 * ({o} - {y}) ** 2"
         p, y = expr.args
-        logit = self._defined_as(p, Sigmoid)
+        logit = p.arg if isinstance(p, Sigmoid) else self._defined_as(p, Sigmoid)
         if logit is not None:  # -(y log σ(z) + (1 - y) log(1 - σ(z))) = log(1 + e^z) - y z
             z = self._wrap(logit)
             return f"np.logaddexp(0, {z}) - {self._wrap(y)} * {z}"
