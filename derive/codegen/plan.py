@@ -951,6 +951,10 @@ def _only_read_where_written(array: str, target: str, plan: Plan) -> bool:
         written = line.target[len(target):]
         if not written or set(re.findall(rf"\b{array}(\[[^\]]*\]|\b)", code)) != {written}:
             return False
+        # the array becomes the target's storage: only the statement that first writes the
+        # entry may read it (a later one would read what that statement wrote)
+        if any(array in _identifiers(statement) for statement in line.statements[1:]):
+            return False
     return True
 
 

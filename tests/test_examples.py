@@ -1,0 +1,135 @@
+"""The example model files: each one's generated module against a PyTorch reference written here,
+independently of derive (torch.nn.GRU, torch.nn.RNN, or the cell's equations in torch), and against
+autograd through derive's own forward pass, for T in {1, 2, 5} and B in {1, 3}, float64 and float32.
+
+The derivations themselves go through the three oracles in test_oracles.py."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from modules import random_batch, reference
+
+from derive import source
+from derive.codegen.numpy_module import numpy_module
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SHAPES = [(1, 1), (2, 3), (5, 1), (5, 3)]
+
+
+def generated(name: str, tmp_path_factory, settings=None):
+    model = source.resolve(str(EXAMPLES / f"{name}.py"))
+    path = tmp_path_factory.mktemp("modules") / f"{name}_grad.py"
+    path.write_text(numpy_module(model, settings))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return model.build(settings), module
+
+
+def tensors(params):
+    return {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for k, v in params.items()}
+
+
+def sequence_loss(logits, labels):
+    """Σ_t cross-entropy, averaged over the batch: logits (T, B, k), labels (T, B)."""
+    steps, batch, k = logits.shape
+    return F.cross_entropy(logits.reshape(-1, k), labels.reshape(-1), reduction="sum") / batch
+
+
+def torch_mgu(p, x, y):
+    steps, batch, _ = x.shape
+    h = torch.zeros(batch, p["W_f"].shape[0], dtype=torch.float64)
+    logits = []
+    for t in range(steps):
+        f = torch.sigmoid(h @ p["W_f"].T + x[t] @ p["U_f"].T + p["b_f"])
+        g = torch.tanh((f * h) @ p["W_h"].T + x[t] @ p["U_h"].T + p["b_h"])
+        h = (1 - f) * h + f * g
+        logits.append(h @ p["V"].T + p["c"])
+    return sequence_loss(torch.stack(logits), y)
+
+
+def torch_gru(p, x, y):
+    """torch.nn.GRU with the example's parameters as its weights."""
+    m = p["W_hr"].shape[0]
+    gru = torch.nn.GRU(x.shape[-1], m, dtype=torch.float64)
+    with torch.no_grad():
+        for attr, parts in (("weight_ih_l0", "W_i"), ("weight_hh_l0", "W_h"), ("bias_ih_l0", "b_i"),
+                            ("bias_hh_l0", "b_h")):
+            getattr(gru, attr).copy_(torch.cat([p[f"{parts}{g}"] for g in "rzn"]))
+    states, _ = gru(x)
+    loss = sequence_loss(states @ p["V"].T + p["c"], y)
+    grads = torch.autograd.grad(loss, [gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0,
+                                       p["V"], p["c"]])
+    out = {"V": grads[4], "c": grads[5]}
+    for grad, parts in zip(grads[:4], ("W_i", "W_h", "b_i", "b_h"), strict=True):
+        for g, block in zip("rzn", grad.chunk(3), strict=True):
+            out[f"{parts}{g}"] = block
+    return loss, out
+
+
+def torch_stacked(p, x, y):
+    """torch.nn.RNN with two tanh layers (one bias per layer: the hidden-hidden ones are 0)."""
+    rnn = torch.nn.RNN(x.shape[-1], p["W1"].shape[0], num_layers=2, dtype=torch.float64)
+    with torch.no_grad():
+        for layer in ("0", "1"):
+            j = int(layer) + 1
+            getattr(rnn, f"weight_ih_l{layer}").copy_(p[f"U{j}"])
+            getattr(rnn, f"weight_hh_l{layer}").copy_(p[f"W{j}"])
+            getattr(rnn, f"bias_ih_l{layer}").copy_(p[f"b{j}"])
+            getattr(rnn, f"bias_hh_l{layer}").zero_()
+    states, _ = rnn(x)
+    loss = sequence_loss(states @ p["V"].T + p["c"], y)
+    names = ["U1", "W1", "b1", "U2", "W2", "b2"]
+    weights = [rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.weight_ih_l1, rnn.weight_hh_l1,
+               rnn.bias_ih_l1]
+    grads = torch.autograd.grad(loss, weights + [p["V"], p["c"]])
+    return loss, dict(zip(names + ["V", "c"], grads, strict=True))
+
+
+def torch_mlp2(p, x, y):
+    h1 = torch.relu(x @ p["W1"].T + p["b1"])
+    h2 = torch.relu(h1 @ p["W2"].T + p["b2"])
+    return F.cross_entropy(h2 @ p["W3"].T + p["b3"], y, reduction="mean")
+
+
+REFERENCES = {"mgu": torch_mgu, "gru_torch": torch_gru, "stacked_rnn": torch_stacked, "mlp2": torch_mlp2}
+
+
+def torch_gradients(name, params, inputs, targets):
+    p = tensors(params)
+    x = torch.tensor(np.asarray(inputs["x"], dtype=np.float64))
+    y = torch.tensor(np.asarray(targets["y"]))
+    result = REFERENCES[name](p, x, y)
+    if isinstance(result, tuple):
+        loss, grads = result
+    else:
+        loss = result
+        grads = dict(zip(p, torch.autograd.grad(loss, list(p.values())), strict=True))
+    return float(loss.detach()), {k: g.detach().numpy() for k, g in grads.items()}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_example_module_matches_torch_and_autograd(name, tmp_path_factory):
+    net, module = generated(name, tmp_path_factory)
+    for steps, batch in SHAPES if net.sequential else [(1, 1), (1, 3)]:
+        params, inputs, targets = random_batch(net, module, steps, batch, seed=steps * 7 + batch)
+        loss, grads = module.gradients(params, inputs, targets)
+        torch_loss, torch_grads = torch_gradients(name, params, inputs, targets)
+        auto_loss, auto_grads = reference(net, params, inputs, targets, steps)
+        assert abs(loss - torch_loss) < 1e-10 and abs(loss - auto_loss) < 1e-10
+        for key in params:
+            assert np.allclose(grads[key], torch_grads[key].reshape(np.shape(params[key])), atol=1e-10, rtol=0), key
+            assert np.allclose(grads[key], auto_grads[key], atol=1e-10, rtol=0), key
+        # float32 in, float32 out, within single precision
+        inputs32 = {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()}
+        loss32, grads32 = module.gradients({k: np.asarray(v, dtype=np.float32) for k, v in params.items()},
+                                           inputs32, targets)
+        assert abs(loss32 - torch_loss) < 1e-4 * max(1, abs(torch_loss))
+        for key in params:
+            assert grads32[key].dtype == np.float32
+            assert np.allclose(grads32[key], auto_grads[key], atol=1e-4, rtol=1e-4), key
