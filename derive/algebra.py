@@ -73,6 +73,16 @@ def matmul(*factors):
     return MatMul(*args, evaluate=False)
 
 
+def checked_matmul(*factors):
+    """The matrix product, refused when two neighbouring factors do not conform."""
+    mats = [f for f in factors if is_matrix(f)]
+    for a, b in zip(mats, mats[1:], strict=False):
+        if a.shape[1] != b.shape[0]:
+            raise TypeError(f"a matrix product of a {a.shape[0]}×{a.shape[1]} and a {b.shape[0]}×{b.shape[1]} "
+                            "matrix does not conform (for an entrywise product use * or ops.hadamard)")
+    return matmul(*factors)
+
+
 def scale(c, x):
     """c x for a scalar c or a 1 x 1 matrix c (placed where the product is conformable)."""
     if not is_matrix(c):

@@ -18,7 +18,7 @@ import numpy
 
 from derive import rules
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, Derivation
-from derive.network import Network
+from derive.network import Network, size_of
 from derive.nodes import RowGrad, T, TimeSym, t
 from derive.printing.numpy import HELPERS, NumpyPrinter, adjoint_name
 
@@ -82,7 +82,7 @@ def forward(net: Network, point: Point, params=None, probes=None, np_module=nump
     ns.update(params if params is not None else point.params)
     ns.update(point.data)
     for s in net.states:
-        initial = numpy.zeros((point.sizes[str(s.shape[0])], 1))
+        initial = numpy.zeros((size_of(s.shape[0], point.sizes), 1))
         probe = probes.get(s.name, {})
         ns[s.name] = {0: initial + probe[0] if 0 in probe else initial}
     before, step, after = net.schedule()

@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sympy import Basic, Rational, Symbol, sympify
-from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol
 
-from derive.nodes import T, TimeSym, t
+from derive.nodes import Concat, DeclaredSymbol, Divide, T, TimeSym, t
 from derive.notation import Notation
 
 
@@ -91,11 +91,11 @@ class Network:
     def _symbol(self, name, rows, cols):
         if self.sequential:
             return TimeSym(name, t, rows, cols)
-        return MatrixSymbol(name, rows, cols)
+        return DeclaredSymbol(name, rows, cols)
 
     def param(self, name: str, rows, cols=1) -> MatrixSymbol:
         self._claim(name)
-        p = MatrixSymbol(name, rows, cols)
+        p = DeclaredSymbol(name, rows, cols)
         self.params.append(p)
         return p
 
@@ -112,7 +112,7 @@ class Network:
             raise DeclarationError(f"target kind must be one of {TARGET_KINDS}")
         self._claim(name)
         per_step = self.sequential if per_step is None else per_step
-        y = TimeSym(name, t, rows, 1) if per_step else MatrixSymbol(name, rows, 1)
+        y = TimeSym(name, t, rows, 1) if per_step else DeclaredSymbol(name, rows, 1)
         self.targets[name] = kind
         self.target_symbols.append(y)
         return y
@@ -133,6 +133,12 @@ class Network:
         return sym
 
     def _assign(self, target, expr, per_step: bool):
+        if not isinstance(expr, MatrixExpr):
+            raise DeclarationError(f"{getattr(target, 'name', target)} is assigned {type(expr).__name__}, "
+                                   "not a matrix expression of the network's symbols")
+        problem = shape_problem(expr)
+        if problem:
+            raise DeclarationError(f"{getattr(target, 'name', target)}: {problem}")
         if isinstance(target, State):
             if not per_step:
                 raise DeclarationError(f"state {target.name} is assigned per step")
@@ -141,7 +147,7 @@ class Network:
             sym = target.now
         else:
             self._claim(target)
-            sym = TimeSym(target, t, *expr.shape) if per_step else MatrixSymbol(target, *expr.shape)
+            sym = TimeSym(target, t, *expr.shape) if per_step else DeclaredSymbol(target, *expr.shape)
         if sym.shape != expr.shape:
             raise DeclarationError(f"{sym.name} has shape {sym.shape}, its expression {expr.shape}")
         self.assignments.append(Assignment(sym, expr, per_step))
@@ -208,6 +214,44 @@ class Network:
                 raise DeclarationError(f"{self.name} has no size {key!r} (sizes: {', '.join(values)})")
             values[key] = value
         return values
+
+
+def size_of(dim, sizes: dict[str, int]) -> int:
+    """A shape expression (n, 2*n, n + d) as a number, for the given size values."""
+    value = sympify(dim).subs({s: sizes[s.name] for s in sympify(dim).free_symbols if s.name in sizes})
+    if not value.is_Integer:
+        raise DeclarationError(f"the size {dim} needs values for {', '.join(sorted(map(str, value.free_symbols)))}")
+    return int(value)
+
+
+def shape_problem(expr) -> str | None:
+    """Why the shapes in ``expr`` do not fit (a product that does not conform, a sum or entrywise
+    product of different shapes), or None."""
+    if not isinstance(expr, Basic):
+        return None
+    for a in expr.args:
+        problem = shape_problem(a)
+        if problem:
+            return problem
+    mats = [a for a in expr.args if isinstance(a, MatrixExpr)]
+    if isinstance(expr, MatMul):
+        for a, b in zip(mats, mats[1:], strict=False):
+            if a.shape[1] != b.shape[0]:
+                return (f"the matrix product of a {_shape(a)} and a {_shape(b)} matrix does not conform (an "
+                        "entrywise product is ops.hadamard(a, b), or a * b where a or b is a declared symbol: "
+                        "between two sums or products * is SymPy's matrix product)")
+    elif isinstance(expr, (MatAdd, HadamardProduct, Divide)):
+        what = {MatAdd: "a sum", HadamardProduct: "an entrywise product", Divide: "an entrywise quotient"}
+        kind = next(v for k, v in what.items() if isinstance(expr, k))
+        if len({a.shape for a in mats}) > 1:
+            return f"{kind} of matrices of different shapes ({', '.join(_shape(a) for a in mats)})"
+    elif isinstance(expr, Concat) and len({a.shape[1] for a in mats}) > 1:
+        return f"stacking matrices with different numbers of columns ({', '.join(_shape(a) for a in mats)})"
+    return None
+
+
+def _shape(x) -> str:
+    return f"{x.shape[0]}×{x.shape[1]}"
 
 
 def reads(expr) -> set[str]:

@@ -29,7 +29,7 @@ from sympy import (
 )
 from sympy.core.symbol import Str
 from sympy.matrices import MatrixBase
-from sympy.matrices.expressions import Identity, MatrixExpr
+from sympy.matrices.expressions import Identity, MatrixExpr, MatrixSymbol
 
 from derive import conv_geometry as geometry
 
@@ -55,7 +55,104 @@ def _name(name) -> Str:
     return name if isinstance(name, Str) else Str(name)
 
 
-class Node(MatrixExpr):
+class Operators:
+    """Python's operators as a NumPy user reads them, for the declaration API: ``+``, ``-``
+    (``1 - f`` is 1 − f entry by entry), ``*`` entrywise (or by a number), ``@`` the matrix
+    product, ``/`` entrywise (or by a number), ``**`` an entrywise power, ``-x``. SymPy's own
+    meanings (``*`` a matrix product, ``**`` a matrix power) would silently mean something else.
+    The priority makes SymPy's expressions hand these operators to ours."""
+
+    _op_priority = 20.0
+
+    def __add__(self, other):
+        from derive.algebra import add
+
+        return add(self, _lifted(other, self))
+
+    def __radd__(self, other):
+        from derive.algebra import add
+
+        return add(_lifted(other, self), self)
+
+    def __sub__(self, other):
+        from derive.algebra import sub
+
+        return sub(self, _lifted(other, self))
+
+    def __rsub__(self, other):
+        from derive.algebra import sub
+
+        return sub(_lifted(other, self), self)
+
+    def __neg__(self):
+        from derive.algebra import neg
+
+        return neg(self)
+
+    def __mul__(self, other):
+        return _entrywise_product(self, other)
+
+    def __rmul__(self, other):
+        return _entrywise_product(other, self)
+
+    def __matmul__(self, other):
+        from derive.algebra import checked_matmul
+
+        return checked_matmul(self, other)
+
+    def __rmatmul__(self, other):
+        from derive.algebra import checked_matmul
+
+        return checked_matmul(other, self)
+
+    def __truediv__(self, other):
+        from derive.algebra import matmul
+
+        if not isinstance(other, MatrixExpr):
+            return matmul(1 / sympify(other), self)
+        return Divide(self, _same_shape(self, other, "/"))
+
+    def __rtruediv__(self, other):
+        return Divide(_lifted(other, self), self)
+
+    def __pow__(self, other):
+        if isinstance(other, MatrixExpr):
+            raise TypeError("an entrywise power takes a number as its exponent")
+        return Power(self, other)
+
+
+def _lifted(x, like):
+    """A number beside a matrix: that number in every entry (1 in 1 − f)."""
+    if isinstance(x, (MatrixExpr, MatrixBase)):
+        return _same_shape(like, x, "+")
+    from sympy.matrices.expressions import OneMatrix
+
+    from derive.algebra import matmul
+
+    value = sympify(x)
+    return OneMatrix(*like.shape) if value == 1 else matmul(value, OneMatrix(*like.shape))
+
+
+def _same_shape(a, b, op):
+    if a.shape != b.shape:
+        raise TypeError(f"{op} of a {a.shape[0]}×{a.shape[1]} and a {b.shape[0]}×{b.shape[1]} matrix: "
+                        "shapes differ")
+    return b
+
+
+def _entrywise_product(a, b):
+    from derive.algebra import hadamard, matmul
+
+    if not isinstance(a, MatrixExpr) or not isinstance(b, MatrixExpr):
+        return matmul(a, b)  # by a number
+    if a.shape == (1, 1) or b.shape == (1, 1):
+        from derive.algebra import scale
+
+        return scale(a, b) if a.shape == (1, 1) else scale(b, a)
+    return hadamard(a, _same_shape(a, b, "*"))
+
+
+class Node(Operators, MatrixExpr):
     """Base for derive's matrix nodes: args are stored as given (no canonical reordering)."""
 
     def __new__(cls, *args):
@@ -72,6 +169,11 @@ class Node(MatrixExpr):
 
 
 # ---------------------------------------------------------------- symbols
+
+
+class DeclaredSymbol(Operators, MatrixSymbol):
+    """A matrix symbol a declaration makes (a parameter, a static input, target or variable),
+    with the declaration operators."""
 
 
 class TimeSym(Node):
@@ -672,6 +774,7 @@ __all__ = [
     "BinaryCrossEntropy", "Broadcast", "ColSlice", "Concat", "Conv2d", "ConvInputGrad", "ConvKernelGrad",
     "CrossEntropy", "Diag", "PositionSum", "StepJacobian", "conv_geometry", "Divide", "Elementwise", "Exp",
     "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LOSSES", "LogSumExp", "LocalGrad", "Log", "LossGrad",
-    "Node", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid", "Softmax", "SquaredError",
-    "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "i", "is_explicit", "k", "t", "T",
+    "DeclaredSymbol", "Node", "Operators", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid",
+    "Softmax", "SquaredError", "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "i", "is_explicit", "k", "t",
+    "T",
 ]

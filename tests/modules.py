@@ -13,6 +13,7 @@ import numpy as np
 from derive import oracles, presets
 from derive.codegen.numpy_module import numpy_module
 from derive.evaluate import Point, forward, objective
+from derive.network import size_of
 
 _FOLDER = Path(mkdtemp(prefix="derive-modules-"))
 
@@ -32,8 +33,7 @@ def load(preset: str, settings_items: tuple = ()):
 
 def _rows(x, sizes) -> int:
     """The number of rows of an input or target, as a number (a conv's image size is one)."""
-    rows = x.shape[0]
-    return int(rows) if rows.is_Integer else sizes[str(rows)]
+    return size_of(x.shape[0], sizes)
 
 
 def network(preset: str, settings: dict):

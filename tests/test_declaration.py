@@ -1,8 +1,9 @@
 """Declaring networks: shapes are checked, names are unique, options are validated, and the
 families build each option into the forward pass they promise."""
 
+import numpy as np
 import pytest
-from sympy import Symbol
+from sympy import MatrixSymbol, Rational, Symbol
 
 from derive import ops, presets
 from derive.network import DeclarationError, Network
@@ -77,3 +78,64 @@ def test_seed_001_has_a_row_V_and_a_scalar_bias():
     net = presets.build("rnn-binary")
     shapes = {p.name: p.shape for p in net.params}
     assert shapes["V"] == (1, Symbol("n", integer=True, positive=True)) and shapes["d"] == (1, 1)
+
+
+def _cell():
+    net = Network("cell", dict(n=3, d=2, k=2, T=3))
+    n, d, k = net.sizes("n d k")
+    W, U = net.param("W", n, n), net.param("U", n, d)
+    return net, (n, d, k), W, U, net.input("x", d), net.state("h", n)
+
+
+def test_operators_read_as_numpy_writes_them():
+    net, _, W, U, x, h = _cell()
+    f = net.step("f", ops.sigmoid(W @ h.prev + U @ x))
+    assert (1 - f) == ops.one_minus(f)  # was: TypeError, Mix of Matrix and Scalar symbols
+    assert f * h.prev == ops.hadamard(f, h.prev) and 2 * f == ops.matmul(2, f)
+    assert -f == ops.matmul(-1, f) and f / 2 == ops.matmul(Rational(1, 2), f)
+    net.step("g", ops.tanh(W @ (f * h.prev)))
+    assert UnicodePrinter(net.notation, "L").doprint(net.assignments[-1].expr) == "tanh(W (fₜ ⊙ hₜ₋₁))"
+
+
+def test_a_product_of_two_columns_is_refused_not_read_as_a_matrix_product():
+    net, _, W, U, x, h = _cell()
+    f = net.step("f", ops.sigmoid(W @ h.prev + U @ x))
+    with pytest.raises(DeclarationError, match="does not conform"):
+        net.step("g", ops.tanh(ops.matmul(W, ops.matmul(f, h.prev))))  # was: printed as W fₜ hₜ₋₁
+    with pytest.raises(TypeError, match="does not conform"):
+        W @ x
+    with pytest.raises(DeclarationError, match="a sum of matrices of different shapes"):
+        net.step("s", ops.add(U @ x, x))
+    with pytest.raises(DeclarationError, match="not a matrix expression"):
+        net.step("z", 3)
+
+
+def test_a_state_may_have_any_shape_expression():
+    """A state with 2n rows (was: KeyError '2*n' when evaluated)."""
+    from derive import oracles
+    from derive.deriver import derive
+    from derive.evaluate import backward, forward
+
+    net = Network("wide", dict(n=2, d=2, T=3))
+    n, d = net.sizes("n d")
+    W, U, V = net.param("W", 2 * n, 2 * n), net.param("U", 2 * n, d), net.param("V", 1, 2 * n)
+    x, h = net.input("x", d), net.state("h", 2 * n)
+    net.step(h, ops.tanh(W @ h.prev + U @ x))
+    l_t = net.step("l", ops.frobenius_sq(V @ h.now))
+    net.let("L", ops.sum_over_time(l_t))
+    point, _ = oracles.random_point(net, 3)
+    ns = forward(net, point)
+    grads = backward(derive(net), ns)
+    auto, _ = oracles.autograd_gradients(net, point)
+    assert ns["h"][3].shape == (4, 1) and all(np.allclose(grads[k], auto[k]) for k in grads)
+
+
+def test_a_power_prints_with_its_exponent_grouped():
+    """x ** 1/2 would compute x / 2."""
+    from derive.nodes import Power
+    from derive.printing.numpy import to_numpy
+
+    x = MatrixSymbol("x", 2, 1)
+    code = to_numpy(Power(x, Rational(1, 2)))
+    assert code == "(x ** (1/2))"
+    assert np.allclose(eval(code, {"x": np.array([[4.0], [9.0]])}), [[2.0], [3.0]])  # noqa: S307 - our own code

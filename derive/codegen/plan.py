@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from sympy import Basic, Integer
+from sympy import Basic, Integer, degree
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol
 
 from derive.algebra import (
@@ -860,16 +860,31 @@ class Planner:
         return self.size_names.get(str(dim), str(dim))
 
     def _size_sources(self) -> list[tuple[str, str]]:
+        """(size, the code reading it off the parameters' and inputs' shapes): an axis that is the
+        size itself, else one linear in it and in sizes already read (2*n, n + d)."""
+        axes = [(dim, f'params["{p.name}"].shape[{axis}]') for p in self.net.params for axis, dim in enumerate(p.shape)]
+        axes += [(x.shape[0], f'inputs["{x.name}"].shape[-1]') for x in self.net.inputs]
         found = {}
-        for p in self.net.params:
-            for axis, dim in enumerate(p.shape):
-                if dim.is_Symbol and dim.name not in found:
-                    found[dim.name] = f'params["{p.name}"].shape[{axis}]'
-        for x in self.net.inputs:
-            dim = x.shape[0]
+        for dim, code in axes:
             if dim.is_Symbol and dim.name not in found:
-                found[dim.name] = f'inputs["{x.name}"].shape[-1]'
-        return sorted((self.size_names[name], source) for name, source in found.items())
+                found[dim.name] = code
+        direct = sorted((self.size_names[name], code) for name, code in found.items())
+        derived, progress = [], True
+        while progress:
+            progress = False
+            for dim, code in axes:
+                unknown = [x for x in dim.free_symbols if x.name not in found]
+                if len(unknown) != 1 or not dim.is_polynomial(unknown[0]) or degree(dim, unknown[0]) != 1:
+                    continue
+                size = unknown[0]
+                factor, rest = dim.coeff(size), dim - dim.coeff(size) * size
+                if not factor.is_Integer or factor <= 0:
+                    continue
+                value = code if rest == 0 else f"({code} - ({ModulePrinter(self.arrays).doprint(rest)}))"
+                found[size.name] = value if factor == 1 else f"{value} // {factor}"
+                derived.append((self.size_names.get(size.name, size.name), found[size.name]))
+                progress = True
+        return direct + derived
 
     def _params(self):
         out = []

@@ -189,7 +189,10 @@ class NumpyPrinter(_SymPyNumPyPrinter):
         return f"({self._wrap(expr.args[0])} / {self._wrap(expr.args[1])})"
 
     def _print_Power(self, expr):
-        return f"({self._wrap(expr.args[0])} ** {self._print(expr.args[1])})"
+        # the exponent grouped: x ** 1/2 would be (x ** 1) / 2
+        power = self._print(expr.args[1])
+        power = power if _is_number(power) else f"({power})"
+        return f"({self._wrap(expr.args[0])} ** {power})"
 
     # ---------------------------------------------------------------- vector functions
 
@@ -277,6 +280,14 @@ class NumpyPrinter(_SymPyNumPyPrinter):
     def _wrap_scalar(self, expr):
         code = self._print(expr)
         return code if code.replace("_", "").isalnum() else f"({code})"
+
+
+def _is_number(code: str) -> bool:
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return not code.startswith("-")
 
 
 def _is_atom(code: str) -> bool:
