@@ -86,18 +86,23 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
-from derive import presets  # noqa: E402
+from derive import source  # noqa: E402
 from derive.codegen.numpy_module import numpy_module  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cell_peers  # noqa: E402
 import conv_peers  # noqa: E402
 import lstm_peers  # noqa: E402
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
 
 def load_generated(preset: str, settings: dict):
-    source = numpy_module(presets.get(preset), settings)
-    path = Path(tempfile.mkdtemp()) / f"{preset.replace('-', '_')}_grad.py"
-    path.write_text(source)
+    """The generated module of a preset, or of a model file under examples/ (``mgu.py``)."""
+    model = source.resolve(str(EXAMPLES / preset) if preset.endswith(".py") else preset)
+    source_code = numpy_module(model, settings)
+    path = Path(tempfile.mkdtemp()) / f"{model.stem.replace('-', '_')}_grad.py"
+    path.write_text(source_code)
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -338,6 +343,7 @@ class Sequence:
     peers: Callable  # (params, x, y) -> {name: call} for the installed libraries
     flops: Callable  # (B, d, n, k, T) -> matmul FLOPs of forward and backward
     stored_rows: Callable  # (n, k) -> activations per example and step a BPTT keeps
+    hidden: str = "n"  # the name of the state's size in the module's init_params
 
 
 def rnn_model(activation: str) -> Sequence:
@@ -358,12 +364,28 @@ LSTM = Sequence(
     stored_rows=lstm_peers.stored_rows)
 
 
+MGU = Sequence(
+    "mgu.py", {},
+    hand={"numpy batch": cell_peers.mgu_batched},
+    peers=lambda p, x, y: cell_peers.torch_peers("mgu", p, x, y, _threads_from_argv()),
+    flops=cell_peers.mgu_flops,
+    stored_rows=lambda n, k: 3 * n + k)  # f_t, g_t, h_t and the softmax for every t
+
+GRU_TORCH = Sequence(
+    "gru_torch.py", {},
+    hand={"numpy batch": cell_peers.gru_batched},
+    peers=lambda p, x, y: cell_peers.torch_peers("gru", p, x, y, _threads_from_argv()),
+    flops=cell_peers.gru_flops,
+    stored_rows=lambda n, k: 5 * n + k,  # r, z, n, W_hn h + b_hn, h and the softmax
+    hidden="m")
+
+
 def bench(model: Sequence, sizes, rounds: int) -> None:
     module = load_generated(model.preset, model.settings)
     label = f"{model.preset} ({model.settings['activation']})" if model.settings else model.preset
     for B, d, n, k, T in sizes:
         rng = np.random.default_rng(0)
-        p = module.init_params(seed=0, n=n, d=d, k=k)
+        p = module.init_params(seed=0, **{model.hidden: n}, d=d, k=k)
         x = rng.standard_normal((T, B, d))
         y = rng.integers(0, k, size=(T, B))
         impls = {"generated": lambda p=p, x=x, y=y: module.gradients(p, {"x": x}, {"y": y})}
@@ -436,7 +458,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sizes", type=int, nargs="*", help="indices of the sizes to run (0, 1, 2)")
     parser.add_argument("--activations", nargs="*", default=["sigmoid", "tanh"], help="of rnn-softmax")
-    parser.add_argument("--models", nargs="*", default=["rnn-softmax", "lstm", "conv-dense"])
+    parser.add_argument("--models", nargs="*", default=["rnn-softmax", "lstm", "mgu", "gru-torch", "conv-dense"])
     parser.add_argument("--blas-coretype", help="force OpenBLAS's kernels (e.g. Haswell); default: its own choice")
     parser.add_argument("--system-malloc", action="store_true",
                         help="glibc's default malloc, which returns freed arrays to the kernel")
@@ -450,6 +472,10 @@ def main() -> None:
             bench(rnn_model(activation), sizes, args.rounds)
     if "lstm" in args.models:
         bench(LSTM, sizes, args.rounds)
+    if "mgu" in args.models:
+        bench(MGU, sizes, args.rounds)
+    if "gru-torch" in args.models:
+        bench(GRU_TORCH, sizes, args.rounds)
     if "conv-dense" in args.models:
         bench_conv(args.rounds)
 

@@ -248,7 +248,9 @@ def linear_map(expr, g):
     if not contains(expr, g):
         raise NotLinear(f"{expr} does not depend on {g}")
     if isinstance(expr, MatAdd):
-        return add(*[linear_map(a, g) for a in expr.args if contains(a, g)])
+        if not all(contains(a, g) for a in expr.args):  # M g + c: affine, not linear
+            raise NotLinear(f"{expr} has terms without {g}")
+        return add(*[linear_map(a, g) for a in expr.args])
     if isinstance(expr, MatMul):
         coeff, mats = split_coefficient(expr)
         if any(contains(m, g) for m in mats[:-1]):
@@ -270,6 +272,20 @@ def linear_map(expr, g):
             return block
         return matmul(RowSlice(Identity(expr.mat.shape[0]), start, stop), inner)
     raise NotLinear(f"cannot read {type(expr).__name__} as a linear map of {g}")
+
+
+def distribute(expr, over=lambda total: True):
+    """Products (matrix and entrywise) multiplied out over the sums they contain for which
+    ``over(sum)`` holds: v (a + b) -> v a + v b, so that each term is linear in the adjoints it reads."""
+    if not isinstance(expr, MatrixExpr) or not expr.args:
+        return expr
+    args = [distribute(a, over) for a in expr.args]
+    if isinstance(expr, (MatMul, HadamardProduct)):
+        for j, a in enumerate(args):
+            if isinstance(a, MatAdd) and over(a):
+                combine = matmul if isinstance(expr, MatMul) else hadamard
+                return add(*[distribute(combine(*args[:j], term, *args[j + 1:]), over) for term in a.args])
+    return rebuild(expr, args)
 
 
 def rows_of_transposed_product(product, start, stop):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sympy import Eq, Integer, Lt, Symbol
+from sympy import And, Eq, Gt, Integer, Lt, Symbol
 from sympy.matrices.expressions import Identity, MatAdd, MatrixExpr, MatrixSymbol, ZeroMatrix
 
 from derive import layout as lay
@@ -23,8 +23,10 @@ from derive.nodes import Diag, Grad, Jac, LocalGrad, RowGrad, StepJacobian, T, T
 
 # When a contribution to an adjoint holds.
 ALWAYS = "always"  # every t (or a variable without time)
-BEFORE_LAST = "before_last"  # t < T: the path through step t + 1
+BEFORE_LAST = "before_last"  # t < T: the path through step t + 1 (a state forward in time)
 LAST = "last"  # t = T: a head on the last state
+AFTER_FIRST = "after_first"  # t > 1: the path through step t - 1 (a state backward in time)
+FIRST = "first"  # t = 1: a head on the first step (where a backward state ends)
 SUMMED = "summed"  # a parameter used at every step: summed over t
 STATIC = "static"  # a parameter used once
 
@@ -186,8 +188,23 @@ class Derivation:
         if param is not None:
             return [Equation(self.lhs(var), form(self.gradient_expr(name), param))]
         whens = {c.when for c in adj.terms}
+        if not isinstance(var, TimeSym):  # a value computed once: its uses at every step summed
+            return [Equation(self.lhs(var), form(self.total_adjoint(name)))]
         if whens <= {ALWAYS, STATIC}:
             return [Equation(self.lhs(var), form(adj.of(ALWAYS, STATIC)))]
+        forward, backward = whens & {BEFORE_LAST, LAST}, whens & {AFTER_FIRST, FIRST}
+        if forward and backward:  # read through both ends: t = 1, 1 < t < T and t = T
+            first = substitute(adj.of(ALWAYS, BEFORE_LAST, FIRST), {t: 1})
+            middle = adj.of(ALWAYS, BEFORE_LAST, AFTER_FIRST)
+            last = substitute(adj.of(ALWAYS, AFTER_FIRST, LAST), {t: T})
+            return [Equation(self.lhs(var.at(1)), form(first), Eq(t, 1)),
+                    Equation(self.lhs(var), form(middle), And(Lt(1, t), Lt(t, T))),
+                    Equation(self.lhs(var.at(T)), form(last), Eq(t, T))]
+        if backward:
+            after = adj.of(ALWAYS, AFTER_FIRST)
+            first = substitute(adj.of(ALWAYS, FIRST), {t: 1})
+            return [Equation(self.lhs(var), form(after), Gt(t, 1)),
+                    Equation(self.lhs(var.at(1)), form(first), Eq(t, 1))]
         before = adj.of(ALWAYS, BEFORE_LAST)
         last = substitute(adj.of(ALWAYS, LAST), {t: T})
         return [Equation(self.lhs(var), form(before), Lt(t, T)),
@@ -195,10 +212,15 @@ class Derivation:
 
     def gradient_expr(self, name: str) -> MatrixExpr:
         """dL/dtheta (denominator layout): the sum over t of the per-step terms, plus the rest."""
+        return self.total_adjoint(name)
+
+    def total_adjoint(self, name: str) -> MatrixExpr:
+        """dL/dX for X computed once (a parameter, a static value): the sum over t of its uses
+        at every step, plus its uses outside time."""
         adj = self.adjoints[name]
         summed = adj.of(SUMMED)
         parts = [] if isinstance(summed, ZeroMatrix) else [TimeSum(summed, t, 1, T)]
-        static = adj.of(STATIC)
+        static = adj.of(STATIC, ALWAYS)
         if not isinstance(static, ZeroMatrix):
             parts.append(static)
         return add(*parts) if parts else ZeroMatrix(*adj.var.shape)
@@ -225,11 +247,18 @@ class Derivation:
             return StepJacobian(jac, now[of].at(index), now[wrt or of].at(index - 1))
         return jac
 
+    def _free_index(self, *letters: str) -> Symbol:
+        """The first of ``letters`` that names nothing of the network, as an index symbol."""
+        taken = self.network.variable_names | {x.name for x in self.network.inputs + self.network.target_symbols}
+        taken |= set(self.network.sizes_default) | {str(h) for h in self.network.hypers}
+        letter = next((x for x in letters if x not in taken), letters[-1] + "'")
+        return i if letter == "i" else Symbol(letter, integer=True)
+
     @property
     def product_index(self) -> Symbol:
         """The index of a product over steps: i, or j where the network names something i
         (an LSTM's input gate i_t)."""
-        return Symbol("j", integer=True) if "i" in self.network.variable_names else i
+        return self._free_index("i", "j", "q", "r")
 
     def jacobian_product(self, state: str, upper=t, lower=k) -> MatrixExpr:
         """dh_upper/dh_lower = prod_{i=lower+1}^{upper} J_i, in decreasing i."""
@@ -241,9 +270,10 @@ class Derivation:
         one-state network; with several states (h_t and C_t), only those carried by a diagonal
         Jacobian (the cell path dC_t/dC_{t-1} = diag(f_t)), where the product is the direct
         path; the full dC_t/dC_k also runs through the other states."""
+        forward = [s for s in self.states if s.direction == "forward"]
         if len(self.states) == 1:
-            return list(self.states)
-        return [s for s in self.states if isinstance(self.step_jacobians[(s.name, s.name)], Diag)]
+            return forward
+        return [s for s in forward if isinstance(self.step_jacobians[(s.name, s.name)], Diag)]
 
     def jacobian_equations(self) -> list[Equation]:
         eqs = []
@@ -251,7 +281,7 @@ class Derivation:
             for s2 in self.states:
                 jac = self.step_jacobians[(s.name, s2.name)]
                 if not isinstance(jac, ZeroMatrix):
-                    eqs.append(Equation(Jac(s.now, s2.prev), jac))
+                    eqs.append(Equation(Jac(s.now, s2.carried), jac))
         single = len(self.states) == 1
         for s in self.states:
             if s in self.direct_path_states():
@@ -262,9 +292,14 @@ class Derivation:
 
     # ------------------------------------------------------------------ BPTT
 
+    @property
+    def single_forward_state(self) -> bool:
+        """One state, forward in time: the network the BPTT double sum and closed form are for."""
+        return len(self.states) == 1 and self.states[0].direction == "forward"
+
     def bptt_params(self) -> list[MatrixSymbol]:
         """Parameters reached inside the recurrence of a single-state network."""
-        if len(self.states) != 1:
+        if not self.single_forward_state:
             return []
         s = self.state_names[0]
         return [p for p in self.params if (s, p.name) in self.param_vjps]
@@ -307,7 +342,7 @@ class Derivation:
         """dL/dh_t without recursion: sum_{s=t}^{T} (dL_s/dh_s)(dh_s/dh_t), for one state
         (only s = T when the loss sits on the last step)."""
         s = self.states[0]
-        m = Symbol("s", integer=True)
+        m = self._free_index("s", "u", "r", "q")
         if self.loss_at_last_step:
             terms = [(self._product(s.name, T, t), self.local_grad(T))]
         else:

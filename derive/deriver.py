@@ -22,8 +22,10 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, ZeroMatrix
 
 from derive.algebra import add, linear_map, substitute, transpose
 from derive.derivation import (
+    AFTER_FIRST,
     ALWAYS,
     BEFORE_LAST,
+    FIRST,
     LAST,
     STATIC,
     SUMMED,
@@ -60,6 +62,7 @@ class Deriver:
         self.net = network
         self.wrt = network.variable_names
         self.state_names = {s.name for s in network.states}
+        self.directions = {s.name: s.direction for s in network.states}
         self.by_name = {a.name: a for a in network.assignments}
         self.uses = Counter(name for a in network.assignments for name in reads(a.expr))
         self.adjoints: dict[str, Adjoint] = {}
@@ -144,21 +147,26 @@ class Deriver:
     def place(self, r: Reach):
         """Which adjoint a reached variable's gradient joins, and when it holds."""
         leaf, name = r.leaf, r.leaf.name
-        if not isinstance(leaf, TimeSym):
-            return name, (SUMMED if r.in_time else STATIC) if leaf in self.net.params else ALWAYS, r.grad
+        if not isinstance(leaf, TimeSym):  # a parameter or a value computed once
+            if r.in_time:  # read at every step: the sum over t
+                return name, SUMMED, r.grad
+            return name, STATIC if leaf in self.net.params else ALWAYS, r.grad
         shift = leaf.index - t
         if r.in_time and shift == 0:
             return name, ALWAYS, r.grad
-        if r.in_time and shift == -1 and name in self.state_names:
+        if r.in_time and shift == -1 and self.directions.get(name) == "forward":
             return name, BEFORE_LAST, substitute(r.grad, {t: t + 1})
+        if r.in_time and shift == 1 and self.directions.get(name) == "backward":
+            return name, AFTER_FIRST, substitute(r.grad, {t: t - 1})
         if not r.in_time and leaf.index == T:
             return name, LAST, r.grad
+        if not r.in_time and leaf.index == 1:
+            return name, FIRST, r.grad
         raise DeclarationError(f"{name} is read at index {leaf.index}, which derive cannot place")
 
     def order(self) -> list[Assignment]:
         """Assignments in reverse order of evaluation, so each adjoint is complete when used."""
-        before, step, after = self.net.schedule()
-        return list(reversed(after)) + list(reversed(step)) + list(reversed(before))
+        return [a for phase in reversed(self.net.phases()) for a in reversed(phase.assignments)]
 
     # ------------------------------------------------------------------ within one step
 
@@ -167,7 +175,7 @@ class Deriver:
         previous state s'_{t-1} and parameter (the step's VJP, not the loss)."""
         adj = {seed_state: seed}
         out = defaultdict(list)
-        for a in reversed(self.net.step_assignments):
+        for a in reversed(self.net.per_step_order()):
             if a.name not in adj:
                 continue
             for r in self.backprop(a.expr, adj[a.name], a.target, True):
@@ -184,7 +192,7 @@ class Deriver:
             seeds[s.name] = MatrixSymbol(f"_seed_{s.name}", *s.shape)
             reached = self.within_step(s.name, seeds[s.name])
             for s2 in self.net.states:
-                vjp = reached.get(s2.prev)
+                vjp = reached.get(s2.carried)
                 if vjp is None:
                     step_jacobians[(s.name, s2.name)] = ZeroMatrix(s.shape[0], s2.shape[0])
                 else:

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy
+from sympy.matrices.expressions import ZeroMatrix
 
 from derive import rules
-from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, Derivation
+from derive.derivation import AFTER_FIRST, ALWAYS, BEFORE_LAST, FIRST, LAST, STATIC, SUMMED, Derivation
+from derive.naming import Namer, network_namer
 from derive.network import Network, size_of
-from derive.nodes import RowGrad, T, TimeSym, t
-from derive.printing.numpy import HELPERS, NumpyPrinter, adjoint_name
+from derive.nodes import RowGrad, T, TimeSum, TimeSym, t
+from derive.printing.numpy import HELPERS, NumpyPrinter
 
 
 @dataclass
@@ -44,29 +46,67 @@ def _rules_fingerprint() -> tuple:
     return tuple(id(rule) for rule in rules.DERIVATIVES.values())
 
 
+NAMES = "__derive_names__"  # the namespace's namer, under a key no identifier can take
+
+
+def _helper_names() -> set[str]:
+    scratch = {"np": numpy}
+    for source in HELPERS.values():
+        exec(source, scratch)  # noqa: S102 - fixed helper source from derive's printer module
+    return {name for name in scratch if not name.startswith("__")}
+
+
+HELPER_NAMES = _helper_names()
+INDEX_NAMES = {"k", "i", "j", "q", "r", "s", "u"}  # the indices of sums and products a derivation prints
+
+
+def names_of(net: Network) -> Namer:
+    """The identifiers of ``net``'s symbols in an evaluation namespace (made once per network)."""
+    names = net.__dict__.get("_evaluation_names")
+    if names is None:
+        names = network_namer(net, HELPER_NAMES | INDEX_NAMES)
+        net.__dict__["_evaluation_names"] = names
+    return names
+
+
+def key(ns: dict, name: str) -> str:
+    """Where the value of the symbol ``name`` sits in a namespace."""
+    return ns[NAMES].symbol(name)
+
+
+def adjoint_key(ns: dict, name: str) -> str:
+    """Where dL/d``name`` sits in a namespace."""
+    return ns[NAMES].adjoint(name)
+
+
 @lru_cache(maxsize=4096)
-def _compiled(expr, fingerprint: tuple):
+def _compiled(expr, fingerprint: tuple, names: Namer | None):
     # derive's own printer output for its own expression, never user text
-    return compile(NumpyPrinter().doprint(expr), "<derive>", "eval")
+    return compile(NumpyPrinter(names).doprint(expr), "<derive>", "eval")
 
 
 def value(expr, namespace: dict):
     """The value of a derived expression in a namespace made by ``forward``/``backward``.
 
-    Printing and compiling are cached per expression and per rule table in force.
+    Printing and compiling are cached per expression, per rule table in force and per namer.
     """
-    return eval(_compiled(expr, _rules_fingerprint()), namespace)  # noqa: S307 - see _compiled
+    return eval(_compiled(expr, _rules_fingerprint(), namespace.get(NAMES)), namespace)  # noqa: S307 - see _compiled
 
 
-def _namespace(point: Point, np_module) -> dict:
-    ns = {"np": np_module, "T": point.steps, **point.sizes}
+def _namespace(net: Network, point: Point, np_module) -> dict:
+    names = names_of(net)
+    ns = {"np": np_module, "T": point.steps, NAMES: names}
+    ns.update({names.size(k): v for k, v in point.sizes.items()})
     for source in HELPERS.values():
         exec(source, ns)  # noqa: S102 - fixed helper source from derive's printer module
+    functions = net.generic_function_names()
     for name, factory in point.functions.items():
-        ns[name] = factory(np_module)
-    printer = NumpyPrinter()
+        if name in functions:
+            ns[names.function(name)] = factory(np_module)
+        else:  # d<name>: the derivative of a generic function
+            ns[names.derivative(name[1:])] = factory(np_module)
     for sym, number in point.hypers.items():
-        ns[printer.doprint(sym)] = number
+        ns[names.scalar(str(sym))] = number
     return ns
 
 
@@ -78,14 +118,15 @@ def forward(net: Network, point: Point, params=None, probes=None, np_module=nump
     adjoint, which is how the oracles check dL/dh_t without trusting the derivation.
     """
     probes = probes or {}
-    ns = _namespace(point, np_module)
-    ns.update(params if params is not None else point.params)
-    ns.update(point.data)
+    ns = _namespace(net, point, np_module)
+    names = ns[NAMES]
+    ns.update({names.symbol(k): v for k, v in (params if params is not None else point.params).items()})
+    ns.update({names.symbol(k): v for k, v in point.data.items()})
     for s in net.states:
         initial = numpy.zeros((size_of(s.shape[0], point.sizes), 1))
+        at = 0 if s.direction == "forward" else point.steps + 1  # h_0, or g_{T+1}
         probe = probes.get(s.name, {})
-        ns[s.name] = {0: initial + probe[0] if 0 in probe else initial}
-    before, step, after = net.schedule()
+        ns[names.symbol(s.name)] = {at: initial + probe[at] if at in probe else initial}
 
     def run(a, step_t=None):
         result = value(a.expr, ns)
@@ -94,28 +135,34 @@ def forward(net: Network, point: Point, params=None, probes=None, np_module=nump
             result = result + (probe[step_t] if step_t is not None else probe)
         return result
 
-    for a in before:
-        ns[a.name] = run(a)
-    for a in step:
-        ns.setdefault(a.name, {})
-    for step_t in range(1, point.steps + 1):
-        ns["t"] = step_t
-        for a in step:
-            ns[a.name][step_t] = run(a, step_t)
-    for a in after:
-        ns[a.name] = run(a)
+    for phase in net.phases():
+        if not phase.per_step:
+            for a in phase.assignments:
+                ns[names.symbol(a.name)] = run(a)
+            continue
+        for a in phase.assignments:
+            ns.setdefault(names.symbol(a.name), {})
+        for step_t in phase.steps(point.steps):
+            ns["t"] = step_t
+            for a in phase.assignments:
+                ns[names.symbol(a.name)][step_t] = run(a, step_t)
     return ns
 
 
 def objective(net: Network, ns: dict):
     """The objective's value as a Python scalar (or an autograd box)."""
-    return ns[net.objective.name][0, 0]
+    return ns[key(ns, net.objective.name)][0, 0]
+
+
+def whens_at(step: int, steps: int) -> tuple[str, ...]:
+    """The kinds of contributions to a per-step adjoint that hold at t = ``step`` of ``steps``."""
+    return (ALWAYS, BEFORE_LAST if step < steps else LAST, AFTER_FIRST if step > 1 else FIRST)
 
 
 def backward(derivation: Derivation, ns: dict) -> dict:
     """Evaluate every adjoint the derivation defines, backwards; return the parameter gradients."""
     net = derivation.network
-    before, step, after = net.schedule()
+    steps = ns["T"]
 
     def adjoint(name, whens, step_t=None):
         adj = derivation.adjoints[name]
@@ -124,22 +171,29 @@ def backward(derivation: Derivation, ns: dict) -> dict:
             ns["t"] = step_t
         return sum(value(p, ns) for p in parts) if parts else 0.0
 
-    for a in reversed(after):
-        if a.target != net.objective:
-            ns[adjoint_name(a.name)] = adjoint(a.name, (ALWAYS, STATIC))
-    for a in step:
-        ns[adjoint_name(a.name)] = {}
-    for step_t in range(ns["T"], 0, -1):
-        whens = (ALWAYS, LAST) if step_t == ns["T"] else (ALWAYS, BEFORE_LAST)
-        for a in reversed(step):
-            ns[adjoint_name(a.name)][step_t] = adjoint(a.name, whens, step_t)
-    for a in reversed(before):
-        if a.target != net.objective:
-            ns[adjoint_name(a.name)] = adjoint(a.name, (ALWAYS, STATIC))
+    def once(name):
+        """dL/dX for X computed once: its uses outside time, plus the sum of those in steps."""
+        total = adjoint(name, (ALWAYS, STATIC))
+        summed = derivation.adjoints[name].of(SUMMED)
+        if not isinstance(summed, ZeroMatrix):
+            total = total + value(TimeSum(summed, t, 1, T), ns)
+        return total
+
+    for phase in reversed(net.phases()):
+        if not phase.per_step:
+            for a in reversed(phase.assignments):
+                if a.target != net.objective:
+                    ns[adjoint_key(ns, a.name)] = once(a.name)
+            continue
+        for a in phase.assignments:
+            ns[adjoint_key(ns, a.name)] = {}
+        for step_t in reversed(phase.steps(steps)):
+            for a in reversed(phase.assignments):
+                ns[adjoint_key(ns, a.name)][step_t] = adjoint(a.name, whens_at(step_t, steps), step_t)
     grads = {}
     for p in net.params:
         grads[p.name] = numpy.asarray(value(derivation.gradient_expr(p.name), ns))
-        ns[adjoint_name(p.name)] = grads[p.name]
+        ns[adjoint_key(ns, p.name)] = grads[p.name]
     return grads
 
 
@@ -150,7 +204,7 @@ def equation_values(eq, ns: dict):
     evaluated from the equation itself.
     """
     var = eq.lhs.var
-    table = ns[adjoint_name(var.name)]
+    table = ns[adjoint_key(ns, var.name)]
     as_row = isinstance(eq.lhs, RowGrad)
     if not isinstance(var, TimeSym):
         yield None, (numpy.reshape(table, (1, -1)) if as_row else table), value(eq.rhs, ns)

@@ -12,7 +12,7 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from derive import templates
 from derive.algebra import add, matmul, substitute, transpose
-from derive.derivation import ALWAYS, BEFORE_LAST, LAST, Derivation
+from derive.derivation import AFTER_FIRST, ALWAYS, BEFORE_LAST, FIRST, LAST, Derivation
 from derive.latex_conv import conv_expansions
 from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeSum, TimeSym, k, t
 from derive.printing import latex_layout
@@ -89,7 +89,7 @@ class Document:
             lines += self.eq(a.target, a.expr)
         s.show(lines)
         if self.net.sequential:
-            initial = ", ".join(rf"${self.p.doprint(st.now.at(0))} = \mathbf{{0}}$" for st in self.net.states)
+            initial = ", ".join(rf"${self.p.doprint(st.initial)} = \mathbf{{0}}$" for st in self.net.states)
             s.say(self.say("time_range", initial=initial))
         options = ", ".join(rf"\texttt{{{k}={v}}}".replace("_", r"\_") for k, v in self.net.options.items())
         s.say(self.say("options", options=options))
@@ -165,10 +165,12 @@ class Document:
             here = var
             if c.when == BEFORE_LAST:
                 via = substitute(via, {t: t + 1})
-            if c.when == LAST:
-                here = var.at(T) if isinstance(var, TimeSym) else var
-            if c.when == LAST and isinstance(var, TimeSym):
-                continue  # shown in the t = T case
+            if c.when == AFTER_FIRST:
+                via = substitute(via, {t: t - 1})
+            if c.when in (LAST, FIRST):
+                here = var.at(T if c.when == LAST else 1) if isinstance(var, TimeSym) else var
+            if c.when in (LAST, FIRST) and isinstance(var, TimeSym):
+                continue  # shown in the t = T (t = 1) case
             jac = Jac(via, here)
             if via == self.net.objective:  # dL/dL = 1: the chain starts here
                 parts.append(jac if self.numerator else transpose(jac))
@@ -187,7 +189,7 @@ class Document:
         for eq in self.d.recurrences():
             lines += self.eq(eq.lhs, eq.rhs, eq.condition, eq.note)
         s.show(lines)
-        if len(self.d.states) == 1:
+        if self.d.single_forward_state:
             s.say(self.say("closed_form"))
             eq = self.d.closed_form()
             s.show(self.eq(eq.lhs, eq.rhs))
@@ -223,7 +225,7 @@ class Document:
             for state in self.d.direct_path_states():
                 gate = self.d.step_jacobians[(state.name, state.name)].vec  # diag(f_t): the gate f_t
                 s.say(self.say("direct_path", state=self.m(state.now), gate=self.m(gate)))
-        if len(self.d.states) == 1 and self.steps >= 3:
+        if self.d.single_forward_state and self.steps >= 3:
             state = self.d.state_names[0]
             h = self.d.states[0].now
             product = self.d.jacobian_product(state, Integer(3), Integer(1))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from sympy import Basic
 from sympy.matrices.expressions import Identity, KroneckerProduct, MatAdd, MatrixExpr, Transpose
 
-from derive.algebra import NotLinear, add, linear_map, matmul, split_coefficient, substitute, transpose
+from derive.algebra import NotLinear, add, distribute, linear_map, matmul, split_coefficient, substitute, transpose
 from derive.nodes import Grad, RowGrad, TimeSum, VecRow
 
 
@@ -47,8 +47,8 @@ def to_row(expr):
         return expr
     if isinstance(expr, TimeSum):
         return TimeSum(to_row(expr.body), *expr.limits)
-    if expr.shape == (1, 1):
-        return _rows_for_grads(expr)
+    if expr.shape == (1, 1) and all(g.shape == (1, 1) for g in grads_in(expr)):
+        return _rows_for_grads(expr)  # the same number in both layouts
     terms = expr.args if isinstance(expr, MatAdd) else (expr,)
     rows = []
     for term in terms:
@@ -59,10 +59,22 @@ def to_row(expr):
         if len(grads) != 1:
             rows.append(transpose(_rows_for_grads(term)))
             continue
+        coeff, mats = split_coefficient(term)
+        last = max((j for j, m in enumerate(mats) if grads[0] in grads_in(m)), default=0)
+        trailing = mats[last + 1:]
+        if trailing and all(m.shape == (1, 1) for m in trailing):  # (A g) s = s (A g): a number times it
+            rows.append(matmul(*trailing, to_row(matmul(coeff, *mats[:last + 1]))))
+            continue
         try:
             jac_t = linear_map(term, grads[0])
         except NotLinear:
-            rows.append(transpose(_rows_for_grads(term)))
+            expanded = distribute(term, lambda total: bool(grads_in(total)))  # v (∂L/∂a ⊙ s + c): a term a path
+            if expanded != term:
+                rows.append(to_row(expanded))
+            elif term.shape == (1, 1):  # a number read the same way in either layout (1ᵀ g of a bias)
+                rows.append(_rows_for_grads(term))
+            else:
+                rows.append(transpose(_rows_for_grads(term)))
             continue
         rows.append(matmul(RowGrad(grads[0].var), transpose(jac_t)))
     return add(*rows)

@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from sympy import Basic, Rational, Symbol, sympify
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol
 
-from derive.nodes import Concat, DeclaredSymbol, Divide, T, TimeSym, t
+from derive.algebra import substitute
+from derive.nodes import Concat, DeclaredSymbol, Divide, T, TimeSum, TimeSym, lowered, t
 from derive.notation import Notation
+from derive.schedule import CannotPlace, Phase, check_reads, phases
 
 
 class DeclarationError(ValueError):
@@ -46,14 +48,40 @@ class Assignment:
 
 @dataclass(frozen=True)
 class State:
-    """A recurrent state h_t with h_0 = 0."""
+    """A recurrent state: forward in time, h_t reads h_{t-1} and h_0 = 0; backward in time (one
+    half of a bidirectional RNN), g_t reads g_{t+1} and g_{T+1} = 0."""
 
     now: TimeSym
+    direction: str = "forward"
 
     name = property(lambda self: self.now.name)
-    prev = property(lambda self: self.now.at(t - 1))
     last = property(lambda self: self.now.at(T))
+    first = property(lambda self: self.now.at(1))
     shape = property(lambda self: self.now.shape)
+
+    @property
+    def prev(self) -> TimeSym:
+        """h_{t-1}, read by a forward state's step."""
+        if self.direction != "forward":
+            raise DeclarationError(f"{self.name} runs backward in time: its step reads {self.name}.next (t + 1)")
+        return self.now.at(t - 1)
+
+    @property
+    def next(self) -> TimeSym:
+        """g_{t+1}, read by a backward state's step."""
+        if self.direction != "backward":
+            raise DeclarationError(f"{self.name} runs forward in time: its step reads {self.name}.prev (t - 1)")
+        return self.now.at(t + 1)
+
+    @property
+    def initial(self) -> TimeSym:
+        """The boundary value: h_0, or g_{T+1}."""
+        return self.now.at(0) if self.direction == "forward" else self.now.at(T + 1)
+
+    @property
+    def carried(self) -> TimeSym:
+        """The value the step reads of the state itself: h_{t-1}, or g_{t+1}."""
+        return self.prev if self.direction == "forward" else self.next
 
 
 TARGET_KINDS = ("onehot", "binary", "real")
@@ -117,11 +145,13 @@ class Network:
         self.target_symbols.append(y)
         return y
 
-    def state(self, name: str, rows) -> State:
+    def state(self, name: str, rows, *, backward: bool = False) -> State:
+        """A recurrent state of ``rows`` entries: it runs forward in time (its step reads
+        ``.prev``), or with ``backward=True`` backward (its step reads ``.next``)."""
         if not self.sequential:
             raise DeclarationError("a network without time has no recurrent state")
         self._claim(name)
-        s = State(TimeSym(name, t, rows, 1))
+        s = State(TimeSym(name, t, rows, 1), "backward" if backward else "forward")
         self.states.append(s)
         return s
 
@@ -133,12 +163,20 @@ class Network:
         return sym
 
     def _assign(self, target, expr, per_step: bool):
+        expr = lowered(expr)
         if not isinstance(expr, MatrixExpr):
             raise DeclarationError(f"{getattr(target, 'name', target)} is assigned {type(expr).__name__}, "
                                    "not a matrix expression of the network's symbols")
         problem = shape_problem(expr)
         if problem:
             raise DeclarationError(f"{getattr(target, 'name', target)}: {problem}")
+        name = target.name if isinstance(target, State) else target
+        if per_step:
+            expr = self._sums_as_values(name, expr)
+        try:
+            check_reads(self, name, expr, per_step)
+        except CannotPlace as err:
+            raise DeclarationError(str(err)) from None
         if isinstance(target, State):
             if not per_step:
                 raise DeclarationError(f"state {target.name} is assigned per step")
@@ -153,6 +191,21 @@ class Network:
         self.assignments.append(Assignment(sym, expr, per_step))
         return sym
 
+    def _sums_as_values(self, name: str, expr):
+        """A sum over t inside a step (the denominator of a softmax over time) is a value of its
+        own, computed once after the steps it sums: ``<name>_sum``, declared before ``name``."""
+        found = [x for x in _walk(expr) if isinstance(x, TimeSum)]
+        if not found:
+            return expr
+        total = found[0]
+        base = f"{name}_sum"
+        label, count = base, 1
+        while label in self._names:
+            count += 1
+            label = f"{base}{count}"
+        symbol = self.let(label, total)
+        return self._sums_as_values(name, substitute(expr, {total: symbol}))
+
     def step(self, target, expr):
         """target_t := expr at every time step t = 1..T."""
         if not self.sequential:
@@ -166,7 +219,7 @@ class Network:
     def with_assignments(self, assignments: list[Assignment]) -> Network:
         """A copy of this network computing ``assignments`` instead (same symbols and names)."""
         copy = object.__new__(Network)
-        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("_phases", "_evaluation_names")})
         copy.sizes_default = dict(self.sizes_default)
         copy.assignments = list(assignments)
         return copy
@@ -188,19 +241,51 @@ class Network:
     def static_assignments(self) -> list[Assignment]:
         return [a for a in self.assignments if not a.per_step]
 
+    def phases(self) -> list[Phase]:
+        """The phases of the forward pass in order (derive/schedule.py)."""
+        cached = self.__dict__.get("_phases")
+        if cached is not None and cached[0] == len(self.assignments):
+            return cached[1]
+        try:
+            found = phases(self)
+        except CannotPlace as err:
+            raise DeclarationError(str(err)) from None
+        self.__dict__["_phases"] = (len(self.assignments), found)
+        return found
+
+    def per_step_order(self) -> list[Assignment]:
+        """The per-step assignments in the order one step computes them."""
+        return [a for phase in self.phases() if phase.per_step for a in phase.assignments]
+
     def schedule(self) -> tuple[list[Assignment], list[Assignment], list[Assignment]]:
-        """The assignments in evaluation order: static ones before the loop over t, the step,
-        and static ones after it (those that read a state or anything computed in the loop)."""
-        step = self.step_assignments
-        before, after = [], []
-        late = {a.name for a in step} | {s.name for s in self.states}
-        for a in self.static_assignments:
-            if _reads_time(a.expr) or reads(a.expr) & late:
-                after.append(a)
-                late.add(a.name)
-            else:
-                before.append(a)
+        """(static assignments before the steps, the per-step ones, static ones after them), for
+        a network whose phases are statics, steps with at most one recurrence forward in time,
+        and statics reading them; CannotPlace for any other (a backward state, a static read by
+        a later step)."""
+        kinds = [p.kind for p in self.phases()]
+        sweeps = [k for k in kinds if k in ("forward", "backward")]
+        first = next((j for j, k in enumerate(kinds) if k != "static"), len(kinds))
+        last = max((j for j, k in enumerate(kinds) if k != "static"), default=len(kinds) - 1)
+        if sweeps not in ([], ["forward"]) or "static" in kinds[first:last + 1]:
+            raise CannotPlace("its phases (" + ", then ".join(kinds) + ") are more than statics around one "
+                              "forward recurrence")
+        phases_ = self.phases()
+        before = [a for p in phases_[:first] for a in p.assignments]
+        step = [a for p in phases_[first:last + 1] for a in p.assignments]
+        after = [a for p in phases_[last + 1:] for a in p.assignments]
         return before, step, after
+
+    def generic_function_names(self) -> set[str]:
+        """The names of the generic functions the network applies (phi, ell): their derivatives
+        stay symbolic."""
+        from derive.nodes import GenericLoss, Phi
+
+        found = set()
+        for a in self.assignments:
+            for x in _walk(a.expr):
+                if isinstance(x, (Phi, GenericLoss)):
+                    found.add(x.fname)
+        return found
 
     @property
     def variable_names(self) -> set[str]:
@@ -257,6 +342,13 @@ def _shape(x) -> str:
 def reads(expr) -> set[str]:
     """The names of the matrix symbols an expression reads."""
     return {x.name for x in matrix_symbols(expr)}
+
+
+def _walk(expr):
+    yield expr
+    for a in getattr(expr, "args", ()):
+        if isinstance(a, Basic):
+            yield from _walk(a)
 
 
 def _reads_time(expr) -> bool:

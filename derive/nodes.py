@@ -38,6 +38,7 @@ t = Symbol("t", integer=True)
 T = Symbol("T", integer=True, positive=True)
 k = Symbol("k", integer=True)
 i = Symbol("i", integer=True)
+INDICES = (t, T, k, i)  # printed as they are: no model symbol is a scalar with their assumptions
 
 
 def is_explicit(x) -> bool:
@@ -67,49 +68,53 @@ class Operators:
     def __add__(self, other):
         from derive.algebra import add
 
-        return add(self, _lifted(other, self))
+        return declared(add(self, _lifted(other, self)))
 
     def __radd__(self, other):
         from derive.algebra import add
 
-        return add(_lifted(other, self), self)
+        return declared(add(_lifted(other, self), self))
 
     def __sub__(self, other):
         from derive.algebra import sub
 
-        return sub(self, _lifted(other, self))
+        return declared(sub(self, _lifted(other, self)))
 
     def __rsub__(self, other):
         from derive.algebra import sub
 
-        return sub(_lifted(other, self), self)
+        return declared(sub(_lifted(other, self), self))
 
     def __neg__(self):
         from derive.algebra import neg
 
-        return neg(self)
+        return declared(neg(self))
 
     def __mul__(self, other):
-        return _entrywise_product(self, other)
+        return declared(_entrywise_product(self, other))
 
     def __rmul__(self, other):
-        return _entrywise_product(other, self)
+        # SymPy hands both ``A * x`` and ``A @ x`` with a SymPy expression A on the left to this
+        # method: the shapes decide, and where both readings fit, neither is guessed.
+        if isinstance(other, MatrixExpr):
+            return declared(_reflected_product(other, self))
+        return declared(_entrywise_product(other, self))
 
     def __matmul__(self, other):
         from derive.algebra import checked_matmul
 
-        return checked_matmul(self, other)
+        return declared(checked_matmul(self, other))
 
     def __rmatmul__(self, other):
         from derive.algebra import checked_matmul
 
-        return checked_matmul(other, self)
+        return declared(checked_matmul(other, self))
 
     def __truediv__(self, other):
         from derive.algebra import matmul
 
         if not isinstance(other, MatrixExpr):
-            return matmul(1 / sympify(other), self)
+            return declared(matmul(1 / sympify(other), self))
         return Divide(self, _same_shape(self, other, "/"))
 
     def __rtruediv__(self, other):
@@ -119,6 +124,34 @@ class Operators:
         if isinstance(other, MatrixExpr):
             raise TypeError("an entrywise power takes a number as its exponent")
         return Power(self, other)
+
+
+def declared(expr):
+    """An operator's result, carrying the operators on (``(W @ h) + (U @ x)`` keeps the order it
+    is written in, where SymPy's own + would sort the terms). ``lowered`` turns it back into
+    SymPy's classes when it is assigned."""
+    from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul
+
+    for plain, ours in ((MatAdd, DeclaredSum), (MatMul, DeclaredProduct), (HadamardProduct, DeclaredEntrywise)):
+        if type(expr) is plain:
+            return ours(*expr.args)
+    return expr
+
+
+def lowered(expr):
+    """``expr`` with every operator result back in SymPy's classes (a network stores only those)."""
+    if isinstance(expr, (DeclaredSum, DeclaredProduct, DeclaredEntrywise)):
+        from derive.algebra import rebuild
+
+        return rebuild(expr, [lowered(a) for a in expr.args])
+    if not isinstance(expr, Basic) or not expr.args or not isinstance(expr, MatrixExpr):
+        return expr
+    new = [lowered(a) for a in expr.args]
+    if all(n is a for n, a in zip(new, expr.args, strict=True)):
+        return expr
+    from derive.algebra import rebuild
+
+    return rebuild(expr, new)
 
 
 def _lifted(x, like):
@@ -140,6 +173,20 @@ def _same_shape(a, b, op):
     return b
 
 
+def _reflected_product(a, b):
+    """``a * b`` or ``a @ b`` for a SymPy expression ``a``: a matrix product where only it fits,
+    entrywise where only that does (two columns), refused where both would."""
+    from derive.algebra import checked_matmul
+
+    if a.shape == (1, 1) or b.shape == (1, 1):
+        return _entrywise_product(a, b)
+    conforms, same = a.shape[1] == b.shape[0], a.shape == b.shape
+    if conforms and same:
+        raise TypeError(f"a {a.shape[0]}×{a.shape[1]} times a {b.shape[0]}×{b.shape[1]} matrix after a sum or product "
+                        "is ambiguous here: write ops.matmul(a, b) or ops.hadamard(a, b)")
+    return checked_matmul(a, b) if conforms else _entrywise_product(a, b)
+
+
 def _entrywise_product(a, b):
     from derive.algebra import hadamard, matmul
 
@@ -150,6 +197,32 @@ def _entrywise_product(a, b):
 
         return scale(a, b) if a.shape == (1, 1) else scale(b, a)
     return hadamard(a, _same_shape(a, b, "*"))
+
+
+from sympy.matrices.expressions import HadamardProduct as _Hadamard  # noqa: E402 - beside their subclasses
+from sympy.matrices.expressions import MatAdd as _MatAdd  # noqa: E402
+from sympy.matrices.expressions import MatMul as _MatMul  # noqa: E402
+
+
+class DeclaredSum(Operators, _MatAdd):
+    """A sum an operator made (see ``declared``)."""
+
+    def __new__(cls, *args):
+        return Basic.__new__(cls, *args)
+
+
+class DeclaredProduct(Operators, _MatMul):
+    """A matrix product an operator made (see ``declared``)."""
+
+    def __new__(cls, *args):
+        return Basic.__new__(cls, *args)
+
+
+class DeclaredEntrywise(Operators, _Hadamard):
+    """An entrywise product an operator made (see ``declared``)."""
+
+    def __new__(cls, *args):
+        return Basic.__new__(cls, *args)
 
 
 class Node(Operators, MatrixExpr):
@@ -775,6 +848,6 @@ __all__ = [
     "CrossEntropy", "Diag", "PositionSum", "StepJacobian", "conv_geometry", "Divide", "Elementwise", "Exp",
     "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LOSSES", "LogSumExp", "LocalGrad", "Log", "LossGrad",
     "DeclaredSymbol", "Node", "Operators", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid",
-    "Softmax", "SquaredError", "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "i", "is_explicit", "k", "t",
-    "T",
+    "Softmax", "SquaredError", "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "INDICES", "i", "is_explicit",
+    "k", "t", "T",
 ]

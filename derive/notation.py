@@ -15,6 +15,11 @@ _GREEK = {
     "phi": ("\\phi", "φ"),
     "ell": ("\\ell", "ℓ"),
     "sigma": ("\\sigma", "σ"),
+    **{name: (f"\\{name}", letter) for name, letter in (
+        ("alpha", "α"), ("beta", "β"), ("gamma", "γ"), ("delta", "δ"), ("epsilon", "ε"), ("zeta", "ζ"),
+        ("eta", "η"), ("theta", "θ"), ("kappa", "κ"), ("mu", "μ"), ("nu", "ν"), ("xi", "ξ"), ("rho", "ρ"),
+        ("tau", "τ"), ("psi", "ψ"), ("omega", "ω"), ("Gamma", "Γ"), ("Delta", "Δ"), ("Theta", "Θ"),
+        ("Phi", "Φ"), ("Psi", "Ψ"), ("Omega", "Ω"))},
 }
 
 
@@ -31,6 +36,9 @@ def _default(name: str) -> Spelling:
         tex, uni = _GREEK[name]
         return Spelling((tex,), uni)
     base, _, sub = name.partition("_")
+    if base in _GREEK and sub:  # alpha_sum: α_sum
+        tex, uni = _GREEK[base]
+        return Spelling((f"{tex}_{{{sub}}}", f"{tex}_{sub}"), f"{uni}_{sub}")
     if not sub:
         return Spelling((name,), name)
     return Spelling((f"{base}_{{{sub}}}", f"{base}_{sub}"), f"{base}_{sub}")

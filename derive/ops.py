@@ -14,8 +14,11 @@ from derive.nodes import (
     BinaryCrossEntropy,
     Concat,
     CrossEntropy,
+    Divide,
+    Exp,
     FrobeniusSq,
     GenericLoss,
+    Log,
     Phi,
     ReLU,
     Sigmoid,
@@ -27,7 +30,7 @@ from derive.nodes import (
     t,
 )
 
-sigmoid, tanh, relu, softmax = Sigmoid, Tanh, ReLU, Softmax
+sigmoid, tanh, relu, softmax, exp, log = Sigmoid, Tanh, ReLU, Softmax, Exp, Log
 cross_entropy, binary_cross_entropy, squared_error = CrossEntropy, BinaryCrossEntropy, SquaredError
 frobenius_sq = FrobeniusSq
 
@@ -61,12 +64,23 @@ def mean_over_time(term):
     return matmul(1 / T, TimeSum(term, t, 1, T))
 
 
+def softmax_over_time(score):
+    """α_t = exp(e_t) / Σ_s exp(e_s) for a score e_t at every step (attention weights over a
+    sequence): the sum is a value of its own, computed once after the steps (``Network.step``)."""
+    return Divide(Exp(score), TimeSum(Exp(score), t, 1, T))
+
+
+def divide(a, b):
+    """a ⊘ b, entry by entry."""
+    return Divide(a, b)
+
+
 def half(x):
     return matmul(Rational(1, 2), x)
 
 
 __all__ = [
-    "add", "binary_cross_entropy", "concat", "cross_entropy", "frobenius_sq", "generic_loss",
-    "hadamard", "half", "identity", "matmul", "mean_over_time", "one_minus", "phi", "relu",
-    "sigmoid", "softmax", "squared_error", "sub", "sum_over_time", "tanh",
+    "add", "binary_cross_entropy", "concat", "cross_entropy", "divide", "exp", "frobenius_sq", "generic_loss",
+    "hadamard", "half", "identity", "log", "matmul", "mean_over_time", "one_minus", "phi", "relu",
+    "sigmoid", "softmax", "softmax_over_time", "squared_error", "sub", "sum_over_time", "tanh",
 ]

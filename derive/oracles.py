@@ -22,7 +22,7 @@ from sympy import Derivative, Function, ImmutableMatrix, Integer, Lambda, Ration
 from sympy.core.function import AppliedUndef
 
 from derive.algebra import substitute, unroll
-from derive.evaluate import Point, forward, objective
+from derive.evaluate import Point, forward, key, objective
 from derive.network import Network, matrix_symbols
 from derive.nodes import GenericLoss, Phi, T, TimeSym, t
 
@@ -196,7 +196,7 @@ def autograd_gradients(net: Network, point: Point):
     for a in net.assignments:
         if a.target == net.objective:
             continue
-        v = ns[a.name]
+        v = ns[key(ns, a.name)]
         zeros = numpy.zeros_like
         probes[a.name] = {tt: zeros(m) for tt, m in v.items()} if isinstance(v, dict) else zeros(v)
 
@@ -234,7 +234,8 @@ def sympy_gradients(net: Network, point: Point, exact: dict) -> dict[str, numpy.
                        if isinstance(stored, dict) else symbolic(stored, x.name))
     env.update(symbols)
     for s in net.states:
-        env[s.name] = {0: ImmutableMatrix.zeros(int(s.shape[0].subs(sizes)), 1)}
+        at = 0 if s.direction == "forward" else point.steps + 1  # h_0 = 0, or g_{T+1} = 0
+        env[s.name] = {at: ImmutableMatrix.zeros(int(s.shape[0].subs(sizes)), 1)}
     scalars = {**sizes, T: Integer(point.steps)}
     values.update(net.hypers)
 
@@ -249,16 +250,16 @@ def sympy_gradients(net: Network, point: Point, exact: dict) -> dict[str, numpy.
         out = substitute(expr, {**leaves, **scalars}).doit()
         return ImmutableMatrix(out)
 
-    before, step, after = net.schedule()
-    for a in before:
-        env[a.name] = explicit(a.expr)
-    for a in step:
-        env.setdefault(a.name, {})
-    for tt in range(1, point.steps + 1):
-        for a in step:
-            env[a.name][tt] = explicit(a.expr, tt)
-    for a in after:
-        env[a.name] = explicit(a.expr)
+    for phase in net.phases():
+        if not phase.per_step:
+            for a in phase.assignments:
+                env[a.name] = explicit(a.expr)
+            continue
+        for a in phase.assignments:
+            env.setdefault(a.name, {})
+        for tt in phase.steps(point.steps):
+            for a in phase.assignments:
+                env[a.name][tt] = explicit(a.expr, tt)
     loss = env[net.objective.name][0, 0]
     entries = [m[r, c] for p in net.params for m in [symbols[p.name]]
                for r in range(m.shape[0]) for c in range(m.shape[1])]
@@ -266,9 +267,9 @@ def sympy_gradients(net: Network, point: Point, exact: dict) -> dict[str, numpy.
     # phi'(.) and dl/do_j(.)); the random smooth functions are bound only in the numbers.
     derivatives = [_name_partials(loss.diff(e)) for e in entries]
     functions = {}
-    for key, lam in exact.items():
-        if isinstance(key, tuple) and key[0] == "function":
-            functions.update(_mpmath_functions(key[1], lam))
+    for entry, lam in exact.items():
+        if isinstance(entry, tuple) and entry[0] == "function":
+            functions.update(_mpmath_functions(entry[1], lam))
     arguments = list(values)
     evaluate = lambdify(arguments, derivatives, modules=[functions, "mpmath"], cse=True)
     with mpmath.workdps(30):

@@ -60,7 +60,7 @@ class TerminalReport:
         rows = [(self.show(a.target), self.show(a.expr), "") for a in self.net.assignments]
         lines = ["", "Forward"] + _aligned(rows)
         if self.net.states:
-            lines.append("  " + ", ".join(f"{self.show(s.now.at(0))} = 0" for s in self.net.states))
+            lines.append("  " + ", ".join(f"{self.show(s.initial)} = 0" for s in self.net.states))
         return lines + [f"  parameters: {params}"]
 
     def chain_steps(self) -> list[str]:
@@ -104,7 +104,7 @@ class TerminalReport:
         lines += self.section("Adjoints (each in terms of its consumers)", d.variable_equations())
         if d.states:
             recurrences = d.recurrences()
-            if len(d.states) == 1:
+            if d.single_forward_state:
                 recurrences.append(d.closed_form())
             lines += self.section("Adjoint recurrence", recurrences)
         lines += self.section("Gradients", d.gradient_equations())

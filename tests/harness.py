@@ -13,9 +13,9 @@ from functools import cache
 import numpy as np
 from sympy import Integer
 
-from derive import oracles, presets
+from derive import oracles, source
 from derive.deriver import derive
-from derive.evaluate import backward, forward, value
+from derive.evaluate import backward, forward, key, value
 from derive.nodes import T as T_SYM
 from derive.nodes import TimeSym
 from derive.nodes import t as t_sym
@@ -45,7 +45,8 @@ class Case:
     seed: int = 1
 
     def network(self):
-        return presets.build(self.preset, dict(self.settings))
+        """The network of a preset name or a model file's path, with the case's settings."""
+        return _model(self.preset).build(dict(self.settings))
 
     def point(self):
         net = self.network()
@@ -54,6 +55,11 @@ class Case:
             sizes = {k: v for k, v in self.sizes.items() if k in net.sizes_default}
             sizes = {**{k: v for k, v in net.sizes_default.items() if k != "T"}, **sizes}
         return oracles.random_point(net, self.steps, seed=self.seed, sizes=sizes)
+
+
+@cache
+def _model(ref: str):
+    return source.resolve(ref)
 
 
 @cache
@@ -79,21 +85,22 @@ def derived_gradients(derivation, ns) -> dict[str, dict[str, np.ndarray]]:
     forms = {p.name: {} for p in net.params}
     steps = ns["T"]
     for p in net.params:
-        shape = ns[p.name].shape
+        shape = ns[key(ns, p.name)].shape
         forms[p.name]["recurrence form"] = as_param_shape(value(derivation.gradient_expr(p.name), ns), shape)
     for eq in derivation.gradient_equations(inlined=True):
         name = eq.lhs.var.name
-        forms[name]["inlined, " + derivation.layout] = as_param_shape(value(eq.rhs, ns), ns[name].shape)
+        forms[name]["inlined, " + derivation.layout] = as_param_shape(value(eq.rhs, ns), ns[key(ns, name)].shape)
     for theta in derivation.bptt_params():
         total = sum(value(term, ns) for _, _, term in derivation.bptt_terms(theta.name, steps))
-        forms[theta.name]["BPTT double sum, " + derivation.layout] = as_param_shape(total, ns[theta.name].shape)
+        shape = ns[key(ns, theta.name)].shape
+        forms[theta.name]["BPTT double sum, " + derivation.layout] = as_param_shape(total, shape)
     return forms
 
 
 def adjoint_checks(derivation, ns, auto_adjoints):
     """(label, derived value, autograd value) for every adjoint equation at every valid t."""
     eqs = derivation.variable_equations() + derivation.recurrences()
-    if len(derivation.states) == 1:
+    if derivation.single_forward_state:
         eqs.append(derivation.closed_form())
     steps = ns["T"]
     for eq in eqs:

@@ -7,6 +7,7 @@ from sympy import MatrixSymbol, Rational, Symbol
 
 from derive import ops, presets
 from derive.network import DeclarationError, Network
+from derive.nodes import lowered
 from derive.printing.unicode import UnicodePrinter
 
 
@@ -90,9 +91,13 @@ def _cell():
 def test_operators_read_as_numpy_writes_them():
     net, _, W, U, x, h = _cell()
     f = net.step("f", ops.sigmoid(W @ h.prev + U @ x))
-    assert (1 - f) == ops.one_minus(f)  # was: TypeError, Mix of Matrix and Scalar symbols
-    assert f * h.prev == ops.hadamard(f, h.prev) and 2 * f == ops.matmul(2, f)
-    assert -f == ops.matmul(-1, f) and f / 2 == ops.matmul(Rational(1, 2), f)
+    assert lowered(1 - f) == ops.one_minus(f)  # was: TypeError, Mix of Matrix and Scalar symbols
+    assert lowered(f * h.prev) == ops.hadamard(f, h.prev) and lowered(2 * f) == ops.matmul(2, f)
+    assert lowered(-f) == ops.matmul(-1, f) and lowered(f / 2) == ops.matmul(Rational(1, 2), f)
+    # a sum of two products keeps the order it is written in (SymPy's + would sort the terms)
+    a = net.step("a", W @ h.prev + U @ x)
+    assert UnicodePrinter(net.notation, "L").doprint(net.assignments[-1].expr) == "W hₜ₋₁ + U xₜ"
+    assert a.name == "a"
     net.step("g", ops.tanh(W @ (f * h.prev)))
     assert UnicodePrinter(net.notation, "L").doprint(net.assignments[-1].expr) == "tanh(W (fₜ ⊙ hₜ₋₁))"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from harness import Case, failures
 from modules import random_batch, reference
 
 from derive import source
@@ -133,3 +134,21 @@ def test_example_module_matches_torch_and_autograd(name, tmp_path_factory):
         for key in params:
             assert grads32[key].dtype == np.float32
             assert np.allclose(grads32[key], auto_grads[key], atol=1e-4, rtol=1e-4), key
+
+
+EXAMPLE_FILES = sorted(p.name for p in EXAMPLES.glob("*.py"))
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES)
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_example_derivation_passes_three_oracles(example, layout):
+    """Every formula the derivation offers (gradients, adjoints, recurrences, the BPTT sum) against
+    SymPy scalar differentiation at small sizes, and autograd and finite differences at the
+    example's own sizes and longer sequences."""
+    path = str(EXAMPLES / example)
+    narrow = dict(n=2, d=1, k=2, n1=2, n2=2, m=2)  # the scalar oracle at T = 1, and T = 2 one unit wide
+    assert failures(Case(path, {}, 1, sizes=narrow), layout, with_sympy=True) == []
+    single = dict(n=1, d=1, k=2, n1=1, n2=1, m=1)
+    assert failures(Case(path, {}, 2, sizes=single), layout, with_sympy=True) == []
+    for steps in (1, 4):
+        assert failures(Case(path, {}, steps, seed=steps), layout, with_sympy=False) == []

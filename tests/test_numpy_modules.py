@@ -209,6 +209,6 @@ def test_label_helpers_are_the_one_hot_products_they_stand_for():
             helpers["_label_index"](np.where(labels == labels[0, 0], wrong, labels), 5)
 
     y = TimeSym("y", t, 5, 1)
-    arrays = Arrays(labels={"y": "k"})
+    arrays = Arrays(labels={"y": "k"}, label_at={"y": "y_at"})
     assert ModulePrinter(arrays, "all")._labels(y) == "y_at"
     assert ModulePrinter(arrays, "step")._labels(y) == "_label_index(y[t - 1], k)"

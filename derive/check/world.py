@@ -20,10 +20,9 @@ from derive.algebra import rebuild
 from derive.check import semantics as S
 from derive.conv_geometry import conv_out_size, conv_patch_indices
 from derive.deriver import derive
-from derive.evaluate import backward, forward, value
+from derive.evaluate import NAMES, adjoint_key, backward, forward, key, value
 from derive.network import Assignment, Network
-from derive.nodes import LOSSES, Broadcast, Conv2d, Elementwise, Phi, TimeSym
-from derive.printing.numpy import adjoint_name
+from derive.nodes import LOSSES, Broadcast, Conv2d, Elementwise, GenericLoss, Phi, TimeSym
 
 DIGITS = 40
 EPS = mpmath.mpf("1e-18")
@@ -61,7 +60,7 @@ class World:
         self.kind.update({a.name: "var" for a in self.net.assignments})
         self.states = {s.name for s in self.net.states}
         first_state = self.net.states[0].name if self.net.states else None
-        self.state_size = int(numpy.shape(self.ns[first_state][0])[0]) if first_state else None
+        self.state_size = int(numpy.shape(self.stored(first_state)[0])[0]) if first_state else None
         # positions per channel of a convolution's output (a shared bias is repeated over them)
         self.positions = next((int(x.positions) for a in self.net.assignments for x in _walk(a.expr)
                                if isinstance(x, Broadcast)), None)
@@ -79,18 +78,30 @@ class World:
 
     # ---------------------------------------------------------------- values
 
+    def key(self, name: str) -> str:
+        return key(self.ns, name)
+
+    def stored(self, name: str):
+        """A symbol's value in the namespace: an array, or {t: array} for a per-step one."""
+        return self.ns[key(self.ns, name)]
+
+    def function(self, name: str, derivative: bool = False):
+        """A generic function (φ, ℓ) of the point, or its derivative."""
+        names = self.ns[NAMES]
+        return self.ns[names.derivative(name) if derivative else names.function(name)]
+
     def value(self, name: str, index: int | None):
         if name == "T":
             return mpmath.mpf(self.steps)
         hypers = {str(h): v for h, v in self.point.hypers.items()}
         if name in hypers:
             return mpmath.mpf(hypers[name])
-        stored = self.ns[name]
+        stored = self.stored(name)
         if isinstance(stored, dict):
             if index is None:
                 raise Undefined(f"{name} needs a time index")
-            low = 0 if name in self.states else 1
-            if not low <= index <= self.steps:
+            low, high = min(stored), max(stored)  # h_0 or g_{T+1} where a state has one
+            if not low <= index <= high:
                 raise Undefined(f"{name}_{index} is outside the steps 1..T", out_of_range=True)
             return stored[index]
         return stored
@@ -98,7 +109,7 @@ class World:
     def adjoint(self, name: str, index: int | None):
         if name == self.net.objective.name:
             return mpmath.mpf(1)
-        stored = self.ns.get(adjoint_name(name))
+        stored = self.ns.get(adjoint_key(self.ns, name)) if name in self.kind else None
         if stored is None:
             raise Undefined(f"dL/d{name} is not a quantity of this model")
         if isinstance(stored, dict):
@@ -116,7 +127,7 @@ class World:
         """d of/d wrt in numerator layout (rows: entries of ``of``; columns: of ``wrt``, row-major)."""
         target = _array(self.value(of, of_index))
         if self.kind.get(wrt) == "param":
-            base = _array(self.ns[wrt])
+            base = _array(self.stored(wrt))
             columns = []
             for j in range(base.size):
                 moved = []
@@ -146,7 +157,7 @@ class World:
 
     def _probed(self, of, of_index, wrt, wrt_index, probe):
         steps = {}
-        stored = self.ns[wrt]
+        stored = self.stored(wrt)
         if isinstance(stored, dict):
             steps = {t: precise.zeros(numpy.shape(v)) for t, v in stored.items()}
             steps[wrt_index] = probe
@@ -154,38 +165,44 @@ class World:
         else:
             probes = {wrt: probe}
         ns = forward(self.net, self.point, probes=probes, np_module=precise)
-        stored_of = ns[of]
+        stored_of = ns[key(ns, of)]
         return stored_of[of_index] if isinstance(stored_of, dict) else stored_of
 
     def _step_probed(self, of, of_index, wrt, wrt_index, probe):
         """``of`` at step of_index, recomputed with only ``wrt`` at wrt_index moved."""
         ns = dict(self.ns)
-        for a in self.net.step_assignments:
-            ns[a.name] = dict(self.ns[a.name])
-        ns[wrt] = dict(self.ns[wrt])
-        ns[wrt][wrt_index] = ns[wrt][wrt_index] + probe
+        k = self.key
+        step = self.net.per_step_order()
+        for a in step:
+            ns[k(a.name)] = dict(self.stored(a.name))
+        ns[k(wrt)] = dict(self.stored(wrt))
+        ns[k(wrt)][wrt_index] = ns[k(wrt)][wrt_index] + probe
         ns["t"] = of_index
-        for a in self.net.step_assignments:
-            ns[a.name][of_index] = value(a.expr, ns)
-        return ns[of][of_index]
+        for a in step:
+            ns[k(a.name)][of_index] = value(a.expr, ns)
+        return ns[k(of)][of_index]
 
     def _direct(self, of, of_index, param, values):
         """``of`` recomputed with the parameter changed only in the step that computes it."""
-        before, step, after = self.net.schedule()
+        phases = self.net.phases()
+        step = [a for p in phases if p.per_step for a in p.assignments]
+        once = [a for p in phases if not p.per_step for a in p.assignments]
         ns = dict(self.ns)
-        ns[param] = values
-        section = step if isinstance(self.ns[of], dict) else before + after
-        if isinstance(self.ns[of], dict):
+        k = self.key
+        ns[k(param)] = values
+        per_step = isinstance(self.stored(of), dict)
+        section = step if per_step else once
+        if per_step:
             ns["t"] = of_index
         for a in section:
             result = value(a.expr, ns)
-            if isinstance(self.ns[a.name], dict):
-                ns[a.name] = {**self.ns[a.name], of_index: result}
+            if isinstance(self.stored(a.name), dict):
+                ns[k(a.name)] = {**self.stored(a.name), of_index: result}
             else:
-                ns[a.name] = result
+                ns[k(a.name)] = result
             if a.name == of:
                 break
-        stored = ns[of]
+        stored = ns[k(of)]
         return stored[of_index] if isinstance(stored, dict) else stored
 
     # ---------------------------------------------------------------- the answer's expression
@@ -388,7 +405,7 @@ class Evaluator:
         if act is None:
             return x
         if isinstance(act, Phi):
-            return self.w.ns[act.fname](x)
+            return self.w.function(act.fname)(x)
         return self._function(type(act).__name__.lower(), x)
 
     def _ActPrime(self, node):
@@ -406,7 +423,7 @@ class Evaluator:
             if act is None:
                 return _ones_like(x)
             if isinstance(act, Phi):
-                return self.w.ns["d" + act.fname](x)
+                return self.w.function(act.fname, derivative=True)(x)
             fn = type(act).__name__.lower()
         if fn == "sigmoid":
             s = 1 / (1 + np.exp(-x))
@@ -430,11 +447,10 @@ class Evaluator:
         return self.w.value(self.w.pre_activation, self.env["t"])
 
     def _LossGrad(self, node):
-        functions = [name for name in self.w.ns if name.startswith("d") and name[1:] in self.w.point.functions]
-        dell = next((self.w.ns[n] for n in functions if n == "dell"), None)
-        if dell is None:
+        losses = [x.fname for a in self.w.net.assignments for x in _walk(a.expr) if isinstance(x, GenericLoss)]
+        if not losses:
             raise Undefined("∂ℓ/∂o for a model whose loss is not generic")
-        return dell(self.run(node.o), self.run(node.y))
+        return self.w.function(losses[0], derivative=True)(self.run(node.o), self.run(node.y))
 
     def _Diag(self, node):
         x = self.run(node.arg)
@@ -454,7 +470,7 @@ class Evaluator:
         if isinstance(size, S.Index):
             size = size.value(self.env)
         elif isinstance(size, str):
-            size = self.w.ns[size]
+            size = self.w.ns[self.w.ns[NAMES].size(size)]
         elif self.w.state_size is not None:  # I without a size: the state's, as in ∂h_t/∂h_t
             size = self.w.state_size
         else:

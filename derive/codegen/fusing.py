@@ -56,13 +56,14 @@ class _Member:
     target: TimeSym  # g_t
 
 
-def fuse_activations(loop: list, stacks: list[Stack], read_elsewhere: set[str]) -> list[Fused]:
+def fuse_activations(loop: list, stacks: list[Stack], read_elsewhere: set[str], fresh) -> list[Fused]:
     """Rewrite ``loop`` (mode, target, expr) in place; ``read_elsewhere``: the loop values
-    that lines other than their own function read (the backward pass included)."""
+    that lines other than their own function read (the backward pass included); ``fresh``
+    names the fused arrays."""
     fused = []
     for stack in stacks:
         while runs := _runs([_member(loop, stack, member, read_elsewhere) for member in stack.members]):
-            fused.append(_fuse(loop, stack, runs[0], len(fused)))
+            fused.append(_fuse(loop, stack, runs[0], len(fused), fresh))
     return fused
 
 
@@ -94,10 +95,10 @@ def _runs(members: list) -> list[list[_Member]]:
     return runs
 
 
-def _fuse(loop: list, stack: Stack, run: list[_Member], number: int) -> Fused:
+def _fuse(loop: list, stack: Stack, run: list[_Member], number: int, fresh) -> Fused:
     function, start, stop = run[0].function, run[0].start, run[-1].stop
     name = function.__name__.lower() + (str(number) if number else "")
-    target = TimeSym(f"{stack.product.name}_{name}", t, stop - start, 1)
+    target = TimeSym(fresh(f"{stack.product.name}_{name}"), t, stop - start, 1)
     drop = {j for member in run for j in (member.pre_line, member.line)}
     first = min(member.line for member in run)  # where the first of them was computed
     line = ("step", target, function(RowSlice(stack.product, start, stop)))

@@ -40,6 +40,8 @@ from derive.codegen.fusing import fuse_activations
 from derive.codegen.sharing import share, shared_functions, walk_computed
 from derive.codegen.stacking import gradient_of_member, stack_backward, stack_forward, stack_hoisted
 from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
+from derive.deriver import derive
+from derive.naming import MODULE, network_namer, renamed
 from derive.network import Assignment, Network, matrix_symbols
 from derive.nodes import (
     LOSSES,
@@ -57,9 +59,9 @@ from derive.nodes import (
     t,
 )
 from derive.printing.inplace import inplace_statements
-from derive.printing.numpy import adjoint_name, hoisted_name
-from derive.printing.numpy_module import Arrays, ModulePrinter, _unwrap
+from derive.printing.numpy_module import HELPERS, Arrays, ModulePrinter, _unwrap
 from derive.printing.unicode import UnicodePrinter
+from derive.schedule import CannotPlace
 
 
 class _GateProduct(NamedTuple):
@@ -69,6 +71,9 @@ class _GateProduct(NamedTuple):
     target: Grad  # ∂L/∂a_{g,t}
     own: TimeSym  # X_{g,t}, kept in the member's own columns of the stack's adjoint
     shared: Grad  # ∂L/∂s_t, which neighbouring members may multiply too
+
+
+MODULE_RESERVED = MODULE | set(HELPERS)  # the module's own names and its helpers
 
 
 class NotGeneratable(ValueError):
@@ -97,6 +102,16 @@ class Allocation:
     view: str = ""  # the columns of another array it is (a gate's adjoint in a stack's)
 
 
+class Port(NamedTuple):
+    """A parameter or input of the module's interface."""
+
+    ident: str  # the module's identifier for it
+    key: str  # its name in the caller's dict
+    shape: str  # a parameter's NumPy shape, as code
+    fan_in: str  # a parameter's fan-in, as code (its initial scale)
+    doc: str  # its shape as the docstring shows it, in the model's own names
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -104,6 +119,7 @@ class Target:
     shape: str  # what the caller passes, for the docstring
     setup: str  # the code turning it into the math's y
     classes: str = ""  # a one-hot target's number of classes (the size's name)
+    key: str = ""  # its name in the caller's dict
 
 
 @dataclass
@@ -111,8 +127,8 @@ class Plan:
     network: Network
     sizes: dict[str, int]
     size_sources: list[tuple[str, str]]  # size name, expression reading it off params/inputs
-    params: list[tuple[str, str, str]]  # name, shape source, fan-in source
-    inputs: list[tuple[str, str]]  # name, shape doc
+    params: list[Port]
+    inputs: list[Port]
     targets: list[Target]
     hypers: list[tuple[str, str]]  # python name, value
     forward_pre: list[Line] = field(default_factory=list)
@@ -129,6 +145,8 @@ class Plan:
     gradients: list[Line] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # forward arrays no backward line reads
     released_after_loop: list[str] = field(default_factory=list)  # arrays no gradient line reads
+    keys: dict[str, str] = field(default_factory=dict)  # identifier -> the caller's name for it
+    arrays: Arrays | None = None  # where each value is kept, and the module's namer
 
     @property
     def sequential(self) -> bool:
@@ -214,12 +232,32 @@ class Planner:
     def __init__(self, derivation: Derivation, sizes: dict[str, int]):
         if derivation.layout != "denominator":
             derivation = derivation.with_layout("denominator")
+        # Every identifier of the module comes from one namer: the network's symbols under their
+        # own names where free (else renamed, spelled as before in the comments), then every
+        # generated name made unique against them.
+        original = derivation.network
+        identifiers = network_namer(original, MODULE_RESERVED)
+        net = renamed(original, identifiers)
+        if net is not original:
+            derivation = derive(net)
+        self.names = network_namer(net, MODULE_RESERVED)
+        self.keys = {self.names.symbol(x.name): x0.name for x, x0 in zip(
+            [*net.params, *net.inputs, *net.target_symbols, *[s.now for s in net.states]],
+            [*original.params, *original.inputs, *original.target_symbols, *[s.now for s in original.states]],
+            strict=True)}  # identifier -> the name the caller's dicts use
+        self.keys.update({self.names.symbol(a.name): a0.name for a, a0 in zip(net.assignments, original.assignments,
+                                                                               strict=True)})
+        self.keys.update({self.names.size(k): k0 for k, k0 in zip(net.sizes_default, original.sizes_default,
+                                                                   strict=True)})
         self.d = derivation
-        self.net = net = derivation.network
-        self.sizes = sizes
+        self.net = derivation.network
+        self.original = original
+        self.sizes = {identifiers.size(k): v for k, v in sizes.items()}
         self.states = {s.name for s in net.states}
-        self.step = net.step_assignments
-        self.before, _, self.after = net.schedule()
+        try:
+            self.before, self.step, self.after = net.schedule()
+        except CannotPlace as err:
+            raise NotGeneratable(f"generated code cannot lay out {original.name} yet: {err}") from None
         self.unicode = UnicodePrinter(net.notation, objective=net.objective.name)
         self.in_columns_of: dict[str, str] = {}  # a hoisted factor -> the stack member whose columns hold it
         self.shortened: dict[str, int] = {}  # a hoisted array that reads step t + s -> s: it holds t < T - s + 1
@@ -227,14 +265,13 @@ class Planner:
         self._share_functions()
         data = {a.name for a in net.assignments + self.shared} | {x.name for x in net.inputs} | set(net.targets)
         definitions = {a.name: a.expr for a in net.assignments + self.shared}
-        self.arrays = Arrays(states=set(self.states), definitions=definitions, data=data)
+        self.arrays = Arrays(states=set(self.states), definitions=definitions, data=data, names=self.names)
         self.hoisted = 0
         self.loss_names = self._loss_names()
-        taken = {p.name for p in net.params} | data
-        self.size_names = {name: f"{name}_size" if name in taken else name for name in sizes}
         for y in net.target_symbols:
             if net.targets[y.name] == "onehot":
                 self.arrays.labels[y.name] = self._size(y.shape[0])
+                self.arrays.label_at[y.name] = self.names.fresh(f"{y.name}_at")
 
     # ---------------------------------------------------------------- where each assignment runs
 
@@ -258,8 +295,7 @@ class Planner:
         again (tanh(C_t)) becomes a loop value of its own, computed once (codegen/sharing.py)."""
         self.loop_names = self.states | self.recurrent_names
         backward = [c.expr for adj in self.d.adjoints.values() for c in adj.terms]
-        taken = {a.name for a in self.net.assignments} | {p.name for p in self.net.params}
-        self.shared = shared_functions(self.recurrent, backward, self.loop_names, taken)
+        self.shared = shared_functions(self.recurrent, backward, self.loop_names, self.names.fresh)
         recurrent = []
         for a in self.recurrent:
             recurrent += [x for x in self.shared if x not in recurrent and a.expr.has(x.expr)]
@@ -321,7 +357,8 @@ class Planner:
 
     def _hoisted(self, expr, base, into):
         self.hoisted += 1
-        name = base if base not in self.arrays.data else f"{base}{self.hoisted}"
+        numbered = f"{base}{self.hoisted}"
+        name = self.names.fresh(base if self.names.free(base) else numbered)
         ahead = _max_shift(expr)
         if ahead > 0:  # it reads step t + ahead: it exists for t = 1..T - ahead
             self.shortened[name] = ahead
@@ -342,12 +379,13 @@ class Planner:
         hoisted = []
         for a in self.recurrent:
             expr = split_blocks(a.expr)
-            s["loop"].append(("step", a.target, self.hoist(expr, self._reads_loop, hoisted_name(a.name), hoisted)))
+            s["loop"].append(("step", a.target, self.hoist(expr, self._reads_loop, f"{a.name}_in", hoisted)))
         needed = self._needed_adjoints()
         inlined = self._inlined_adjoints(needed)
-        self.stacks = stack_forward(s["loop"], self.states, lambda name: self._factor_of(name, inlined))
-        stack_hoisted(s["loop"], hoisted, self.stacks)
-        self.fused = fuse_activations(s["loop"], self.stacks, self._read_elsewhere(s["loop"]))
+        fresh = self.names.fresh
+        self.stacks = stack_forward(s["loop"], self.states, fresh, lambda name: self._factor_of(name, inlined))
+        stack_hoisted(s["loop"], hoisted, self.stacks, fresh)
+        self.fused = fuse_activations(s["loop"], self.stacks, self._read_elsewhere(s["loop"]), fresh)
         self.arrays.data |= {group.target.name for group in self.fused}
         s["forward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
         self.arrays.data |= {stack.product.name for stack in self.stacks} | {n for n, _ in hoisted}
@@ -367,7 +405,7 @@ class Planner:
             if a.name not in needed or Grad(a.target) in inlined:
                 continue
             adj = d.adjoints[a.name]
-            base = hoisted_name(adjoint_name(a.name))
+            base = f"{self.names.adjoint(a.name)}_in"
 
             def prepared(expr):
                 return split_blocks(self._share(substitute(expr, inlined)))
@@ -375,7 +413,7 @@ class Planner:
             local = self.hoist(prepared(adj.of(ALWAYS)), self._reads_loop_adjoint, base, hoisted)
             carried = self.hoist(prepared(adj.of(BEFORE_LAST)), self._reads_loop_adjoint, base, hoisted)
             if a.name in self.states:
-                carried = stack_backward(carried, self.stacks)
+                carried = stack_backward(carried, self.stacks, fresh)
             last = substitute(add(local, prepared(adj.of(LAST))), {t: T})
             s["backward_last"].append(("step", Grad(a.target.at(T)), last))
             s["backward_loop"].append(("step", Grad(a.target), add(local, carried)))
@@ -444,7 +482,7 @@ class Planner:
         if isinstance(a.expr, Softmax) and any(isinstance(b.expr, CrossEntropy) and b.expr.args[0] == a.target
                                                for b in self.net.assignments):
             logits = a.expr.arg
-            lse_name = f"logsumexp_{getattr(logits, 'name', a.name)}"
+            lse_name = self.names.fresh(f"logsumexp_{getattr(logits, 'name', a.name)}")
             lse_target = a.target.func(lse_name, a.target.args[1], 1, 1) if isinstance(a.target, TimeSym) \
                 else MatrixSymbol(lse_name, 1, 1)
             self.arrays.logsumexp[a.name] = (lse_name, logits)
@@ -499,6 +537,7 @@ class Planner:
         plan.objective = ModulePrinter(self.arrays, "static").batch_total(net.objective, definitions)
         plan.released = _released(plan)
         plan.released_after_loop = _released_after_loop(plan)
+        plan.keys, plan.arrays = dict(self.keys), self.arrays
         return plan
 
     def _decide_locals(self, s):
@@ -521,7 +560,8 @@ class Planner:
         self.arrays.locals = {a.name for a in self.recurrent
                               if a.name not in self.states and a.name not in read and a.name not in fused}
         self.arrays.locals |= {stack.product.name for stack in self.stacks}
-        self.arrays.locals |= {adjoint_name(a.name) for a in self.recurrent if adjoint_name(a.name) not in read}
+        self.arrays.locals |= {self.names.adjoint(a.name) for a in self.recurrent
+                               if self.names.adjoint(a.name) not in read}
 
     def _loop_arrays(self) -> list[Allocation]:
         """The arrays the forward loop fills; fused activations are columns of their group's."""
@@ -593,7 +633,7 @@ class Planner:
             for member, _, start, stop in stack.members:
                 views[member] = f"{name}[..., {self._size(start)}:{self._size(stop)}]"
         for a in self.recurrent:
-            name = adjoint_name(a.name)
+            name = self.names.adjoint(a.name)
             if name in self.arrays.locals or not any(entry[1] == Grad(a.target) for entry in s["backward_loop"]):
                 continue
             note, view = self._storage_note(Grad(a.target)), views.get(a.name, "")
@@ -620,7 +660,7 @@ class Planner:
                 continue
             moved, holders = {}, {}  # factor -> (adjoint shown, statements, note); factor -> member
             for member, *_ in stack.members:
-                adjoint = by_name.get(adjoint_name(member))
+                adjoint = by_name.get(self.names.adjoint(member))
                 if adjoint is None or not adjoint.view:
                     continue
                 for name, expr in entries.items():
@@ -683,6 +723,8 @@ class Planner:
         printer = ModulePrinter(self.arrays, "step")
         shared = products[run[0]].shared
         joint = f"{stack.adjoint.name}_times_{printer.doprint(shared).split('[')[0]}"
+        joint = next((line.target for line in plan.backward_pre if line.target == joint), None) \
+            or self.names.fresh(joint)
         first = [name for name, *_ in stack.members].index(run[0])
         count = len(stack.members)
         gates = ", ".join(self.unicode.doprint(Grad(TimeSym(m, t, 1, 1))) for m in run)
@@ -709,7 +751,7 @@ class Planner:
                                   f"the gates side by side (each factor in its adjoint's columns)", True,
                                   (f"{joint}{index} *= {printer.doprint(shared)}[:, None]",)))
         setattr(plan, block, lines)
-        views = {adjoint_name(m) for m in run}
+        views = {self.names.adjoint(m) for m in run}
         others = [line for line in plan.backward_pre if line.target not in views]
         read = _identifiers(_code(others + plan.backward_last + plan.backward_loop + plan.backward_post
                                   + plan.gradients))
@@ -737,7 +779,7 @@ class Planner:
             if set(others) != set(in_place) or any(stack.rows_of(holders[name]) != in_place[g]
                                                    for g, (name, _, _) in others.items()):
                 continue  # not every member's factor is X ⊙ f' in the columns its activation has
-            target = f"{group.target.name}_prime"
+            target = self.names.fresh(f"{group.target.name}_prime")
             stop = group.start + group.target.shape[0]
             view = f"{stack.adjoint.name}[..., {self._size(group.start)}:{self._size(stop)}]"
             derivative = Prime(group.function(TimeSym(target, t, *group.target.shape)), group.target)
@@ -798,7 +840,7 @@ class Planner:
         return lines
 
     def _all_target(self, target) -> str:
-        name = adjoint_name(target.var.name) if isinstance(target, Grad) else target.name
+        name = self.names.adjoint(target.var.name) if isinstance(target, Grad) else target.name
         return name
 
     def _equation(self, target, expr) -> str:
@@ -822,7 +864,7 @@ class Planner:
             for j, (operand, members) in enumerate(by_operand.items()):
                 if len(members) != len(stack.members):
                     continue
-                name = f"{joint}_grads{j}"
+                name = self.names.fresh(f"{joint}_grads{j}")
                 if operand is None:
                     code = f"{joint}.sum(axis=(0, 1))"
                 else:
@@ -857,18 +899,19 @@ class Planner:
 
     def _size(self, dim) -> str:
         """A size as the module's code names it (renamed where a parameter has its name)."""
-        return self.size_names.get(str(dim), str(dim))
+        return self.names.size(str(dim))
 
     def _size_sources(self) -> list[tuple[str, str]]:
         """(size, the code reading it off the parameters' and inputs' shapes): an axis that is the
         size itself, else one linear in it and in sizes already read (2*n, n + d)."""
-        axes = [(dim, f'params["{p.name}"].shape[{axis}]') for p in self.net.params for axis, dim in enumerate(p.shape)]
-        axes += [(x.shape[0], f'inputs["{x.name}"].shape[-1]') for x in self.net.inputs]
+        axes = [(dim, f'params["{self.key(p.name)}"].shape[{axis}]')
+                for p in self.net.params for axis, dim in enumerate(p.shape)]
+        axes += [(x.shape[0], f'inputs["{self.key(x.name)}"].shape[-1]') for x in self.net.inputs]
         found = {}
         for dim, code in axes:
             if dim.is_Symbol and dim.name not in found:
                 found[dim.name] = code
-        direct = sorted((self.size_names[name], code) for name, code in found.items())
+        direct = sorted((name, code) for name, code in found.items())
         derived, progress = [], True
         while progress:
             progress = False
@@ -882,27 +925,25 @@ class Planner:
                     continue
                 value = code if rest == 0 else f"({code} - ({ModulePrinter(self.arrays).doprint(rest)}))"
                 found[size.name] = value if factor == 1 else f"{value} // {factor}"
-                derived.append((self.size_names.get(size.name, size.name), found[size.name]))
+                derived.append((size.name, found[size.name]))
                 progress = True
         return direct + derived
 
     def _params(self):
         out = []
-        for p in self.net.params:
-            rows, cols = p.shape
-            if cols == 1 and rows == 1:
-                shape = "()"
-            elif cols == 1:
-                shape = f"({rows},)"
-            else:
-                shape = f"({rows}, {cols})"
-            fan_in = str(cols) if cols != 1 else "1"
-            out.append((p.name, shape, fan_in))
+        for p, p0 in zip(self.net.params, self.original.params, strict=True):
+            shape, fan_in = _array_shape(p.shape)
+            out.append(Port(p.name, self.key(p.name), shape, fan_in, _array_shape(p0.shape)[0]))
         return out
 
     def _inputs(self):
         lead = "T, B" if self.net.sequential else "B"
-        return [(x.name, f"({lead}, {x.shape[0]})") for x in self.net.inputs]
+        return [Port(x.name, self.key(x.name), "", "", f"({lead}, {x0.shape[0]})")
+                for x, x0 in zip(self.net.inputs, self.original.inputs, strict=True)]
+
+    def key(self, ident: str) -> str:
+        """The name the caller's dicts use for the module's identifier ``ident``."""
+        return self.keys.get(ident, ident)
 
     def _targets(self) -> list[Target]:
         out = []
@@ -910,17 +951,18 @@ class Planner:
             kind = self.net.targets[y.name]
             lead = "T, B" if isinstance(y, TimeSym) else "B"
             rows = y.shape[0]
+            key = self.key(y.name)
             if kind == "onehot":  # kept as labels; the printer expands them where a formula needs it
                 out.append(Target(y.name, kind, f"({lead}) integer classes in [0, {rows})",
-                                  f'np.asarray(targets["{y.name}"])', self.arrays.labels[y.name]))
+                                  f'np.asarray(targets["{key}"])', self.arrays.labels[y.name], key))
             elif kind == "binary":
                 shape = f"({lead})" if rows == 1 else f"({lead}, {rows})"
-                code = f'np.asarray(targets["{y.name}"], dtype=dtype)'
+                code = f'np.asarray(targets["{key}"], dtype=dtype)'
                 out.append(Target(y.name, kind, f"{shape} labels in {{0, 1}}",
-                                  code + ("[..., None]" if rows == 1 else "")))
+                                  code + ("[..., None]" if rows == 1 else ""), key=key))
             else:
                 out.append(Target(y.name, kind, f"({lead}, {rows}) real values",
-                                  f'np.asarray(targets["{y.name}"], dtype=dtype)'))
+                                  f'np.asarray(targets["{key}"], dtype=dtype)', key=key))
         return out
 
     def _outputs(self):
@@ -932,9 +974,9 @@ class Planner:
         code = _unwrap(printer.doprint(prediction))
         if prediction.shape[0] == 1:
             code = f"{code}[..., 0]"
-        out.append((_output_name(prediction), code))
+        out.append((self.key(_output_name(prediction)), code))
         for state in self.net.states:
-            out.append((state.name, f"{state.name}[1:]"))
+            out.append((self.key(state.name), f"{state.name}[1:]"))
         return out
 
 
@@ -947,6 +989,16 @@ def _output_name(prediction) -> str:
     inner = getattr(prediction, "args", ())
     arg = _output_name(inner[0]) if inner else "output"
     return f"{type(prediction).__name__.lower()}_{arg}"
+
+
+def _array_shape(shape) -> tuple[str, str]:
+    """(the NumPy shape of a parameter, its fan-in) as code: (n, d) and d, (n,) and 1."""
+    rows, cols = shape
+    if cols == 1 and rows == 1:
+        return "()", "1"
+    if cols == 1:
+        return f"({rows},)", "1"
+    return f"({rows}, {cols})", str(cols)
 
 
 def _identifiers(code: str) -> set[str]:

@@ -6,7 +6,7 @@ import re
 
 from derive import templates
 from derive.codegen.plan import Plan
-from derive.printing.numpy_module import HELPERS, label_positions
+from derive.printing.numpy_module import HELPERS
 from derive.printing.unicode import UnicodePrinter
 
 
@@ -21,8 +21,9 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
     code = " ".join(" ".join(line.statements) or line.code for block in blocks for line in block)
     code += " ".join(c for _, c in plan.outputs) + " " + plan.objective
     # a one-hot target's label positions, found once where the code reads them
-    label_index = [(label_positions(y.name), f"_label_index({y.name}, {y.classes})") for y in plan.targets
-                   if y.kind == "onehot" and re.search(rf"\b{label_positions(y.name)}\b", code)]
+    positions = plan.arrays.label_at
+    label_index = [(positions[y.name], f"_label_index({y.name}, {y.classes})") for y in plan.targets
+                   if y.kind == "onehot" and re.search(rf"\b{positions[y.name]}\b", code)]
     code += " ".join(index for _, index in label_index)
     helpers = _helpers_called(code)
     forward_code = " ".join(" ".join(line.statements) or line.code
@@ -43,17 +44,18 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         initial=", ".join(f"{s.name}_0 = 0" for s in net.states),
         forward_doc=forward_doc,
         notes=[f"Options: {', '.join(f'{k}={v}' for k, v in net.options.items())}.", *(notes or [])],
-        param_doc=", ".join(f"{name} {shape}" for name, shape, _ in plan.params),
-        input_doc=", ".join(f"{name} {shape}" for name, shape in plan.inputs),
-        target_doc=", ".join(f"{t.name} {t.shape}" for t in plan.targets),
+        param_doc=", ".join(f"{p.key} {p.doc}" for p in plan.params),
+        input_doc=", ".join(f"{x.key} {x.doc}" for x in plan.inputs),
+        target_doc=", ".join(f"{t.key} {t.shape}" for t in plan.targets),
         output_doc=", ".join(key for key, _ in plan.outputs),
         objective_doc=uni.doprint(net.objective),
-        sizes=repr(plan.sizes),
-        size_names=list(plan.sizes),
+        sizes=repr({plan.keys.get(name, name): value for name, value in plan.sizes.items()}),
+        size_names=[(name, plan.keys.get(name, name)) for name in plan.sizes],
+        grad_keys=plan.keys,
         hypers=plan.hypers,
         params=plan.params,
         inputs=plan.inputs,
-        first_input=plan.inputs[0][0],
+        first_input=plan.inputs[0].ident,
         forward_sizes=sizes_read(forward_code),
         gradient_sizes=sizes_read(gradient_code),
         targets=plan.targets,

@@ -38,19 +38,17 @@ def walk_computed(expr):
             yield from walk_computed(arg)
 
 
-def shared_functions(recurrent: list[Assignment], backward: list, loop_names: set[str],
-                     taken: set[str]) -> list[Assignment]:
+def shared_functions(recurrent: list[Assignment], backward: list, loop_names: set[str], fresh) -> list[Assignment]:
     """The new assignments name_X_t = f(X_t), for each f(X_t) that a loop line computes as part
-    of its expression and some backward expression reads as well."""
+    of its expression and some backward expression reads as well (named by ``fresh``)."""
     read_back = {_key(x, loop_names) for expr in backward for x in walk_computed(expr)} - {None}
     found = {}
     for a in recurrent:
         for x in walk_computed(a.expr):
             key = _key(x, loop_names)
             if key in read_back and x is not a.expr and x.arg.index == t and key not in found:
-                name = f"{key[0].__name__.lower()}_{key[1]}"
-                if name not in taken:
-                    found[key] = Assignment(TimeSym(name, t, *x.shape), x, True)
+                name = fresh(f"{key[0].__name__.lower()}_{key[1]}")
+                found[key] = Assignment(TimeSym(name, t, *x.shape), x, True)
     return list(found.values())
 
 

@@ -65,8 +65,9 @@ def _reads_previous_state(term, states):
     return None
 
 
-def stack_forward(loop: list, states: set[str], factor_of=lambda name: None) -> list[Stack]:
-    """Rewrite the loop entries (mode, target, expr) in place; return the stacks made.
+def stack_forward(loop: list, states: set[str], fresh, factor_of=lambda name: None) -> list[Stack]:
+    """Rewrite the loop entries (mode, target, expr) in place; return the stacks made (named by
+    ``fresh(base)``, the module's namer).
     ``factor_of(name)``: the adjoint ∂L/∂name multiplies entrywise (∂L/∂C_t for an LSTM's
     a_f, a_i and a_C), or None, which orders the blocks (``_order``)."""
     groups: dict = {}
@@ -84,8 +85,8 @@ def stack_forward(loop: list, states: set[str], factor_of=lambda name: None) -> 
         for _, name, _, block in members:
             rows.append((name, block, start, start + block.shape[0]))
             start = start + block.shape[0]
-        weights = MatrixSymbol(f"W_stack_{state.name}", start, state.shape[0])
-        product = TimeSym(f"{state.name}_stack", t, start, 1)
+        weights = MatrixSymbol(fresh(f"W_stack_{state.name}"), start, state.shape[0])
+        product = TimeSym(fresh(f"{state.name}_stack"), t, start, 1)
         for (j, _, term, _), (_, _, lo, hi) in zip(members, rows, strict=True):
             mode, target, expr = loop[j]
             loop[j] = (mode, target, add(*[RowSlice(product, lo, hi) if x == term else x for x in _terms(expr)]))
@@ -107,7 +108,7 @@ def _block_input_bias(expr):
     return mats[0], mats[1], biases[0] if biases else None
 
 
-def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack]) -> None:
+def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack], fresh) -> None:
     """The members' loop-independent parts stacked as well: one GEMM over every t for all of
     them and one add per step, after which each member is a view of the step's product,
 
@@ -133,10 +134,10 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack]) -> None:
         u, with_bias = found[0][2][1], found[0][2][2] is not None
         stack.inputs = [(block, bias) for _, _, (block, _, bias) in found]
         rows = stack.weights.shape[0]
-        stack.input_weights = MatrixSymbol(f"W_stack_{u.name}", rows, u.shape[0])
-        stack.input_biases = MatrixSymbol(f"b_stack_{stack.state.name}", rows, 1) if with_bias else None
+        stack.input_weights = MatrixSymbol(fresh(f"W_stack_{u.name}"), rows, u.shape[0])
+        stack.input_biases = MatrixSymbol(fresh(f"b_stack_{stack.state.name}"), rows, 1) if with_bias else None
         total = matmul(stack.input_weights, u)
-        joint = TimeSym(f"{stack.product.name}_in", t, rows, 1)
+        joint = TimeSym(fresh(f"{stack.product.name}_in"), t, rows, 1)
         hoisted[:] = [(n, e) for n, e in hoisted if n not in {part.name for _, part, _ in found}]
         hoisted.append((joint.name, add(total, stack.input_biases) if with_bias else total))
         for name, part, _ in found:
@@ -173,7 +174,7 @@ def _order(loop: list, members: list, factor_of) -> list:
     return [members[j] for j in best]
 
 
-def stack_backward(expr, stacks: list[Stack]):
+def stack_backward(expr, stacks: list[Stack], fresh):
     """Σ_g blockᵀ ∂L/∂a_{g,t+1} over every member of a stack -> W_stackᵀ (their adjoints)."""
     terms = _terms(expr)
     for stack in stacks:
@@ -188,7 +189,8 @@ def stack_backward(expr, stacks: list[Stack]):
                     found[name] = term
         if len(found) != len(stack.members):
             continue
-        stack.adjoint = TimeSym(f"dL_d{stack.product.name}", t, *stack.product.shape)
+        if stack.adjoint is None:
+            stack.adjoint = TimeSym(fresh(f"dL_d{stack.product.name}"), t, *stack.product.shape)
         joint = matmul(Transpose(stack.weights), stack.adjoint.at(t + 1))
         terms = [x for x in terms if x not in found.values()] + [joint]
     return add(*terms)

@@ -81,9 +81,25 @@ def hoisted_name(name: str) -> str:
 
 
 class NumpyPrinter(_SymPyNumPyPrinter):
-    """Column-vector NumPy code; scalars go through SymPy's own NumPy printer."""
+    """Column-vector NumPy code; scalars go through SymPy's own NumPy printer. Identifiers come
+    from ``names`` (derive/naming.py) when given, else are the symbols' own names."""
 
     _module = "numpy"
+
+    def __init__(self, names=None, settings=None):
+        super().__init__(settings)
+        self.names = names
+
+    def _symbol_name(self, name: str) -> str:
+        return self.names.symbol(name) if self.names is not None else name
+
+    def _adjoint_name(self, name: str) -> str:
+        return self.names.adjoint(name) if self.names is not None else adjoint_name(name)
+
+    def _function_name(self, name: str, derivative: bool = False) -> str:
+        if self.names is None:
+            return f"d{name}" if derivative else name
+        return self.names.derivative(name) if derivative else self.names.function(name)
 
     def _module_format(self, fqn, register=True):
         name = super()._module_format(fqn, register)
@@ -92,15 +108,25 @@ class NumpyPrinter(_SymPyNumPyPrinter):
     # ---------------------------------------------------------------- symbols
 
     def _print_MatrixSymbol(self, expr):
-        return expr.name
+        return self._symbol_name(expr.name)
 
     def _print_TimeSym(self, expr):
-        return f"{expr.name}[{self._print(expr.index)}]"
+        return f"{self._symbol_name(expr.name)}[{self._print(expr.index)}]"
 
     def _print_Grad(self, expr):
         var = expr.var
-        name = adjoint_name(var.name)
+        name = self._adjoint_name(var.name)
         return f"{name}[{self._print(var.index)}]" if hasattr(var, "index") else name
+
+    def _print_Symbol(self, expr):
+        from derive.nodes import INDICES
+
+        if self.names is not None and expr not in INDICES:  # a size or a hyperparameter, by its identifier
+            for kind in ("size", "scalar"):
+                found = self.names.get((kind, expr.name))
+                if found is not None:
+                    return found
+        return super()._print_Symbol(expr)
 
     def _print_RowGrad(self, expr):
         from derive.nodes import Grad
@@ -173,13 +199,13 @@ class NumpyPrinter(_SymPyNumPyPrinter):
         return f"np.log({self._print(expr.arg)})"
 
     def _print_Phi(self, expr):
-        return f"{expr.fname}({self._print(expr.arg)})"
+        return f"{self._function_name(expr.fname)}({self._print(expr.arg)})"
 
     def _print_Prime(self, expr):
         from derive.nodes import Phi
 
         if isinstance(expr.fx, Phi):
-            return f"d{expr.fx.fname}({self._print(expr.fx.arg)})"
+            return f"{self._function_name(expr.fx.fname, True)}({self._print(expr.fx.arg)})"
         x, ans = Symbol("__x"), Symbol("__ans")
         code = self._print(expr.scalar_rule()(x, ans))
         code = code.replace("__x", self._wrap(expr.fx.arg)).replace("__ans", self._wrap(expr.ans))
@@ -251,10 +277,10 @@ class NumpyPrinter(_SymPyNumPyPrinter):
         return f"(0.5 * np.sum(({o} - {y}) ** 2, axis=0, keepdims=True))"
 
     def _print_GenericLoss(self, expr):
-        return f"{expr.fname}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+        return f"{self._function_name(expr.fname)}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_LossGrad(self, expr):
-        return f"d{expr.fname}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+        return f"{self._function_name(expr.fname, True)}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_FrobeniusSq(self, expr):
         return f"np.sum({self._wrap(expr.args[0])} ** 2, keepdims=True)"

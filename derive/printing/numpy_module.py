@@ -42,7 +42,7 @@ from derive.nodes import (
     t,
 )
 from derive.printing.inplace import inplace_statements
-from derive.printing.numpy import NumpyPrinter, adjoint_name
+from derive.printing.numpy import NumpyPrinter
 
 HELPERS = {
     "_sigmoid": (
@@ -151,11 +151,6 @@ HELPERS = {
 }
 
 
-def label_positions(target: str) -> str:
-    """The name of a one-hot target's label positions (``_label_index`` of all its labels)."""
-    return f"{target}_at"
-
-
 class Printed(MatrixExpr):
     """A value already printed (a per-example number in a product, an array slot), standing in
     an expression that is printed around it."""
@@ -179,6 +174,8 @@ class Arrays:
     data: set[str] = field(default_factory=set)  # names of per-example values (not parameters)
     logsumexp: dict[str, tuple] = field(default_factory=dict)  # p = softmax(o) -> (its log Σ exp(o), o)
     labels: dict[str, str] = field(default_factory=dict)  # one-hot target kept as labels -> its size
+    label_at: dict[str, str] = field(default_factory=dict)  # such a target -> its label positions' name
+    names: object = None  # the module's namer (derive/naming.py)
 
     def offset(self, name: str) -> int:
         return 0 if name in self.states else -1
@@ -188,7 +185,7 @@ class ModulePrinter(NumpyPrinter):
     def __init__(self, arrays: Arrays, mode: str = "step", last_shift: int = 0):
         """``last_shift``: in 'all' mode, t runs over 1..T - last_shift (a value that reads step
         t + 1 exists for t < T only)."""
-        super().__init__()
+        super().__init__(arrays.names)
         self.arrays = arrays
         self.mode = mode
         self.last_shift = last_shift
@@ -211,12 +208,12 @@ class ModulePrinter(NumpyPrinter):
     def _labels(self, y) -> str | None:
         """Where the labels of a one-hot target y sit in a flattened array of its vectors, shape
         labels + (k,) (None for any other value). Those of the whole target are found once
-        (``label_positions``): the loss and ∂L/∂o both read them."""
+        (``Arrays.label_at``): the loss and ∂L/∂o both read them."""
         name = getattr(y, "name", None)
         if name not in self.arrays.labels:
             return None
         code = self._sequence(name, y.index) if isinstance(y, TimeSym) else name
-        return label_positions(name) if code == name else f"_label_index({code}, {self.arrays.labels[name]})"
+        return self.arrays.label_at[name] if code == name else f"_label_index({code}, {self.arrays.labels[name]})"
 
     def _sequence(self, name: str, index) -> str:
         """A per-step array (or loop local) at a math index, in the current mode."""
@@ -242,11 +239,8 @@ class ModulePrinter(NumpyPrinter):
 
     def _print_Grad(self, expr):
         var = expr.var
-        name = adjoint_name(var.name)
+        name = self._adjoint_name(var.name)
         return self._sequence(name, var.index) if isinstance(var, TimeSym) else name
-
-    def _print_Symbol(self, expr):
-        return "lambda_" if expr.name == "lambda" else super()._print_Symbol(expr)
 
     # ---------------------------------------------------------------- rows
 

@@ -30,11 +30,11 @@ def init_params(seed=0, **sizes):
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
     sizes = {**SIZES, **sizes}
     n = sizes["n"]
-    d = sizes["d"]
+    d_size = sizes["d"]
     rng = np.random.default_rng(seed)
     return {
         "W": rng.standard_normal((n, n)) / np.sqrt(n),
-        "U": rng.standard_normal((n, d)) / np.sqrt(d),
+        "U": rng.standard_normal((n, d_size)) / np.sqrt(d_size),
         "b": rng.standard_normal((n,)),
         "V": rng.standard_normal((1, n)) / np.sqrt(n),
         "d": rng.standard_normal(()),

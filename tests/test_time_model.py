@@ -1,0 +1,87 @@
+"""The time model: states forward and backward in time, values computed once from a whole
+sequence and read by later steps, and every read placed — or refused when declared."""
+
+import pytest
+
+from derive import Network, ops
+from derive.derivation import AFTER_FIRST, FIRST, SUMMED
+from derive.deriver import derive
+from derive.network import DeclarationError
+from derive.printing.unicode import UnicodePrinter
+
+
+def rnn(**sizes):
+    net = Network("t", dict(n=2, d=2, k=2, T=3, **sizes))
+    n, d, k = net.sizes("n d k")
+    W, U = net.param("W", n, n), net.param("U", n, d)
+    return net, (n, d, k), W, U, net.input("x", d)
+
+
+def test_a_state_reads_itself_only_in_its_direction():
+    net, (n, *_), W, U, x = rnn()
+    h = net.state("h", n)
+    g = net.state("g", n, backward=True)
+    with pytest.raises(DeclarationError, match="runs backward in time"):
+        _ = g.prev
+    with pytest.raises(DeclarationError, match="runs forward in time"):
+        _ = h.next
+    with pytest.raises(DeclarationError, match="reads h at t \\+ 1, but h runs forward"):
+        net.step(h, ops.tanh(W @ h.now.at(h.now.index + 1) + U @ x))
+    with pytest.raises(DeclarationError, match="reads x at t - 1, which derive cannot place"):
+        net.step("a", U @ x.at(x.index - 1))
+
+
+def test_a_value_outside_the_steps_is_read_at_T_or_1_only():
+    net, (n, *_), W, U, x = rnn()
+    h = net.state("h", n)
+    net.step(h, ops.tanh(W @ h.prev + U @ x))
+    net.let("last", ops.frobenius_sq(h.last))  # h_T: fine
+    with pytest.raises(DeclarationError, match="reads h at 2, which derive cannot place"):
+        net.let("middle", ops.frobenius_sq(h.now.at(2)))
+
+
+def test_a_cycle_through_a_sum_over_time_is_refused():
+    net, (n, *_), W, U, x = rnn()
+    h = net.state("h", n)
+    total = net.let("total", ops.sum_over_time(ops.tanh(U @ x)))
+    net.step(h, ops.tanh(W @ h.prev + total))
+    net.let("L", ops.frobenius_sq(h.last))
+    assert [p.kind for p in net.phases()] == ["static", "forward", "static"]
+    looped = Network("loop", dict(n=2, T=3))
+    (m,) = looped.sizes("n")
+    V = looped.param("V", m, m)
+    s = looped.state("s", m)
+    mean = looped.let("mean", ops.sum_over_time(s.now))
+    looped.step(s, ops.tanh(V @ s.prev + mean))
+    with pytest.raises(DeclarationError, match="depend on each other across time"):
+        looped.phases()
+
+
+def test_a_static_read_at_every_step_gets_the_sum_of_its_uses():
+    """α_t = exp(e_t) / Σ_s exp(e_s): the sum is read at every t, so its adjoint sums over t
+    (was: recorded once per step, a wrong derivation)."""
+    net, (n, *_), W, U, x = rnn()
+    v = net.param("v", n)
+    h = net.state("h", n)
+    net.step(h, ops.tanh(W @ h.prev + U @ x))
+    e = net.step("e", v.T @ h.now)
+    alpha = net.step("alpha", ops.softmax_over_time(e))
+    z = net.let("z", ops.sum_over_time(alpha * h.now))
+    net.let("L", ops.frobenius_sq(z))
+    d = derive(net)
+    assert {c.when for c in d.adjoints["alpha_sum"].terms} == {SUMMED}
+    (eq,) = d.adjoint_equations("alpha_sum")
+    assert UnicodePrinter(net.notation, "L").doprint(eq.rhs).startswith("Σ[t=1..T]")
+    assert [p.kind for p in net.phases()] == ["forward", "map", "static", "map", "static"]
+
+
+def test_a_backward_state_has_its_recurrence_from_the_first_step():
+    net, (n, d, k), W, U, x = rnn()
+    g = net.state("g", n, backward=True)
+    net.step(g, ops.tanh(W @ g.next + U @ x))
+    net.let("L", ops.frobenius_sq(g.first))
+    d = derive(net)
+    whens = {c.when for c in d.adjoints["g"].terms}
+    assert whens == {AFTER_FIRST, FIRST}
+    shown = [(UnicodePrinter(net.notation, "L").doprint(eq.lhs), str(eq.condition)) for eq in d.recurrences()]
+    assert shown == [("∂L/∂gₜ", "t > 1"), ("∂L/∂g₁", "Eq(t, 1)")]
