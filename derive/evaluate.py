@@ -17,11 +17,11 @@ from functools import lru_cache
 import numpy
 from sympy.matrices.expressions import ZeroMatrix
 
-from derive import rules
 from derive.derivation import AFTER_FIRST, ALWAYS, BEFORE_LAST, FIRST, LAST, STATIC, SUMMED, Derivation
 from derive.naming import Namer, network_namer
 from derive.network import Network, size_of
 from derive.nodes import RowGrad, T, TimeSum, TimeSym, t
+from derive.primitives import REGISTRY
 from derive.printing.numpy import HELPERS, NumpyPrinter
 
 
@@ -43,7 +43,7 @@ class Point:
 
 def _rules_fingerprint() -> tuple:
     """Which derivative rules are in force: printed code depends on them (a test may swap one)."""
-    return tuple(id(rule) for rule in rules.DERIVATIVES.values())
+    return tuple(id(op.__dict__.get("derivative")) for op in REGISTRY)
 
 
 NAMES = "__derive_names__"  # the namespace's namer, under a key no identifier can take

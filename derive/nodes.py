@@ -19,13 +19,11 @@ from sympy import (
     Function,
     ImmutableMatrix,
     Integer,
-    Max,
     Symbol,
     Tuple,
     exp,
     log,
     sympify,
-    tanh,
 )
 from sympy.core.symbol import Str
 from sympy.matrices import MatrixBase
@@ -379,32 +377,6 @@ class Elementwise(Node):
 
     def explicit(self, arg):
         return arg.applyfunc(self.scalar)
-
-
-class Sigmoid(Elementwise):
-    """The logistic function sigma(x) = 1 / (1 + e^{-x})."""
-
-    @staticmethod
-    def scalar(x):
-        return 1 / (1 + exp(-x))
-
-
-class Tanh(Elementwise):
-    scalar = staticmethod(tanh)
-
-
-class ReLU(Elementwise):
-    @staticmethod
-    def scalar(x):
-        return Max(x, 0)
-
-
-class Exp(Elementwise):
-    scalar = staticmethod(exp)
-
-
-class Log(Elementwise):
-    scalar = staticmethod(log)
 
 
 class Phi(Elementwise):
@@ -846,8 +818,15 @@ class TimeProduct(Node):
 __all__ = [
     "BinaryCrossEntropy", "Broadcast", "ColSlice", "Concat", "Conv2d", "ConvInputGrad", "ConvKernelGrad",
     "CrossEntropy", "Diag", "PositionSum", "StepJacobian", "conv_geometry", "Divide", "Elementwise", "Exp",
-    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LOSSES", "LogSumExp", "LocalGrad", "Log", "LossGrad",
-    "DeclaredSymbol", "Node", "Operators", "Phi", "Power", "Prime", "ReLU", "RowGrad", "RowSlice", "Sigmoid",
-    "Softmax", "SquaredError", "Tanh", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "INDICES", "i", "is_explicit",
+    "FrobeniusSq", "GenericLoss", "Grad", "Jac", "LOSSES", "LogSumExp", "LocalGrad", "LossGrad",
+    "DeclaredSymbol", "Node", "Operators", "Phi", "Power", "Prime", "RowGrad", "RowSlice", "Sigmoid",
+    "Softmax", "SquaredError", "TimeProduct", "TimeSum", "TimeSym", "VecRow", "INDICES", "i", "is_explicit",
     "k", "t", "T",
 ]
+
+
+# The elementwise primitives live in derive/primitives, one module each; imported here so that
+# every node is at hand as derive.nodes.<Name>.
+from derive.primitives import GELU, Exp, LeakyReLU, Log, ReLU, Sigmoid, Softplus, Tanh  # noqa: E402
+
+__all__ += ["Exp", "GELU", "LeakyReLU", "Log", "ReLU", "Sigmoid", "Softplus", "Tanh"]

@@ -8,6 +8,7 @@ them to the spellings of its textbook or homework (``W_{hh}``, ``y_{\\text{pred}
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 _GREEK = {
@@ -31,7 +32,15 @@ class Spelling:
     unicode: str
 
 
+_SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+
+
 def _default(name: str) -> Spelling:
+    layer = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
+    if layer:  # W1, h2: a layer's number, W^{(1)} as d2l writes it (W_1 and W1 accepted)
+        base, number = layer.groups()
+        return Spelling((f"{base}^{{({number})}}", f"{base}_{{{number}}}", f"{base}_{number}", name),
+                        f"{base}{f'({number})'.translate(_SUPERSCRIPT)}")
     if name in _GREEK:
         tex, uni = _GREEK[name]
         return Spelling((tex,), uni)

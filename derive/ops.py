@@ -15,22 +15,20 @@ from derive.nodes import (
     Concat,
     CrossEntropy,
     Divide,
-    Exp,
     FrobeniusSq,
     GenericLoss,
-    Log,
     Phi,
-    ReLU,
-    Sigmoid,
     Softmax,
     SquaredError,
     T,
-    Tanh,
     TimeSum,
     t,
 )
+from derive.primitives import REGISTRY, Exp
 
-sigmoid, tanh, relu, softmax, exp, log = Sigmoid, Tanh, ReLU, Softmax, Exp, Log
+softmax = Softmax
+# The elementwise primitives, by their registered names (ops.sigmoid, ops.gelu, ops.leaky_relu, ...).
+globals().update({op.symbol: op for op in REGISTRY})
 cross_entropy, binary_cross_entropy, squared_error = CrossEntropy, BinaryCrossEntropy, SquaredError
 frobenius_sq = FrobeniusSq
 
@@ -80,7 +78,7 @@ def half(x):
 
 
 __all__ = [
-    "add", "binary_cross_entropy", "concat", "cross_entropy", "divide", "exp", "frobenius_sq", "generic_loss",
-    "hadamard", "half", "identity", "log", "matmul", "mean_over_time", "one_minus", "phi", "relu",
-    "sigmoid", "softmax", "softmax_over_time", "squared_error", "sub", "sum_over_time", "tanh",
+    "add", "binary_cross_entropy", "concat", "cross_entropy", "divide", "frobenius_sq", "generic_loss",
+    "hadamard", "half", "identity", "matmul", "mean_over_time", "one_minus", "phi", "softmax",
+    "softmax_over_time", "squared_error", "sub", "sum_over_time", *[op.symbol for op in REGISTRY],
 ]

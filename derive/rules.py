@@ -5,13 +5,13 @@ the node ``f`` and its forward result ``ans``, and returns the gradient reaching
 ``f.args`` (``None`` where none flows: targets, names, scalar coefficients). Rules may use
 ``ans``, which gives sigma(1 - sigma) and 1 - tanh^2 without recomputing the function.
 
-Elementwise functions share one rule, g ⊙ f'(x); ``DERIVATIVES`` lists each f' as a scalar
-function of (x, ans). Adding an activation is one line there plus one print method per target.
+Elementwise functions share one rule, g ⊙ f'(x); each primitive's f' is a scalar function of
+(x, ans) in its own module (derive/primitives), beside everything else about it.
 """
 
 from __future__ import annotations
 
-from sympy import Dummy, Function, Heaviside
+from sympy import Dummy, Function
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpose
 
 from derive.algebra import (
@@ -35,33 +35,21 @@ from derive.nodes import (
     CrossEntropy,
     Divide,
     Elementwise,
-    Exp,
     FrobeniusSq,
     GenericLoss,
-    Log,
     LogSumExp,
     LossGrad,
     Phi,
     PositionSum,
     Power,
     Prime,
-    ReLU,
     RowSlice,
     Sigmoid,
     Softmax,
     SquaredError,
-    Tanh,
     TimeSum,
 )
-
-# f'(x) for each elementwise f, from x and the forward result ans = f(x).
-DERIVATIVES = {
-    Sigmoid: lambda x, ans: ans * (1 - ans),
-    Tanh: lambda x, ans: 1 - ans**2,
-    ReLU: lambda x, ans: Heaviside(ans, 0),  # ReLU(x) > 0 exactly when x > 0
-    Exp: lambda x, ans: ans,
-    Log: lambda x, ans: 1 / x,
-}
+from derive.primitives import Activation
 
 
 def _generic_derivative(name):
@@ -71,12 +59,12 @@ def _generic_derivative(name):
 
 
 def derivative_of(fx):
-    """The scalar rule (x, ans) -> f'(x) for the elementwise node fx = f(x)."""
+    """The scalar rule (x, ans) -> f'(x) for the elementwise node fx = f(x): a primitive's own
+    (derive/primitives), or phi' for a generic phi."""
     if isinstance(fx, Phi):
         return _generic_derivative(fx.fname)
-    for cls in type(fx).__mro__:
-        if cls in DERIVATIVES:
-            return DERIVATIVES[cls]
+    if isinstance(fx, Activation):
+        return fx.rule()
     raise KeyError(f"no derivative rule for {type(fx).__name__}")
 
 

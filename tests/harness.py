@@ -142,3 +142,25 @@ def failures(case: Case, layout: str, with_sympy: bool) -> list[str]:
         if not close(got, truth, 1e-10):
             found.append(f"{label} disagrees with autograd: {np.ravel(got)} vs {np.ravel(truth)}")
     return found
+
+
+def network_failures(net, steps: int, layout: str, with_sympy: bool, sizes=None, seed: int = 1) -> list[str]:
+    """``failures`` for a network built in the test itself (no model source)."""
+    point, exact = oracles.random_point(net, steps, seed=seed, sizes=sizes)
+    derivation = derive(net, layout)
+    ns = forward(net, point)
+    backward(derivation, ns)
+    auto_params, auto_adjoints = oracles.autograd_gradients(net, point)
+    truths = {"autograd": (auto_params, 1e-10), "finite differences": (oracles.finite_differences(net, point), 1e-6)}
+    if with_sympy:
+        truths["SymPy"] = (oracles.sympy_gradients(net, point, exact), 1e-12)
+    found = []
+    for name, forms in derived_gradients(derivation, ns).items():
+        for form, got in forms.items():
+            for oracle, (values, tol) in truths.items():
+                if not close(got, values[name], tol):
+                    found.append(f"dL/d{name} ({form}) disagrees with {oracle}: {got.ravel()} vs {np.ravel(values[name])}")
+    for label, got, truth in adjoint_checks(derivation, ns, auto_adjoints):
+        if not close(got, truth, 1e-10):
+            found.append(f"{label} disagrees with autograd: {np.ravel(got)} vs {np.ravel(truth)}")
+    return found

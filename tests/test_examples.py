@@ -152,3 +152,25 @@ def test_example_derivation_passes_three_oracles(example, layout):
     assert failures(Case(path, {}, 2, sizes=single), layout, with_sympy=True) == []
     for steps in (1, 4):
         assert failures(Case(path, {}, steps, seed=steps), layout, with_sympy=False) == []
+
+
+C, X = "correct", "incorrect"
+CLAIMS = {  # (verdict, a phrase its reason must contain), in file order; established by hand
+    "mgu": [(C, ""), (X, "h_{t-1} is replaced by h_{t}"), (C, ""), (C, ""), (X, ""), (X, "")],
+    "gru_torch": [(C, ""), (C, ""), (X, ""), (C, ""), (X, "")],
+    "stacked_rnn": [(C, ""), (C, ""), (X, "is replaced by h^{(1)}_{t}"), (C, "")],
+    "mlp2": [(C, ""), (C, ""), (X, "whole right side is transposed"), (C, ""), (C, ""), (X, "W^{(2)} is transposed")],
+    "birnn": [(C, ""), (C, ""), (X, ""), (C, "")],
+    "attention_rnn": [(C, ""), (C, ""), (C, ""), (X, "")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_example_claims_get_their_pinned_verdicts(name, capsys):
+    from derive.check.run import check_answers
+
+    model, verdicts = check_answers(str(EXAMPLES / f"{name}_claims.md"), str(EXAMPLES / f"{name}.py"), None, ())
+    assert [v.verdict for v in verdicts] == [verdict for verdict, _ in CLAIMS[name]]
+    for v, (verdict, phrase) in zip(verdicts, CLAIMS[name], strict=True):
+        assert phrase in v.reason, (v.line, v.reason)
+        assert verdict == C or v.expected, v.line  # a wrong claim is shown the right form

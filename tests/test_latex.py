@@ -6,10 +6,11 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from derive import presets
+from derive import presets, source
 from derive.cli import main
 from derive.deriver import derive
 from derive.latexdoc import latex_document
@@ -28,16 +29,23 @@ def engine_for(lang):
     return engine
 
 
+EXAMPLES = sorted(str(p) for p in (Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+
+
 def document(preset, layout, lang, steps):
-    net = presets.build(preset, {"T": str(steps)} if "T" in presets.get(preset).sizes else {})
+    """The document of a preset or of a model file."""
+    model = source.resolve(preset)
+    net = model.build({"T": str(steps)} if "T" in model.sizes else {})
     return latex_document(derive(net, layout), steps, lang)
 
 
-@pytest.mark.parametrize("steps", [3, 50])
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("layout", ["denominator", "numerator"])
-@pytest.mark.parametrize("preset", list(presets.PRESETS))
+@pytest.mark.parametrize("preset", list(presets.PRESETS) + EXAMPLES)
+@pytest.mark.parametrize("steps", [3, 50])
 def test_document_compiles_cleanly(tmp_path, preset, layout, lang, steps):
+    if preset in EXAMPLES and steps != 3:
+        pytest.skip("the examples compile at T = 3 (the presets cover long sums)")
     engine = engine_for(lang)
     tex = tmp_path / "doc.tex"
     tex.write_text(document(preset, layout, lang, steps), encoding="utf-8")

@@ -23,6 +23,7 @@ from derive.check import semantics as S
 from derive.check.reader import Claim
 from derive.check.world import ShapeError, Undefined, World, without_activation
 from derive.model import Model
+from derive.primitives import Activation
 from derive.printing.latex import LatexPrinter
 
 STEPS = 4  # T of the worlds answers are checked in: t < T and t = T both occur
@@ -271,8 +272,9 @@ class Checker:
         if _has_bare_prime(rhs):
             return "holds only if σ' is constant (a linear activation): the derivative changes from step to step"
         activation = self.worlds[0].activation
-        prime = {"Sigmoid": "σ'", "Tanh": "tanh'", "ReLU": "ReLU'"}.get(type(activation).__name__, "φ'")
-        if type(activation).__name__ == "Phi":
+        if isinstance(activation, Activation):
+            prime = activation.unicode + "'"
+        else:
             prime = self.net.notation.unicode(activation.fname) + "'"
         return f"holds only if the activation is the identity: its derivative {prime} is missing"
 

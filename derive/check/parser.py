@@ -158,7 +158,18 @@ def normalize(text: str) -> str:
 @cache
 def _parser() -> Lark:
     grammar = resources.files("derive.check").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", maybe_placeholders=False)
+    return Lark(grammar.replace('| "prod"', "| " + _primitive_names() + ' | "prod"', 1), parser="lalr",
+                maybe_placeholders=False)
+
+
+def _primitive_names() -> str:
+    r"""FUNC alternatives for every spelling of a registered primitive (derive/primitives) that the
+    grammar does not know already, as normalize() leaves it (\operatorname{softplus} -> softplus)."""
+    from derive.primitives import REGISTRY
+
+    names = {normalize(spelling).strip() for op in REGISTRY for spelling in op.spellings}
+    names = sorted(n for n in names if n.replace("\\", "").isalpha() and len(n.lstrip("\\")) > 1)
+    return " | ".join(f'"{n}"'.replace("\\", "\\\\") for n in names)
 
 
 TRANSPOSE_MARKS = {"T", "{T}", "{t}", "{\\top}"}

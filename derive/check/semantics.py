@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from derive.check import parser as P
 from derive.network import Network
 from derive.nodes import GenericLoss, Phi, TimeSym
+from derive.primitives import REGISTRY
 
 
 class Unmapped(ValueError):
@@ -209,9 +210,9 @@ class Reduce:
 
 # ---------------------------------------------------------------------------- the model's names
 
-ACTIVATION_NAMES = {"\\sigma": "sigmoid", "sigmoid": "sigmoid", "Sigmoid": "sigmoid", "\\tanh": "tanh",
-                    "tanh": "tanh", "ReLU": "relu", "relu": "relu", "\\exp": "exp", "exp": "exp",
-                    "\\log": "log", "\\ln": "log", "log": "log", "softmax": "softmax"}
+# How answers spell each registered primitive (derive/primitives), as normalize() leaves it.
+ACTIVATION_NAMES = {P.normalize(spelling).strip(): op.symbol for op in REGISTRY for spelling in op.spellings}
+ACTIVATION_NAMES["softmax"] = "softmax"
 GENERIC_NAMES = ("\\phi", "\\varphi", "\\psi", "\\rho", *P.FUNCTION_LETTERS)
 
 

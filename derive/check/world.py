@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import mpmath
 import numpy
+from sympy.matrices.expressions import MatrixSymbol
 
 from derive import oracles, precise
 from derive.algebra import rebuild
@@ -22,7 +23,9 @@ from derive.conv_geometry import conv_out_size, conv_patch_indices
 from derive.deriver import derive
 from derive.evaluate import NAMES, adjoint_key, backward, forward, key, value
 from derive.network import Assignment, Network
-from derive.nodes import LOSSES, Broadcast, Conv2d, Elementwise, GenericLoss, Phi, TimeSym
+from derive.nodes import LOSSES, Broadcast, Conv2d, Elementwise, GenericLoss, Phi, Prime, TimeSym
+from derive.primitives import by_symbol
+from derive.printing.numpy import HELPERS
 
 DIGITS = 40
 EPS = mpmath.mpf("1e-18")
@@ -328,6 +331,8 @@ class Evaluator:
         exponent = node.exponent.value(self.env)
         if _is_number(base):
             return _scalar(base) ** exponent
+        if base.shape[1] == 1 and base.shape[0] > 1:  # g_t^2 of a vector: entry by entry (1 − g_t²)
+            return base ** exponent
         if exponent < 0 or exponent > MAX_POWER:
             raise Undefined(f"a matrix power {exponent} (derive reads 0..{MAX_POWER})")
         if base.shape[0] != base.shape[1]:
@@ -382,23 +387,15 @@ class Evaluator:
         return self._function(node.fn, x)
 
     def _function(self, fn, x):
-        np = precise
         if fn == "activation":
             return self._model_activation(x)
-        if fn == "sigmoid":
-            return 1 / (1 + np.exp(-x))
-        if fn == "tanh":
-            return np.tanh(x)
-        if fn == "relu":
-            return np.maximum(x, 0)
-        if fn == "exp":
-            return np.exp(x)
-        if fn == "log":
-            return np.log(x)
         if fn == "softmax":
-            e = np.exp(_array(x))
+            e = precise.exp(_array(x))
             return e / sum(e.reshape(-1))
-        raise Undefined(f"the function {fn}")
+        op = by_symbol(fn)
+        if op is None:
+            raise Undefined(f"the function {fn}")
+        return _applied(op(_argument(x)), x)
 
     def _model_activation(self, x):
         act = self.w.activation
@@ -406,7 +403,7 @@ class Evaluator:
             return x
         if isinstance(act, Phi):
             return self.w.function(act.fname)(x)
-        return self._function(type(act).__name__.lower(), x)
+        return _applied(act.func(_argument(x), *act.args[1:]), x)
 
     def _ActPrime(self, node):
         if node.arg is None:
@@ -417,29 +414,20 @@ class Evaluator:
         return self._derivative(node.fn, x)
 
     def _derivative(self, fn, x):
-        np = precise
         if fn == "activation":
             act = self.w.activation
             if act is None:
                 return _ones_like(x)
             if isinstance(act, Phi):
                 return self.w.function(act.fname, derivative=True)(x)
-            fn = type(act).__name__.lower()
-        if fn == "sigmoid":
-            s = 1 / (1 + np.exp(-x))
-            return s * (1 - s)
-        if fn == "tanh":
-            return 1 - np.tanh(x) ** 2
-        if fn == "relu":
-            return np.heaviside(x, 0)
-        if fn == "exp":
-            return np.exp(x)
-        if fn == "log":
-            return 1 / x
+            return _applied(Prime(act.func(_argument(x), *act.args[1:])), x)
         if fn == "softmax":
             p = self._function("softmax", x)
-            return np.diagflat(p) - p.dot(p.T)
-        raise Undefined(f"the derivative of {fn}")
+            return precise.diagflat(p) - p.dot(p.T)
+        op = by_symbol(fn)
+        if op is None:
+            raise Undefined(f"the derivative of {fn}")
+        return _applied(Prime(op(_argument(x))), x)
 
     def _NaturalArg(self, node):
         if self.w.pre_activation is None or "t" not in self.env:
@@ -533,6 +521,25 @@ def without_activation(net: Network) -> Network | None:
         return x.arg if same(x) else x
 
     return net.with_assignments([Assignment(a.target, replaced(a.expr), a.per_step) for a in net.assignments])
+
+
+_ARGUMENT = "_answer_argument"
+
+
+def _argument(x):
+    """The symbol standing for a value an answer applies a function to."""
+    shape = numpy.shape(x) if isinstance(x, numpy.ndarray) else (1, 1)
+    return MatrixSymbol(_ARGUMENT, *(shape if len(shape) == 2 else (shape[0], 1)))
+
+
+def _applied(expr, x):
+    """A primitive (or its derivative) of ``x``, evaluated by derive's own evaluator at 40 digits:
+    the primitive's code from its module, run on the precise stand-in for NumPy."""
+    ns = {"np": precise, _ARGUMENT: _array(x)}
+    for source in HELPERS.values():
+        exec(source, ns)  # noqa: S102 - fixed helper source from derive's printer module
+    out = value(expr, ns)
+    return out if isinstance(x, numpy.ndarray) else _scalar(out)
 
 
 def _ones_like(x):

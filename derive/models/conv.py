@@ -22,7 +22,7 @@ from derive.nodes import Broadcast, Conv2d, conv_geometry
 from derive.notation import Notation
 
 OPTIONS = {
-    "activation": ("generic", "relu", "tanh", "sigmoid", "identity"),
+    "activation": ("generic", *[a for a in ACTIVATIONS if a != "generic"]),
     "loss": ("generic", "mse"),
     "stride": ("1", "2", "3"),
     "padding": ("0", "1", "2"),

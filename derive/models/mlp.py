@@ -14,7 +14,7 @@ from derive.network import DeclarationError, Network
 from derive.notation import Notation
 
 OPTIONS = {
-    "activation": ("relu", "tanh", "sigmoid", "identity", "generic"),
+    "activation": tuple(ACTIVATIONS),
     "output": ("linear", "softmax", "sigmoid"),
     "loss": ("generic", "mse", "ce", "bce"),
     "l2": ("on", "off"),

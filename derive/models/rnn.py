@@ -13,22 +13,26 @@ from __future__ import annotations
 from derive import ops
 from derive.network import DeclarationError, Network
 from derive.notation import Notation
+from derive.primitives import REGISTRY
+
+# The hidden activation: every registered elementwise primitive but exp and log, the identity,
+# or a generic φ (whose derivative stays φ').
+ACTIVATIONS = {
+    "relu": ops.relu,
+    "tanh": ops.tanh,
+    "sigmoid": ops.sigmoid,
+    **{op.symbol: op for op in REGISTRY if op.symbol not in ("exp", "log", "relu", "tanh", "sigmoid")},
+    "identity": ops.identity,
+    "generic": ops.phi,
+}
 
 OPTIONS = {
-    "activation": ("relu", "tanh", "sigmoid", "identity", "generic"),
+    "activation": tuple(ACTIVATIONS),
     "output": ("softmax", "sigmoid", "linear"),
     "loss": ("ce", "bce", "mse", "generic"),
     "loss_at": ("every", "last"),
     "reduction": ("sum", "mean"),
     "biases": ("on", "off"),
-}
-
-ACTIVATIONS = {
-    "relu": ops.relu,
-    "tanh": ops.tanh,
-    "sigmoid": ops.sigmoid,
-    "identity": ops.identity,
-    "generic": ops.phi,
 }
 
 # Roles of the family and the internal name each preset gives them.

@@ -18,14 +18,12 @@ from derive.nodes import (
     Jac,
     LocalGrad,
     LossGrad,
-    ReLU,
-    Sigmoid,
     StepJacobian,
-    Tanh,
     TimeProduct,
     TimeSum,
 )
 from derive.notation import Notation
+from derive.primitives import Activation
 
 # A product over a numeric range with more factors than this shows its ends and \cdots.
 LONG_PRODUCT = 3
@@ -127,32 +125,16 @@ class LatexPrinter(_SymPyLatexPrinter):
 
     # ---------------------------------------------------------------- functions
 
-    def _print_Sigmoid(self, expr):
-        return rf"\sigma({self._print(expr.arg)})"
-
-    def _print_Tanh(self, expr):
-        return rf"\tanh({self._print(expr.arg)})"
-
-    def _print_ReLU(self, expr):
-        return rf"\operatorname{{ReLU}}({self._print(expr.arg)})"
-
-    def _print_Exp(self, expr):
-        return rf"\exp({self._print(expr.arg)})"
-
-    def _print_Log(self, expr):
-        return rf"\log({self._print(expr.arg)})"
+    def _print_Activation(self, expr):
+        return rf"{expr.latex}({self._print(expr.arg)})"
 
     def _print_Phi(self, expr):
         return rf"{self.name(expr.fname)}({self._print(expr.arg)})"
 
     def _print_Prime(self, expr):
         fx, x = expr.fx, self._print(expr.fx.arg)
-        if isinstance(fx, ReLU):
-            return rf"\mathbb{{I}}({x} > 0)"
-        if isinstance(fx, Sigmoid):
-            return rf"\sigma'({x})"
-        if isinstance(fx, Tanh):
-            return rf"\tanh'({x})"
+        if isinstance(fx, Activation):
+            return fx.prime_latex.format(x=x) if fx.prime_latex else f"{fx.latex}'({x})"
         head = self._print(fx).rsplit("(", 1)[0]
         return f"{head}'({x})"
 

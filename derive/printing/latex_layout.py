@@ -13,7 +13,7 @@ import re
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpose
 
 from derive.algebra import neg, split_coefficient
-from derive.nodes import TimeSum
+from derive.nodes import Diag, TimeSum
 
 # The widest a display line may be (em at 11pt; the text block is about 44em wide).
 LINE_EM = 32.0
@@ -96,6 +96,9 @@ def _pieces(expr, printer, first: bool) -> list[str]:
         return out
     if isinstance(expr, Transpose):
         return _wrap(_pieces(expr.arg, printer, True), r"^{\top}")
+    if isinstance(expr, Diag):  # diag(a ⊙ b ⊙ …) of a long product: broken between its factors
+        inner = _wrap(_pieces(expr.vec, printer, True))
+        return [r"\operatorname{diag}" + inner[0]] + inner[1:]
     if isinstance(expr, TimeSum):
         index, lo, hi = expr.limits
         prefix = rf"\sum_{{{printer._print(index)}={printer.index(lo)}}}^{{{printer.index(hi)}}}"

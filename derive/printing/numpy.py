@@ -17,12 +17,14 @@ from sympy.printing.numpy import NumPyPrinter as _SymPyNumPyPrinter
 
 from derive import conv_geometry
 from derive.algebra import neg, split_coefficient
+from derive.primitives import REGISTRY
 
 # The index maps of a convolution, as source (one definition, also run in-process).
 CONV_GEOMETRY = "import numpy as _numpy\n\n\n" + "\n\n".join(
     inspect.getsource(fn) for fn in (conv_geometry.conv_patch_indices, conv_geometry.conv_kernel_indices))
 
 HELPERS = {
+    **{op.helper.split("(")[0][4:]: op.helper for op in REGISTRY if op.helper},
     "_softmax": (
         "def _softmax(o):\n"
         "    e = np.exp(o - np.max(o, axis=0, keepdims=True))\n"
@@ -182,21 +184,8 @@ class NumpyPrinter(_SymPyNumPyPrinter):
 
     # ---------------------------------------------------------------- elementwise
 
-    def _print_Sigmoid(self, expr):
-        # 1 / (1 + e^-x) written with tanh: one call, and no overflow for large |x|
-        return f"(0.5 + 0.5 * np.tanh(0.5 * {self._wrap(expr.arg)}))"
-
-    def _print_Tanh(self, expr):
-        return f"np.tanh({self._print(expr.arg)})"
-
-    def _print_ReLU(self, expr):
-        return f"np.maximum({self._print(expr.arg)}, 0)"
-
-    def _print_Exp(self, expr):
-        return f"np.exp({self._print(expr.arg)})"
-
-    def _print_Log(self, expr):
-        return f"np.log({self._print(expr.arg)})"
+    def _print_Activation(self, expr):
+        return expr.code(self._print(expr.arg), self._wrap(expr.arg))
 
     def _print_Phi(self, expr):
         return f"{self._function_name(expr.fname)}({self._print(expr.arg)})"

@@ -41,19 +41,13 @@ from derive.nodes import (
     TimeSym,
     t,
 )
+from derive.primitives import REGISTRY
 from derive.printing.inplace import inplace_statements
 from derive.printing.numpy import NumpyPrinter
 
 HELPERS = {
-    "_sigmoid": (
-        "def _sigmoid(a, out=None):\n"
-        '    """1 / (1 + e^-a), computed in one buffer (``out``, or a new one). Where e^-a overflows\n'
-        '    (a < -709) the result is the right 0; the callers ignore that overflow (np.errstate)."""\n'
-        "    out = np.negative(a, out=out)\n"
-        "    np.exp(out, out=out)\n"
-        "    out += 1.0\n"
-        "    return np.reciprocal(out, out=out)\n"
-    ),
+    **{op.batched_helper.split("(")[0][4:]: op.batched_helper for op in REGISTRY if op.batched_helper},
+    **{op.helper.split("(")[0][4:]: op.helper for op in REGISTRY if op.helper},
     "_matmul": (
         "def _matmul(a, b):\n"
         '    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""\n'
@@ -311,8 +305,8 @@ class ModulePrinter(NumpyPrinter):
     def _print_OneMatrix(self, expr):
         return "1"
 
-    def _print_Sigmoid(self, expr):
-        return f"_sigmoid({self._print(expr.arg)})"
+    def _print_Activation(self, expr):
+        return expr.code(self._print(expr.arg), self._wrap(expr.arg), batched=True)
 
     # ---------------------------------------------------------------- vector functions
 

@@ -12,6 +12,7 @@ from sympy.printing.str import StrPrinter, sstr
 
 from derive.algebra import neg, split_coefficient
 from derive.notation import Notation
+from derive.primitives import Activation
 
 _SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _SUP = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
@@ -113,29 +114,17 @@ class UnicodePrinter(StrPrinter):
 
     # ---------------------------------------------------------------- functions
 
-    def _print_Sigmoid(self, expr):
-        return f"σ({self._print(expr.arg)})"
-
-    def _print_Tanh(self, expr):
-        return f"tanh({self._print(expr.arg)})"
-
-    def _print_ReLU(self, expr):
-        return f"ReLU({self._print(expr.arg)})"
-
-    def _print_Exp(self, expr):
-        return f"exp({self._print(expr.arg)})"
-
-    def _print_Log(self, expr):
-        return f"log({self._print(expr.arg)})"
+    def _print_Activation(self, expr):
+        return f"{expr.unicode}({self._print(expr.arg)})"
 
     def _print_Phi(self, expr):
         return f"{self.name(expr.fname)}({self._print(expr.arg)})"
 
     def _print_Prime(self, expr):
-        from derive.nodes import ReLU
-
-        if isinstance(expr.fx, ReLU):
-            return f"𝕀({self._print(expr.fx.arg)} > 0)"
+        fx = expr.fx
+        if isinstance(fx, Activation):
+            x = self._print(fx.arg)
+            return fx.prime_unicode.format(x=x) if fx.prime_unicode else f"{fx.unicode}'({x})"
         head = self._print(expr.fx).split("(", 1)[0]
         return f"{head}'({self._print(expr.fx.arg)})"
 

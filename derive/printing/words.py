@@ -5,17 +5,13 @@ from __future__ import annotations
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpose
 
 from derive import nodes
+from derive.primitives import Activation
 
 RULE_LABELS = {
     MatAdd: "sum",
     MatMul: "matrix product",
     HadamardProduct: "entrywise product",
     Transpose: "transpose",
-    nodes.Sigmoid: "σ' = σ(1 − σ)",
-    nodes.Tanh: "tanh' = 1 − tanh²",
-    nodes.ReLU: "ReLU' = 𝕀(· > 0)",
-    nodes.Exp: "exp' = exp",
-    nodes.Log: "log' = 1/x",
     nodes.Phi: "φ' (generic)",
     nodes.Divide: "quotient",
     nodes.Power: "power",
@@ -36,6 +32,8 @@ RULE_LABELS = {
 
 
 def rule_label(cls) -> str:
+    if issubclass(cls, Activation):  # a primitive names its own rule
+        return cls.label[0]
     for base in cls.__mro__:
         if base in RULE_LABELS:
             return RULE_LABELS[base]
@@ -187,11 +185,6 @@ RULE_PHRASES = {
     MatMul: ("matrix product", "矩阵乘法"),
     HadamardProduct: ("entrywise product", "逐元素乘积"),
     Transpose: ("transpose", "转置"),
-    nodes.Sigmoid: (r"$\sigma' = \sigma(1 - \sigma)$",) * 2,
-    nodes.Tanh: (r"$\tanh' = 1 - \tanh^2$",) * 2,
-    nodes.ReLU: (r"$\operatorname{ReLU}' = \mathbb{I}(\cdot > 0)$",) * 2,
-    nodes.Exp: (r"$\exp' = \exp$",) * 2,
-    nodes.Log: (r"$\log' = 1/x$",) * 2,
     nodes.Phi: (r"generic $\phi'$", r"一般函数 $\phi'$"),
     nodes.Divide: ("quotient", "除法"),
     nodes.Power: ("power", "幂"),
@@ -226,6 +219,8 @@ def phrase(lang: str, key: str, **values) -> str:
 
 
 def rule_phrase(lang: str, cls) -> str:
+    if issubclass(cls, Activation):
+        return cls.label[1]
     for base in cls.__mro__:
         if base in RULE_PHRASES:
             return RULE_PHRASES[base][0 if lang == "en" else 1]

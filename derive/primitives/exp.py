@@ -1,0 +1,22 @@
+"""The exponential; exp' = exp, the forward result itself."""
+
+from sympy import exp
+
+from derive.primitives.activation import Activation
+
+
+class Exp(Activation):
+    symbol = "exp"
+    latex = r"\exp"
+    unicode = "exp"
+    numpy = "np.exp({x})"
+    spellings = (r"\exp", "exp")
+    label = ("exp' = exp", r"$\exp' = \exp$")
+
+    @staticmethod
+    def scalar(x):
+        return exp(x)
+
+    @staticmethod
+    def derivative(x, ans):
+        return ans

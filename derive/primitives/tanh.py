@@ -1,0 +1,22 @@
+"""tanh, with tanh' = 1 − tanh² from the forward result."""
+
+from sympy import tanh
+
+from derive.primitives.activation import Activation
+
+
+class Tanh(Activation):
+    symbol = "tanh"
+    latex = r"\tanh"
+    unicode = "tanh"
+    numpy = "np.tanh({x})"
+    spellings = (r"\tanh", "tanh", r"\operatorname{tanh}", r"\mathrm{tanh}")
+    label = ("tanh' = 1 − tanh²", r"$\tanh' = 1 - \tanh^2$")
+
+    @staticmethod
+    def scalar(x):
+        return tanh(x)
+
+    @staticmethod
+    def derivative(x, ans):
+        return 1 - ans**2
