@@ -159,7 +159,8 @@ def network_failures(net, steps: int, layout: str, with_sympy: bool, sizes=None,
         for form, got in forms.items():
             for oracle, (values, tol) in truths.items():
                 if not close(got, values[name], tol):
-                    found.append(f"dL/d{name} ({form}) disagrees with {oracle}: {got.ravel()} vs {np.ravel(values[name])}")
+                    found.append(f"dL/d{name} ({form}) disagrees with {oracle}: {got.ravel()} vs "
+                                 f"{np.ravel(values[name])}")
     for label, got, truth in adjoint_checks(derivation, ns, auto_adjoints):
         if not close(got, truth, 1e-10):
             found.append(f"{label} disagrees with autograd: {np.ravel(got)} vs {np.ravel(truth)}")

@@ -98,7 +98,21 @@ def torch_mlp2(p, x, y):
     return F.cross_entropy(h2 @ p["W3"].T + p["b3"], y, reduction="mean")
 
 
-REFERENCES = {"mgu": torch_mgu, "gru_torch": torch_gru, "stacked_rnn": torch_stacked, "mlp2": torch_mlp2}
+def torch_attention(p, x, y):
+    """An RNN, softmax attention over its states, a classifier on the pooled state."""
+    steps, batch, _ = x.shape
+    h, states = torch.zeros(batch, p["W"].shape[0], dtype=torch.float64), []
+    for t in range(steps):
+        h = torch.tanh(h @ p["W"].T + x[t] @ p["U"].T + p["b"])
+        states.append(h)
+    H = torch.stack(states)  # (T, B, n)
+    alpha = torch.softmax(H @ p["v"], dim=0)  # over time
+    z = (alpha[..., None] * H).sum(dim=0)
+    return F.cross_entropy(z @ p["V"].T + p["c"], y, reduction="mean")
+
+
+REFERENCES = {"mgu": torch_mgu, "gru_torch": torch_gru, "stacked_rnn": torch_stacked, "mlp2": torch_mlp2,
+              "attention_rnn": torch_attention}
 
 
 def torch_gradients(name, params, inputs, targets):

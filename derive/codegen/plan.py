@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from sympy import Basic, Integer, degree
-from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, ZeroMatrix
 
 from derive.algebra import (
     add,
@@ -39,7 +39,7 @@ from derive.algebra import (
 from derive.codegen.fusing import fuse_activations
 from derive.codegen.sharing import share, shared_functions, walk_computed
 from derive.codegen.stacking import gradient_of_member, stack_backward, stack_forward, stack_hoisted
-from derive.derivation import ALWAYS, BEFORE_LAST, LAST, STATIC, SUMMED, Derivation
+from derive.derivation import ALWAYS, BEFORE_LAST, FIRST, LAST, STATIC, SUMMED, Derivation
 from derive.deriver import derive
 from derive.naming import MODULE, network_namer, renamed
 from derive.network import Assignment, Network, matrix_symbols
@@ -61,7 +61,6 @@ from derive.nodes import (
 from derive.printing.inplace import inplace_statements
 from derive.printing.numpy_module import HELPERS, Arrays, ModulePrinter, _unwrap
 from derive.printing.unicode import UnicodePrinter
-from derive.schedule import CannotPlace
 
 
 class _GateProduct(NamedTuple):
@@ -254,14 +253,10 @@ class Planner:
         self.original = original
         self.sizes = {identifiers.size(k): v for k, v in sizes.items()}
         self.states = {s.name for s in net.states}
-        try:
-            self.before, self.step, self.after = net.schedule()
-        except CannotPlace as err:
-            raise NotGeneratable(f"generated code cannot lay out {original.name} yet: {err}") from None
         self.unicode = UnicodePrinter(net.notation, objective=net.objective.name)
         self.in_columns_of: dict[str, str] = {}  # a hoisted factor -> the stack member whose columns hold it
         self.shortened: dict[str, int] = {}  # a hoisted array that reads step t + s -> s: it holds t < T - s + 1
-        self._classify()
+        self._segments(original.name)
         self._share_functions()
         data = {a.name for a in net.assignments + self.shared} | {x.name for x in net.inputs} | set(net.targets)
         definitions = {a.name: a.expr for a in net.assignments + self.shared}
@@ -275,19 +270,24 @@ class Planner:
 
     # ---------------------------------------------------------------- where each assignment runs
 
-    def _classify(self):
-        carried = set()
-        for a in self.step:
-            reads = _time_reads(a.expr)
-            if any((n in self.states and s == -1) or (n in carried and s == 0) for n, s in reads):
-                carried.add(a.name)
-        need = set(self.states)
-        for a in reversed(self.step):
-            if a.name in need:
-                need |= {n for n, s in _time_reads(a.expr) if s == 0}
-        self.recurrent = [a for a in self.step if a.name in carried and a.name in need]
-        self.pre = [a for a in self.step if a.name not in carried]
-        self.head = [a for a in self.step if a.name in carried and a.name not in need]
+    def _segments(self, name: str):
+        """The network's phases (derive/schedule.py) around the loop over t: (mode, assignment)
+        before it and after it, in order ('static' once, 'all' for every t at once), and the
+        loop's own assignments (none for a network without a recurrence)."""
+        phases = self.net.phases()
+        sweeps = [j for j, p in enumerate(phases) if p.kind in ("forward", "backward")]
+        if len(sweeps) > 1 or any(phases[j].kind == "backward" for j in sweeps):
+            kinds = ", then ".join(p.kind for p in phases)
+            raise NotGeneratable(f"generated code cannot lay out {name} yet: its phases ({kinds}) hold more than "
+                                 "one recurrence forward in time")
+        cut = sweeps[0] if sweeps else len(phases)
+
+        def mode(phase):
+            return "static" if phase.kind == "static" else "all"
+
+        self.pre_segments = [(mode(p), a) for p in phases[:cut] for a in p.assignments]
+        self.recurrent = list(phases[cut].assignments) if sweeps else []
+        self.post_segments = [(mode(p), a) for p in phases[cut + 1:] for a in p.assignments]
         self.recurrent_names = {a.name for a in self.recurrent}
 
     def _share_functions(self):
@@ -301,7 +301,8 @@ class Planner:
             recurrent += [x for x in self.shared if x not in recurrent and a.expr.has(x.expr)]
             recurrent.append(Assignment(a.target, self._share(a.expr), a.per_step))
         self.recurrent = recurrent
-        self.head = [Assignment(a.target, self._share(a.expr), a.per_step) for a in self.head]
+        self.post_segments = [(mode, Assignment(a.target, self._share(a.expr), a.per_step) if mode == "all" else a)
+                              for mode, a in self.post_segments]
         self.recurrent_names = {a.name for a in self.recurrent}
 
     def _read_elsewhere(self, loop) -> set[str]:
@@ -311,7 +312,7 @@ class Planner:
         for _, _, expr in loop:
             if not (isinstance(expr, Elementwise) and isinstance(expr.arg, TimeSym)):
                 read |= {name for name, _ in _time_reads(expr)}
-        for a in self.head + self.after:
+        for _, a in self.post_segments:
             read |= {name for name, _ in _time_reads(a.expr)}
         for adj in self.d.adjoints.values():
             read |= {x.name for c in adj.terms for x in walk_computed(c.expr) if isinstance(x, TimeSym)}
@@ -372,10 +373,8 @@ class Planner:
         net, d = self.net, self.d
         s = {"forward_pre": [], "loop": [], "forward_post": [], "backward_pre": [],
              "backward_last": [], "backward_loop": [], "backward_post": [], "gradients": []}
-        for a in self.before:
-            s["forward_pre"] += self._emit("static", a)
-        for a in self.pre:
-            s["forward_pre"] += self._emit("all", a)
+        for mode, a in self.pre_segments:
+            s["forward_pre"] += self._emit(mode, a)
         hoisted = []
         for a in self.recurrent:
             expr = split_blocks(a.expr)
@@ -389,17 +388,12 @@ class Planner:
         self.arrays.data |= {group.target.name for group in self.fused}
         s["forward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
         self.arrays.data |= {stack.product.name for stack in self.stacks} | {n for n, _ in hoisted}
-        for a in self.head:
-            s["forward_post"] += self._emit("all", a)
-        for a in self.after:
-            s["forward_post"] += self._emit("static", a)
+        for mode, a in self.post_segments:
+            s["forward_post"] += self._emit(mode, a)
 
-        for a in reversed(self.after):
+        for mode, a in reversed(self.post_segments):
             if a.name in needed:
-                s["backward_pre"].append(("static", Grad(a.target), self._adjoint(a.name, ALWAYS, STATIC)))
-        for a in reversed(self.head):
-            if a.name in needed:
-                s["backward_pre"].append(("all", Grad(a.target), self._adjoint(a.name, ALWAYS)))
+                s["backward_pre"] += self._adjoint_lines(mode, a)
         hoisted = []
         for a in reversed(self.recurrent):
             if a.name not in needed or Grad(a.target) in inlined:
@@ -418,10 +412,25 @@ class Planner:
             s["backward_last"].append(("step", Grad(a.target.at(T)), last))
             s["backward_loop"].append(("step", Grad(a.target), add(local, carried)))
         s["backward_pre"] += [("all", TimeSym(n, t, *e.shape), e) for n, e in hoisted]
-        for a in reversed(self.before):
+        for mode, a in reversed(self.pre_segments):
             if a.name in needed and a.target != net.objective:
-                s["backward_post"].append(("static", Grad(a.target), self._adjoint(a.name, ALWAYS, STATIC)))
+                s["backward_post"] += self._adjoint_lines(mode, a)
         return s
+
+    def _adjoint_lines(self, mode: str, a: Assignment) -> list:
+        """The lines of ∂L/∂a outside the loop: once for a value computed once (its uses in
+        steps summed over t), for every t at once for a per-step one (the uses at t = T or t = 1
+        from outside the steps added to that entry)."""
+        adj = self.d.adjoints[a.name]
+        if mode == "static":
+            return [("static", Grad(a.target), self._share(self.d.total_adjoint(a.name)))]
+        lines = [("all", Grad(a.target), self._adjoint(a.name, ALWAYS, LAST, FIRST, only=ALWAYS))]
+        for when, index in ((LAST, T), (FIRST, 1)):
+            part = adj.of(when)
+            if not isinstance(part, ZeroMatrix):
+                at = Grad(a.target.at(index))
+                lines.append(("static", at, add(at, self._share(substitute(part, {t: index})))))
+        return lines
 
     def _inlined_adjoints(self, needed: set[str]) -> dict:
         """Grad(x_t) -> its expression, for the entrywise adjoints of loop values that one
@@ -490,11 +499,15 @@ class Planner:
             return [(mode, (a.target, lse_target), (a.expr, LogSumExp(logits)))]
         return [(mode, a.target, a.expr)]
 
-    def _adjoint(self, name, *whens):
+    def _adjoint(self, name, *whens, only=None):
+        """The contributions of the given kinds to ∂L/∂name (``only`` of them, when given)."""
         adj = self.d.adjoints[name]
         if {c.when for c in adj.terms} - set(whens):
             raise NotGeneratable(f"dL/d{name} holds in cases the module layout does not cover")
-        return self._share(adj.of(*whens))
+        part = adj.of(only) if only else adj.of(*whens)
+        if isinstance(part, ZeroMatrix):  # only read at t = T or t = 1: zero elsewhere
+            return part
+        return self._share(part)
 
     def _needed_adjoints(self) -> set[str]:
         """Adjoints some gradient reads, directly or through other adjoints."""

@@ -292,7 +292,11 @@ class ModulePrinter(NumpyPrinter):
 
     def _transposed(self, m) -> str:
         if isinstance(m, Transpose):
+            if isinstance(m.arg, MatrixSymbol) and m.arg.shape[1] == 1 and m.arg.shape[0] != 1:
+                return f"{self._wrap(m.arg)}[:, None]"  # vᵀ h: a column parameter is kept as (n,)
             return self._wrap(m.arg)
+        if isinstance(m, MatrixSymbol) and m.shape[1] == 1 and m.shape[0] != 1 and not self.is_data(m):
+            return f"{self._wrap(m)}[None, :]"  # v g for a number g: the column parameter as a row
         return f"{self._wrap(m)}.T"
 
     def _print_Transpose(self, expr):
@@ -483,6 +487,9 @@ class ModulePrinter(NumpyPrinter):
             grad = mats[0]
             return (f"{prefix}_conv2d_kernel_grad_sum({self._print(grad.grad)}, {self._print(grad.image)}, "
                     f"{grad.geometry.call_args()})")
+        if len(mats) >= 2 and mats[-1].shape == (1, 1) and mats[0].shape[1] == 1:  # g u for a number u
+            body = f"({self._wrap(matmul(*mats[:-1]))} * {self._wrap(mats[-1])})"
+            return f"{prefix}{body}.sum({'axis=(0, 1)' if self.mode == 'all' else 'axis=0'})"
         if len(mats) >= 2 and mats[-1].shape[0] == 1:  # g uᵀ: an outer product
             g, u = matmul(*mats[:-1]), transpose(mats[-1])
             return f"{prefix}_outer_sum({self._print(g)}, {self._print(u)})"
