@@ -82,7 +82,7 @@ class Document:
         params = ", ".join(rf"${self.p.doprint(p)} \in \mathbb{{R}}^{{{self._dim(p.shape[0])} \times "
                            rf"{self._dim(p.shape[1])}}}$" for p in self.net.params)
         intro = "network_intro" if self.net.seed else "network_intro_noseed"
-        s.say(self.say(intro, preset=self.net.name, seed=self.net.seed) + " " +
+        s.say(self.say(intro, model=self.net.name, seed=self.net.seed) + " " +
               self.say("parameters", params=params))
         lines = []
         for a in self.net.assignments:
@@ -299,7 +299,7 @@ class Document:
         env = templates.latex_environment()
         return env.get_template("document.tex.j2").render(
             lang=self.lang,
-            title=self.say("title", preset=self.net.name),
+            title=self.say("title", model=self.net.name),
             subtitle=self._subtitle(),
             sections=self.sections(),
         )

@@ -4,7 +4,7 @@ A ``Network`` holds parameters, inputs, targets and recurrent states as matrix s
 (symbolic) shapes, and the computation as an ordered list of assignments built from the
 primitives in ``ops``:
 
-    net = Network("rnn-softmax", sizes=dict(n=3, d=2, k=2, T=3))
+    net = Network("elman", sizes=dict(n=3, d=2, k=2, T=3))
     n, d, k = net.sizes("n d k")
     W, U, b = net.param("W", n, n), net.param("U", n, d), net.param("b", n)
     x, h = net.input("x", d), net.state("h", n)

@@ -111,8 +111,28 @@ def torch_attention(p, x, y):
     return F.cross_entropy(z @ p["V"].T + p["c"], y, reduction="mean")
 
 
+def torch_birnn(p, x, y):
+    """torch.nn.RNN(bidirectional=True): its reverse direction is g (one bias each, the other 0)."""
+    n = p["W_f"].shape[0]
+    rnn = torch.nn.RNN(x.shape[-1], n, bidirectional=True, dtype=torch.float64)
+    with torch.no_grad():
+        for suffix, side in (("", "f"), ("_reverse", "b")):
+            getattr(rnn, f"weight_ih_l0{suffix}").copy_(p[f"U_{side}"])
+            getattr(rnn, f"weight_hh_l0{suffix}").copy_(p[f"W_{side}"])
+            getattr(rnn, f"bias_ih_l0{suffix}").copy_(p[f"b_{side}"])
+            getattr(rnn, f"bias_hh_l0{suffix}").zero_()
+    states, _ = rnn(x)
+    logits = states[..., :n] @ p["V_f"].T + states[..., n:] @ p["V_b"].T + p["c"]
+    loss = sequence_loss(logits, y)
+    names = ["U_f", "W_f", "b_f", "U_b", "W_b", "b_b"]
+    weights = [rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.weight_ih_l0_reverse,
+               rnn.weight_hh_l0_reverse, rnn.bias_ih_l0_reverse]
+    grads = torch.autograd.grad(loss, weights + [p["V_f"], p["V_b"], p["c"]])
+    return loss, dict(zip(names + ["V_f", "V_b", "c"], grads, strict=True))
+
+
 REFERENCES = {"mgu": torch_mgu, "gru_torch": torch_gru, "stacked_rnn": torch_stacked, "mlp2": torch_mlp2,
-              "attention_rnn": torch_attention}
+              "attention_rnn": torch_attention, "birnn": torch_birnn}
 
 
 def torch_gradients(name, params, inputs, targets):

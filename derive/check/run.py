@@ -48,7 +48,7 @@ def check_answers(file, model_text, layout, claims) -> tuple[str | None, list[Ve
     answer = load(file, claims)
     if model_text is None and answer.model is None:
         if answer.forward:
-            return None, [_unchecked(c, "forward: declarations are not read yet; name a preset with model:")
+            return None, [_unchecked(c, "forward: declarations are not read yet; name the model with model:")
                           for c in answer.claims]
         raise CheckError("no model: pass --model MODEL or put model: in the front matter")
     try:

@@ -15,10 +15,11 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
     that make it and print its derivation (the docstring names them)."""
     net = plan.network
     uni = UnicodePrinter(net.notation, objective=net.objective.name)
-    forward_doc = [f"{uni.doprint(a.target)} = {uni.doprint(a.expr)}" for a in net.assignments]
-    blocks = [plan.forward_pre, plan.forward_loop, plan.forward_post, plan.backward_pre, plan.backward_last,
-              plan.backward_loop, plan.backward_post, plan.gradients]
-    code = " ".join(" ".join(line.statements) or line.code for block in blocks for line in block)
+    declared = plan.source or net  # the forward pass as the model declares it
+    shown = UnicodePrinter(declared.notation, objective=declared.objective.name)
+    forward_doc = [f"{shown.doprint(a.target)} = {shown.doprint(a.expr)}" for a in declared.assignments]
+    every = plan.forward_lines() + plan.backward_lines() + plan.gradients
+    code = " ".join(" ".join(line.statements) or line.code for line in every)
     code += " ".join(c for _, c in plan.outputs) + " " + plan.objective
     # a one-hot target's label positions, found once where the code reads them
     positions = plan.arrays.label_at
@@ -26,10 +27,12 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
                    if y.kind == "onehot" and re.search(rf"\b{positions[y.name]}\b", code)]
     code += " ".join(index for _, index in label_index)
     helpers = _helpers_called(code)
-    forward_code = " ".join(" ".join(line.statements) or line.code
-                            for block in blocks[:3] for line in block if line.in_forward)
-    forward_code += " ".join(a.shape for a in plan.forward_alloc) + " ".join(c for _, c in plan.outputs)
-    gradient_code = code + " ".join(a.shape for a in plan.forward_alloc + plan.backward_alloc)
+    forward_allocs = [a for seg in plan.forward for a in getattr(seg, "alloc", [])]
+    backward_allocs = [a for seg in plan.backward for a in getattr(seg, "alloc", [])]
+    forward_code = " ".join(" ".join(line.statements) or line.code for line in plan.forward_lines()
+                            if line.in_forward)
+    forward_code += " ".join(a.shape for a in forward_allocs) + " ".join(c for _, c in plan.outputs)
+    gradient_code = code + " ".join(a.shape for a in forward_allocs + backward_allocs)
     gradient_code += " ".join(t.setup for t in plan.targets)
 
     def sizes_read(text):
@@ -41,7 +44,8 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         numpy_command=commands[0] if commands else f"derive numpy {net.name}",
         show_command=commands[1] if commands else f"derive show {net.name}",
         sequential=plan.sequential,
-        initial=", ".join(f"{s.name}_0 = 0" for s in net.states),
+        initial=", ".join(f"{s.name}_0 = 0" if s.direction == "forward" else f"{s.name}_(T+1) = 0"
+                          for s in net.states),
         forward_doc=forward_doc,
         notes=[f"Options: {', '.join(f'{k}={v}' for k, v in net.options.items())}.", *(notes or [])],
         param_doc=", ".join(f"{p.key} {p.doc}" for p in plan.params),
@@ -60,19 +64,11 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         gradient_sizes=sizes_read(gradient_code),
         targets=plan.targets,
         label_index=label_index,
-        forward_pre=plan.forward_pre,
-        forward_alloc=plan.forward_alloc,
-        forward_loop=plan.forward_loop,
-        forward_post=plan.forward_post,
+        forward=plan.forward,
         outputs=plan.outputs,
         objective=plan.objective,
         released=plan.released,
-        released_after_loop=plan.released_after_loop,
-        backward_pre=plan.backward_pre,
-        backward_alloc=plan.backward_alloc,
-        backward_last=plan.backward_last,
-        backward_loop=plan.backward_loop,
-        backward_post=plan.backward_post,
+        backward=plan.backward,
         gradients=plan.gradients,
         helpers=helpers,
         # e^-a overflowing to inf in σ(a) gives the right 0: no warning for that

@@ -52,20 +52,21 @@ def _terms(expr):
     return list(expr.args) if isinstance(expr, MatAdd) else [expr]
 
 
-def _reads_previous_state(term, states):
-    """(block, state) for a term block · s_{t-1}, else None."""
+def _reads_previous_state(term, states, shift: int = -1):
+    """(block, state) for a term block · s_{t+shift} (the state the step reads: s_{t-1} forward
+    in time, s_{t+1} backward), else None."""
     if not isinstance(term, MatMul):
         return None
     coeff, mats = split_coefficient(term)
     if coeff != 1 or len(mats) != 2 or not _is_block(mats[0]):
         return None
     operand = mats[1]
-    if isinstance(operand, TimeSym) and operand.name in states and operand.index == t - 1:
+    if isinstance(operand, TimeSym) and operand.name in states and operand.index == t + shift:
         return mats[0], operand
     return None
 
 
-def stack_forward(loop: list, states: set[str], fresh, factor_of=lambda name: None) -> list[Stack]:
+def stack_forward(loop: list, states: set[str], fresh, factor_of=lambda name: None, shift: int = -1) -> list[Stack]:
     """Rewrite the loop entries (mode, target, expr) in place; return the stacks made (named by
     ``fresh(base)``, the module's namer).
     ``factor_of(name)``: the adjoint ∂L/∂name multiplies entrywise (∂L/∂C_t for an LSTM's
@@ -73,7 +74,7 @@ def stack_forward(loop: list, states: set[str], fresh, factor_of=lambda name: No
     groups: dict = {}
     for j, (_, target, expr) in enumerate(loop):
         for term in _terms(expr):
-            found = _reads_previous_state(term, states)
+            found = _reads_previous_state(term, states, shift)
             if found is not None:
                 groups.setdefault(found[1], []).append((j, target.name, term, found[0]))
     stacks = []
@@ -90,7 +91,7 @@ def stack_forward(loop: list, states: set[str], fresh, factor_of=lambda name: No
         for (j, _, term, _), (_, _, lo, hi) in zip(members, rows, strict=True):
             mode, target, expr = loop[j]
             loop[j] = (mode, target, add(*[RowSlice(product, lo, hi) if x == term else x for x in _terms(expr)]))
-        loop.insert(0, ("step", product, matmul(weights, state.at(t - 1))))
+        loop.insert(0, ("step", product, matmul(weights, state.at(t + shift))))
         stacks.append(Stack(state, weights, product, rows))
     return stacks
 
@@ -174,8 +175,9 @@ def _order(loop: list, members: list, factor_of) -> list:
     return [members[j] for j in best]
 
 
-def stack_backward(expr, stacks: list[Stack], fresh):
-    """Σ_g blockᵀ ∂L/∂a_{g,t+1} over every member of a stack -> W_stackᵀ (their adjoints)."""
+def stack_backward(expr, stacks: list[Stack], fresh, shift: int = -1):
+    """Σ_g blockᵀ ∂L/∂a_{g,t-shift} over every member of a stack -> W_stackᵀ (their adjoints):
+    the step after, t + 1, forward in time (shift -1); t - 1 backward."""
     terms = _terms(expr)
     for stack in stacks:
         found = {}
@@ -185,13 +187,13 @@ def stack_backward(expr, stacks: list[Stack], fresh):
                 continue
             var = mats[1].var
             for name, block, _, _ in stack.members:
-                if mats[0].arg == block and isinstance(var, TimeSym) and var.name == name and var.index == t + 1:
+                if mats[0].arg == block and isinstance(var, TimeSym) and var.name == name and var.index == t - shift:
                     found[name] = term
         if len(found) != len(stack.members):
             continue
         if stack.adjoint is None:
             stack.adjoint = TimeSym(fresh(f"dL_d{stack.product.name}"), t, *stack.product.shape)
-        joint = matmul(Transpose(stack.weights), stack.adjoint.at(t + 1))
+        joint = matmul(Transpose(stack.weights), stack.adjoint.at(t - shift))
         terms = [x for x in terms if x not in found.values()] + [joint]
     return add(*terms)
 

@@ -163,6 +163,7 @@ class Arrays:
     """Where each variable of a generated module is kept."""
 
     states: set[str] = field(default_factory=set)  # (T + 1, B, m), h_0 at index 0
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (first t, last t - T) it holds
     locals: set[str] = field(default_factory=set)  # one step's value, a plain name
     definitions: dict[str, MatrixExpr] = field(default_factory=dict)  # name -> forward expression
     data: set[str] = field(default_factory=set)  # names of per-example values (not parameters)
@@ -171,18 +172,24 @@ class Arrays:
     label_at: dict[str, str] = field(default_factory=dict)  # such a target -> its label positions' name
     names: object = None  # the module's namer (derive/naming.py)
 
-    def offset(self, name: str) -> int:
-        return 0 if name in self.states else -1
+    def span(self, name: str) -> tuple[int, int]:
+        """(the t at index 0, the last t it holds minus T): (0, 0) for a forward state (h_0 at
+        index 0), (1, 1) for a backward one (g_{T+1} at index T), (1, -1) for a value that
+        exists for t < T only, (1, 0) for the rest."""
+        if name in self.spans:
+            return self.spans[name]
+        return (0, 0) if name in self.states else (1, 0)
 
 
 class ModulePrinter(NumpyPrinter):
-    def __init__(self, arrays: Arrays, mode: str = "step", last_shift: int = 0):
-        """``last_shift``: in 'all' mode, t runs over 1..T - last_shift (a value that reads step
-        t + 1 exists for t < T only)."""
+    def __init__(self, arrays: Arrays, mode: str = "step", steps: tuple[int, int] = (1, 0)):
+        """``steps`` = (first t, last t - T): in 'all' mode, the steps computed at once (a value
+        that reads step t + 1 exists for t = 1..T - 1 only: (1, -1); one that reads t - 1 for
+        t = 2..T: (2, 0))."""
         super().__init__(arrays.names)
         self.arrays = arrays
         self.mode = mode
-        self.last_shift = last_shift
+        self.steps = steps
 
     def in_mode(self, mode: str) -> ModulePrinter:
         return ModulePrinter(self.arrays, mode)
@@ -213,15 +220,16 @@ class ModulePrinter(NumpyPrinter):
         """A per-step array (or loop local) at a math index, in the current mode."""
         if name in self.arrays.locals and self.mode == "step":
             return name
-        offset = self.arrays.offset(name)
+        first, extra = self.arrays.span(name)
         if self.mode == "step" or not index.has(t):
-            position = index + offset
+            position = index - first
             if position.has(T):  # the last entries: count from the end
-                length = T + 1 + offset
+                length = T + extra - first + 1
                 return f"{name}[{sstr(position - length)}]"
             return f"{name}[{sstr(position)}]"
-        shift = index - t  # every t: the slice from t = 1 to t = T - last_shift
-        start, stop = 1 + shift + offset, shift - self.last_shift  # stop counted from the end of the array
+        shift = index - t  # every t of the statement's steps, as one slice
+        lo, hi = self.steps
+        start, stop = lo + shift - first, hi + shift - extra  # stop counted from the end of the array
         start_text = "" if start == 0 else sstr(start)
         stop_text = "" if stop == 0 else sstr(stop)
         if not start_text and not stop_text:

@@ -94,6 +94,8 @@ def forward(params, inputs):
     r = h_stack_sigmoid[..., 0:n]
     # zₜ at index t - 1
     z = h_stack_sigmoid[..., n:2*n]
+    # r_hₜ at index t - 1
+    r_h = np.empty((T, B, n), dtype=dtype)
     # h̃ₜ at index t - 1
     htilde = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
@@ -104,8 +106,10 @@ def forward(params, inputs):
         h_stack += h_stack_in[t - 1]
         # [rₜ, zₜ] = σ((h_stackₜ)[1..2*n])
         _sigmoid(h_stack[..., 0:2*n], out=h_stack_sigmoid[t - 1])
-        # a_hₜ = a_h_inₜ + W_hh (rₜ ⊙ hₜ₋₁)
-        a_h = np.dot((r[t - 1] * h[t - 1]), W_hh.T)
+        # r_hₜ = rₜ ⊙ hₜ₋₁
+        np.multiply(r[t - 1], h[t - 1], out=r_h[t - 1])
+        # a_hₜ = a_h_inₜ + W_hh r_hₜ
+        a_h = np.dot(r_h[t - 1], W_hh.T)
         a_h += a_h_in[t - 1]
         # h̃ₜ = tanh(a_hₜ)
         np.tanh(a_h, out=htilde[t - 1])
@@ -166,6 +170,8 @@ def gradients(params, inputs, targets):
     r = h_stack_sigmoid[..., 0:n]
     # zₜ at index t - 1
     z = h_stack_sigmoid[..., n:2*n]
+    # r_hₜ at index t - 1
+    r_h = np.empty((T, B, n), dtype=dtype)
     # h̃ₜ at index t - 1
     htilde = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
@@ -176,8 +182,10 @@ def gradients(params, inputs, targets):
         h_stack += h_stack_in[t - 1]
         # [rₜ, zₜ] = σ((h_stackₜ)[1..2*n])
         _sigmoid(h_stack[..., 0:2*n], out=h_stack_sigmoid[t - 1])
-        # a_hₜ = a_h_inₜ + W_hh (rₜ ⊙ hₜ₋₁)
-        a_h = np.dot((r[t - 1] * h[t - 1]), W_hh.T)
+        # r_hₜ = rₜ ⊙ hₜ₋₁
+        np.multiply(r[t - 1], h[t - 1], out=r_h[t - 1])
+        # a_hₜ = a_h_inₜ + W_hh r_hₜ
+        a_h = np.dot(r_h[t - 1], W_hh.T)
         a_h += a_h_in[t - 1]
         # h̃ₜ = tanh(a_hₜ)
         np.tanh(a_h, out=htilde[t - 1])
@@ -223,34 +231,38 @@ def gradients(params, inputs, targets):
     dL_dh = dL_dh_in[-1]
     # ∂L/∂a_h_T = dL_da_h_in_T ⊙ ∂L/∂h_T
     np.multiply(dL_da_h_in[-1], dL_dh, out=dL_da_h[-1])
+    # ∂L/∂r_h_T = W_hhᵀ ∂L/∂a_h_T
+    dL_dr_h = np.dot(dL_da_h[-1], W_hh)
     # ∂L/∂z_T = h_{T-1} ⊙ ∂L/∂h_T − h̃_T ⊙ ∂L/∂h_T
     dL_dz = h[-2] * dL_dh
     dL_dz -= (htilde[-1] * dL_dh)
     # ∂L/∂a_z_T = dL_da_z_in_T ⊙ ∂L/∂z_T
     np.multiply(dL_da_z_in[-1], dL_dz, out=dL_da_z[-1])
-    # ∂L/∂a_r_T = dL_da_r_in_T ⊙ (W_hhᵀ ∂L/∂a_h_T)
-    np.multiply(dL_da_r_in[-1], np.dot(dL_da_h[-1], W_hh), out=dL_da_r[-1])
+    # ∂L/∂a_r_T = dL_da_r_in_T ⊙ ∂L/∂r_h_T
+    np.multiply(dL_da_r_in[-1], dL_dr_h, out=dL_da_r[-1])
 
     for t in range(T - 1, 0, -1):
-        # ∂L/∂hₜ = dL_dh_inₜ + rₜ₊₁ ⊙ (W_hhᵀ ∂L/∂a_hₜ₊₁) + zₜ₊₁ ⊙ ∂L/∂hₜ₊₁ + W_stack_hᵀ dL_dh_stackₜ₊₁
+        # ∂L/∂hₜ = dL_dh_inₜ + rₜ₊₁ ⊙ ∂L/∂r_hₜ₊₁ + zₜ₊₁ ⊙ ∂L/∂hₜ₊₁ + W_stack_hᵀ dL_dh_stackₜ₊₁
         dL_dh = z[t] * dL_dh
         dL_dh += dL_dh_in[t - 1]
-        dL_dh += (r[t] * np.dot(dL_da_h[t], W_hh))
+        dL_dh += (r[t] * dL_dr_h)
         dL_dh += np.dot(dL_dh_stack[t], W_stack_h)
         # ∂L/∂a_hₜ = dL_da_h_inₜ ⊙ ∂L/∂hₜ
         np.multiply(dL_da_h_in[t - 1], dL_dh, out=dL_da_h[t - 1])
+        # ∂L/∂r_hₜ = W_hhᵀ ∂L/∂a_hₜ
+        dL_dr_h = np.dot(dL_da_h[t - 1], W_hh)
         # ∂L/∂zₜ = hₜ₋₁ ⊙ ∂L/∂hₜ − h̃ₜ ⊙ ∂L/∂hₜ
         dL_dz = h[t - 1] * dL_dh
         dL_dz -= (htilde[t - 1] * dL_dh)
         # ∂L/∂a_zₜ = dL_da_z_inₜ ⊙ ∂L/∂zₜ
         np.multiply(dL_da_z_in[t - 1], dL_dz, out=dL_da_z[t - 1])
-        # ∂L/∂a_rₜ = dL_da_r_inₜ ⊙ (W_hhᵀ ∂L/∂a_hₜ)
-        np.multiply(dL_da_r_in[t - 1], np.dot(dL_da_h[t - 1], W_hh), out=dL_da_r[t - 1])
+        # ∂L/∂a_rₜ = dL_da_r_inₜ ⊙ ∂L/∂r_hₜ
+        np.multiply(dL_da_r_in[t - 1], dL_dr_h, out=dL_da_r[t - 1])
 
     # what no gradient below reads: freed before their products allocate
     del (
         W_stack_h, yhat, dL_dh_in, dL_da_h_in, dL_da_r, dL_da_z, dL_da_z_in, dL_da_r_in,
-        h_stack_sigmoid, z, htilde
+        h_stack_sigmoid, r, z, htilde
     )
     # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ] xₜᵀ: every block's gradient at once, averaged over the batch (each
     #     parameter's gradient is a block of it)
@@ -276,8 +288,8 @@ def gradients(params, inputs, targets):
     grads["W_hr"] = dL_dh_stack_grads1[0:n]
     # ∂L/∂W_hz = Σ[t=1..T] ∂L/∂a_zₜ hₜ₋₁ᵀ
     grads["W_hz"] = dL_dh_stack_grads1[n:2*n]
-    # ∂L/∂W_hh = Σ[t=1..T] ∂L/∂a_hₜ (rₜᵀ ⊙ hₜ₋₁ᵀ)
-    grads["W_hh"] = _outer_sum(dL_da_h, (r * h[:-1])) / B
+    # ∂L/∂W_hh = Σ[t=1..T] ∂L/∂a_hₜ r_hₜᵀ
+    grads["W_hh"] = _outer_sum(dL_da_h, r_h) / B
     # ∂L/∂b_r = Σ[t=1..T] ∂L/∂a_rₜ
     grads["b_r"] = dL_dh_stack_grads2[0:n]
     # ∂L/∂b_z = Σ[t=1..T] ∂L/∂a_zₜ

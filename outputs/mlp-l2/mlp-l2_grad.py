@@ -93,7 +93,8 @@ def gradients(params, inputs, targets):
     del z, o, logsumexp_o
 
     # ∂J/∂o = ŷ − y
-    dL_do = yhat - _one_hot(y, k, dtype)
+    dL_do = yhat
+    _add_at(dL_do, y_at, -1.0)
     # ∂J/∂h = W⁽²⁾ᵀ ∂J/∂o
     dL_dh = np.dot(dL_do, W2)
     # ∂J/∂z = ∂J/∂h ⊙ tanh'(z)
@@ -128,9 +129,9 @@ def _pick(a, at):
     return a.take(at)[..., None]
 
 
-def _one_hot(labels, size, dtype):
-    """The one-hot vectors of labels, where a formula needs them whole."""
-    return np.eye(size, dtype=dtype)[labels]
+def _add_at(a, at, value):
+    """a += value y in place, for a one-hot y kept as its labels' positions (a is contiguous)."""
+    a.reshape(-1)[at] += value
 
 
 def _outer_sum(g, u):

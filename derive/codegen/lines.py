@@ -1,0 +1,147 @@
+"""What a planned module is made of: its lines, allocations and interface entries, and the
+expression helpers the planner and its passes share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sympy import Basic
+from sympy.matrices.expressions import MatMul, MatrixExpr, MatrixSymbol
+
+from derive.algebra import add, matmul, rebuild, rows_of_transposed_product, split_coefficient
+from derive.nodes import ColSlice, Concat, Grad, RowSlice, T, TimeSym, t
+
+
+class NotGeneratable(ValueError):
+    """A network the module generator cannot lay out (the message says which part)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """``target = code``, implementing ``equation``; ``in_forward`` marks the lines that
+    ``forward`` (outputs only, no targets) runs too."""
+
+    target: str
+    code: str
+    equation: str
+    in_forward: bool = True
+    statements: tuple[str, ...] = ()  # in a loop: the statements that compute it in place
+    forward_target: str = ""  # the target as ``forward`` writes it, "_" for what it does not keep
+
+
+@dataclass(frozen=True)
+class Allocation:
+    name: str
+    shape: str  # a Python tuple, in the module's size names
+    zeros: bool = False
+    comment: str = ""
+    view: str = ""  # the columns of another array it is (a gate's adjoint in a stack's)
+
+
+class Port(NamedTuple):
+    """A parameter or input of the module's interface."""
+
+    ident: str  # the module's identifier for it
+    key: str  # its name in the caller's dict
+    shape: str  # a parameter's NumPy shape, as code
+    fan_in: str  # a parameter's fan-in, as code (its initial scale)
+    doc: str  # its shape as the docstring shows it, in the model's own names
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: str  # onehot | binary | real
+    shape: str  # what the caller passes, for the docstring
+    setup: str  # the code turning it into the math's y
+    classes: str = ""  # a one-hot target's number of classes (the size's name)
+    key: str = ""  # its name in the caller's dict
+
+
+def time_reads(expr) -> set[tuple[str, object]]:
+    """(name, shift) of each time-indexed value read at t + shift (shift None: not at t);
+    the variable inside an adjoint dL/dX is not a read of X."""
+    found = set()
+
+    def walk(x):
+        if isinstance(x, TimeSym):
+            shift = x.index - t
+            found.add((x.name, None if shift.has(t) or shift.has(T) else shift))
+        elif isinstance(x, Basic) and not isinstance(x, Grad):
+            for a in x.args:
+                walk(a)
+
+    walk(expr)
+    return found
+
+
+def shift_range(expr) -> tuple[int, int]:
+    """(the smallest s <= 0, the largest s >= 0) for which ``expr`` reads a value (or an adjoint)
+    of step t + s: a value reading t + 1 exists for t < T, one reading t - 1 for t > 1."""
+    shifts = [0]
+
+    def walk(x):
+        if isinstance(x, TimeSym):
+            shift = x.index - t
+            if shift.is_Integer:
+                shifts.append(int(shift))
+        for a in getattr(x, "args", ()):
+            if isinstance(a, Basic):
+                walk(a)
+
+    walk(expr)
+    return min(shifts), max(shifts)
+
+
+def grads(expr) -> list[Grad]:
+    out = []
+
+    def walk(x):
+        if isinstance(x, Grad):
+            out.append(x)
+        elif isinstance(x, Basic):
+            for a in x.args:
+                walk(a)
+
+    walk(expr)
+    return out
+
+
+def split_blocks(expr):
+    """Products with stacked vectors split into column blocks, and slices of transposed
+    products read as blocks, so that nothing is stacked or computed only to be cut:
+
+        W [h; x]         ->  W[:, 0:n] h + W[:, n:n+d] x     (the x part hoists out of the loop)
+        (Wᵀ g)[0:n]      ->  W[:, 0:n]ᵀ g                     (no wasted columns)
+    """
+    if not isinstance(expr, MatrixExpr) or not expr.args:
+        return expr
+    expr = rebuild(expr, [split_blocks(a) for a in expr.args])
+    if isinstance(expr, MatMul):
+        coeff, mats = split_coefficient(expr)
+        if len(mats) == 2 and isinstance(mats[0], MatrixSymbol) and isinstance(mats[1], Concat):
+            return add(*[matmul(coeff, ColSlice(mats[0], start, stop), part)
+                         for (start, stop), part in zip(mats[1].offsets(), mats[1].args, strict=True)])
+    if isinstance(expr, RowSlice) and isinstance(expr.mat, MatMul):
+        block = rows_of_transposed_product(expr.mat, expr.args[1], expr.args[2])
+        if block is not None:
+            return block
+    return expr
+
+
+def stored_shape(rows: str, per_step: bool, state: bool) -> str:
+    lead = ("T + 1, " if state else "T, ") if per_step else ""
+    return f"({lead}B, {rows})"
+
+
+
+
+def identifiers(code: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", code))
+
+
+def code_of(block) -> str:
+    """The code of some lines, their statements included."""
+    return " ".join(line.code + " " + " ".join(line.statements) for line in block)
