@@ -262,15 +262,8 @@ def linear_map(expr, g):
             raise NotLinear(f"{g} appears in several factors of {expr}")
         others = [a for a in expr.args if a is not inner[0]]
         return matmul(Diag(hadamard(*others)), linear_map(inner[0], g))
-    from derive.nodes import RowSlice
-
-    if isinstance(expr, RowSlice):
-        start, stop = expr.args[1], expr.args[2]
-        inner = linear_map(expr.mat, g)
-        block = rows_of_transposed_product(inner, start, stop)
-        if block is not None:
-            return block
-        return matmul(RowSlice(Identity(expr.mat.shape[0]), start, stop), inner)
+    if hasattr(expr, "linear_in"):  # a primitive that knows its own matrix (derive/primitives)
+        return expr.linear_in(g, linear_map)
     raise NotLinear(f"cannot read {type(expr).__name__} as a linear map of {g}")
 
 

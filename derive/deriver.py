@@ -2,8 +2,8 @@
 
 Each assignment ``target := expr`` is differentiated once, for a symbolic step t: its
 expression tree is walked from the top with the upstream gradient dL/dtarget, applying the
-rule of each node (``rules.VJP``), down to the variables it reads. Where a variable is read
-fixes which adjoint the gradient joins and when:
+rule of each node (``rules.rule_for``: a primitive's own, else the algebra's), down to the
+variables it reads. Where a variable is read fixes which adjoint the gradient joins and when:
 
     x_t    in the step at t   -> dL/dx_t, every t
     h_{t-1} in the step at t  -> dL/dh_t shifted to t + 1, for t < T

@@ -41,6 +41,15 @@ def _rows_for_grads(expr):
     return substitute(expr, {g: RowGrad(g.var) for g in grads_in(expr)})
 
 
+def _transposed(term):
+    """termᵀ with each dL/dX read off its numerator-layout row, for a term no rule turns into a
+    Jacobian product: a vector dL/dX stands in as (dL/dXᵀ)ᵀ, so the result is always right."""
+    if all(g.shape == (1, 1) for g in grads_in(term)):
+        return transpose(_rows_for_grads(term))
+    rows = {g: RowGrad(g.var) if g.shape == (1, 1) else Transpose(RowGrad(g.var)) for g in grads_in(term)}
+    return Transpose(substitute(term, rows))
+
+
 def to_row(expr):
     """The numerator-layout (row) form of a denominator-layout column expression."""
     if not isinstance(expr, MatrixExpr):  # a number: the same in both layouts
@@ -57,7 +66,7 @@ def to_row(expr):
             rows.append(Transpose(term) if isinstance(term, MatAdd) else transpose(term))
             continue
         if len(grads) != 1:
-            rows.append(transpose(_rows_for_grads(term)))
+            rows.append(_transposed(term))
             continue
         coeff, mats = split_coefficient(term)
         last = max((j for j, m in enumerate(mats) if grads[0] in grads_in(m)), default=0)
@@ -71,10 +80,10 @@ def to_row(expr):
             expanded = distribute(term, lambda total: bool(grads_in(total)))  # v (∂L/∂a ⊙ s + c): a term a path
             if expanded != term:
                 rows.append(to_row(expanded))
-            elif term.shape == (1, 1):  # a number read the same way in either layout (1ᵀ g of a bias)
-                rows.append(_rows_for_grads(term))
+            elif term.shape == (1, 1) and all(g.shape == (1, 1) for g in grads_in(term)):
+                rows.append(_rows_for_grads(term))  # a number read the same way in either layout
             else:
-                rows.append(transpose(_rows_for_grads(term)))
+                rows.append(_transposed(term))
             continue
         rows.append(matmul(RowGrad(grads[0].var), transpose(jac_t)))
     return add(*rows)

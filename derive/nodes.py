@@ -2,34 +2,30 @@
 
 SymPy supplies the generic algebra (MatMul, MatAdd, HadamardProduct, Transpose, Identity,
 OneMatrix, ZeroMatrix, KroneckerProduct). The classes here add what networks need: symbols
-indexed by time, adjoints, elementwise functions and their derivatives, softmax, losses, diag,
-stacking, time sums and ordered time products.
+indexed by time, adjoints, generic elementwise functions and their derivatives, diag, time sums
+and ordered time products. The functions a network applies (σ, softmax, the losses, a
+convolution, ...) are primitives, each in its own module under ``primitives/`` with its rule and
+its spellings; they are re-exported at the bottom.
 
 Each class knows its shape and its explicit, entry-by-entry meaning (``doit`` on explicit
-matrices), which the scalar SymPy oracle uses. Derivative rules live in ``rules.py`` and
-spellings in ``printing/``: a node never differentiates or prints itself.
+matrices), which the scalar SymPy oracle uses. The rules of the algebra live in ``rules.py`` and
+their spellings in ``printing/``.
 """
 
 from __future__ import annotations
 
 from sympy import (
-    Add,
     Basic,
-    Derivative,
     Function,
     ImmutableMatrix,
     Integer,
     Symbol,
     Tuple,
-    exp,
-    log,
     sympify,
 )
 from sympy.core.symbol import Str
 from sympy.matrices import MatrixBase
 from sympy.matrices.expressions import Identity, MatrixExpr, MatrixSymbol
-
-from derive import conv_geometry as geometry
 
 # The time index, the length of the sequence, and the index of Jacobian products.
 t = Symbol("t", integer=True)
@@ -386,6 +382,7 @@ class Phi(Elementwise):
         return Basic.__new__(cls, arg, _name(name))
 
     fname = property(lambda self: self.args[1].name)
+    generic = True  # no numbers: generated code refuses it
 
     def explicit(self, arg, name):
         return arg.applyfunc(Function(self.fname))
@@ -419,60 +416,6 @@ class Prime(Node):
         return ImmutableMatrix(x.shape[0], x.shape[1], lambda r, c: rule(x[r, c], ans[r, c]))
 
 
-class Divide(Node):
-    """u / v entry by entry (u ⊘ v)."""
-
-    def __new__(cls, num, den):
-        return Basic.__new__(cls, num, den)
-
-    shape = property(lambda self: self.args[0].shape)
-
-    def explicit(self, num, den):
-        return ImmutableMatrix(num.shape[0], num.shape[1], lambda r, c: num[r, c] / den[r, c])
-
-
-class Power(Node):
-    """u^p entry by entry, for a constant exponent p."""
-
-    def __new__(cls, base, power):
-        return Basic.__new__(cls, base, sympify(power))
-
-    shape = property(lambda self: self.args[0].shape)
-
-    def explicit(self, base, power):
-        return base.applyfunc(lambda v: v**power)
-
-
-# ---------------------------------------------------------------- vector functions
-
-
-class Softmax(Node):
-    """softmax(o) = exp(o) / 1^T exp(o) for a column vector o."""
-
-    def __new__(cls, arg):
-        return Basic.__new__(cls, arg)
-
-    arg = property(lambda self: self.args[0])
-    shape = property(lambda self: self.args[0].shape)
-
-    def explicit(self, arg):
-        e = arg.applyfunc(exp)
-        return e / sum(e)
-
-
-class LogSumExp(Node):
-    """log 1^T exp(o), a number, for a column vector o (log softmax(o) = o - this)."""
-
-    def __new__(cls, arg):
-        return Basic.__new__(cls, arg)
-
-    arg = property(lambda self: self.args[0])
-    shape = property(lambda self: (Integer(1), Integer(1)))
-
-    def explicit(self, arg):
-        return ImmutableMatrix([[log(sum(arg.applyfunc(exp)))]])
-
-
 class Diag(Node):
     """diag(v): the square matrix with the column vector v on its diagonal."""
 
@@ -484,274 +427,6 @@ class Diag(Node):
 
     def explicit(self, vec):
         return ImmutableMatrix.diag(*list(vec))
-
-
-class Concat(Node):
-    """[a; b; ...]: column vectors (or matrices) stacked vertically."""
-
-    shape = property(lambda self: (sum(a.shape[0] for a in self.args), self.args[0].shape[1]))
-
-    def explicit(self, *parts):
-        out = parts[0]
-        for p in parts[1:]:
-            out = out.col_join(p)
-        return ImmutableMatrix(out)
-
-    def offsets(self):
-        """Start and stop row of each part."""
-        start, spans = Integer(0), []
-        for a in self.args:
-            spans.append((start, start + a.shape[0]))
-            start = start + a.shape[0]
-        return spans
-
-
-class RowSlice(Node):
-    """Rows start..stop-1 of a matrix (0-based): how a gradient reaches one part of a Concat."""
-
-    def __new__(cls, mat, start, stop):
-        return Basic.__new__(cls, mat, sympify(start), sympify(stop))
-
-    mat = property(lambda self: self.args[0])
-    shape = property(lambda self: (self.args[2] - self.args[1], self.args[0].shape[1]))
-
-    def doit(self, **hints):
-        mat = _explicit(self.mat)
-        if is_explicit(mat):
-            return ImmutableMatrix(mat[int(self.args[1]) : int(self.args[2]), :])
-        return RowSlice(mat, self.args[1], self.args[2])
-
-
-class ColSlice(Node):
-    """Columns start..stop-1 of a matrix (0-based): the block of W that multiplies one part
-    of a Concat, W [h; x] = W[:, 0:n] h + W[:, n:n+d] x."""
-
-    def __new__(cls, mat, start, stop):
-        return Basic.__new__(cls, mat, sympify(start), sympify(stop))
-
-    mat = property(lambda self: self.args[0])
-    shape = property(lambda self: (self.args[0].shape[0], self.args[2] - self.args[1]))
-
-    def doit(self, **hints):
-        mat = _explicit(self.mat)
-        if is_explicit(mat):
-            return ImmutableMatrix(mat[:, int(self.args[1]) : int(self.args[2])])
-        return ColSlice(mat, self.args[1], self.args[2])
-
-
-# ---------------------------------------------------------------- convolution
-
-
-class ConvGeometry:
-    """The integers of a 2-D convolution (see conv_geometry.py), read from a node's last arg."""
-
-    def __init__(self, args: Tuple):
-        self.c_in, self.c_out, self.size, self.kernel, self.stride, self.padding = (int(a) for a in args)
-        self.out = geometry.conv_out_size(self.size, self.kernel, self.stride, self.padding)
-        self.positions = self.out * self.out
-
-    def patches(self):
-        return geometry.conv_patch_indices(self.c_in, self.size, self.kernel, self.stride, self.padding)
-
-    def kernel_entries(self):
-        return geometry.conv_kernel_indices(self.c_in, self.c_out, self.kernel)
-
-    def call_args(self) -> str:
-        """The integers as the keyword arguments of the NumPy helpers."""
-        return (f"c_in={self.c_in}, c_out={self.c_out}, size={self.size}, kernel={self.kernel}, "
-                f"stride={self.stride}, padding={self.padding}")
-
-
-def conv_geometry(c_in, c_out, size, kernel, stride, padding) -> Tuple:
-    return Tuple(*(Integer(v) for v in (c_in, c_out, size, kernel, stride, padding)))
-
-
-class _ConvNode(Node):
-    geometry = property(lambda self: ConvGeometry(self.args[-1]))
-
-
-class Conv2d(_ConvNode):
-    """conv(w, z): valid cross-correlation of the image z (a column of c_in·size² entries) with
-    the kernel bank w (c_out·k × c_in·k), stride and zero padding; a column of c_out·out²."""
-
-    def __new__(cls, w, z, geom):
-        return Basic.__new__(cls, w, z, geom)
-
-    kernel = property(lambda self: self.args[0])
-    image = property(lambda self: self.args[1])
-    shape = property(lambda self: (self.geometry.c_out * self.geometry.positions, 1))
-
-    def explicit(self, w, z, geom):
-        g = self.geometry
-        image = list(z) + [Integer(0)]
-        weights = list(w)  # row-major
-        patches, entries = g.patches(), g.kernel_entries()
-        rows = [Add(*[weights[entries[o, q]] * image[patches[p, q]] for q in range(patches.shape[1])])
-                for o in range(g.c_out) for p in range(g.positions)]
-        return ImmutableMatrix(len(rows), 1, rows)
-
-
-class ConvKernelGrad(_ConvNode):
-    """dL/dw of y = conv(w, z) given g = dL/dy: the correlation of the input with the output
-    gradient, conv(g, z), in the kernel bank's shape."""
-
-    def __new__(cls, g, z, geom):
-        return Basic.__new__(cls, g, z, geom)
-
-    grad = property(lambda self: self.args[0])
-    image = property(lambda self: self.args[1])
-
-    @property
-    def shape(self):
-        geo = self.geometry
-        return (geo.c_out * geo.kernel, geo.c_in * geo.kernel)
-
-    def explicit(self, g, z, geom):
-        geo = self.geometry
-        image, grads = list(z) + [Integer(0)], list(g)
-        patches, entries = geo.patches(), geo.kernel_entries()
-        out = [Integer(0)] * (self.shape[0] * self.shape[1])
-        for o in range(geo.c_out):
-            for q in range(patches.shape[1]):
-                out[entries[o, q]] = Add(*[grads[o * geo.positions + p] * image[patches[p, q]]
-                                           for p in range(geo.positions)])
-        return ImmutableMatrix(self.shape[0], self.shape[1], out)
-
-
-class ConvInputGrad(_ConvNode):
-    """dL/dz of y = conv(w, z) given g = dL/dy: the full convolution of g with the kernel
-    rotated by 180° (for stride 1; in general, each output's gradient spread back over the
-    pixels it read)."""
-
-    def __new__(cls, g, w, geom):
-        return Basic.__new__(cls, g, w, geom)
-
-    grad = property(lambda self: self.args[0])
-    kernel = property(lambda self: self.args[1])
-    shape = property(lambda self: (self.geometry.c_in * self.geometry.size**2, 1))
-
-    def explicit(self, g, w, geom):
-        geo = self.geometry
-        weights, grads = list(w), list(g)
-        patches, entries = geo.patches(), geo.kernel_entries()
-        terms = [[] for _ in range(self.shape[0] + 1)]
-        for o in range(geo.c_out):
-            for p in range(geo.positions):
-                for q in range(patches.shape[1]):
-                    terms[patches[p, q]].append(grads[o * geo.positions + p] * weights[entries[o, q]])
-        return ImmutableMatrix(self.shape[0], 1, [Add(*entry) for entry in terms[:-1]])
-
-
-class Broadcast(Node):
-    """A per-channel bias b (c × 1) repeated over the positions of each channel: c·P × 1."""
-
-    def __new__(cls, b, positions):
-        return Basic.__new__(cls, b, sympify(positions))
-
-    vec = property(lambda self: self.args[0])
-    positions = property(lambda self: self.args[1])
-    shape = property(lambda self: (self.args[0].shape[0] * self.args[1], 1))
-
-    def explicit(self, b, positions):
-        return ImmutableMatrix([b[c, 0] for c in range(b.shape[0]) for _ in range(int(positions))])
-
-
-class PositionSum(Node):
-    """The sum over the positions of each channel of a c·P × 1 column: c × 1 (the gradient of
-    a shared bias: one sum per channel)."""
-
-    def __new__(cls, g, positions):
-        return Basic.__new__(cls, g, sympify(positions))
-
-    vec = property(lambda self: self.args[0])
-    positions = property(lambda self: self.args[1])
-    shape = property(lambda self: (self.args[0].shape[0] / self.args[1], 1))
-
-    def explicit(self, g, positions):
-        size = int(positions)
-        return ImmutableMatrix([Add(*g[c * size : (c + 1) * size]) for c in range(g.shape[0] // size)])
-
-
-# ---------------------------------------------------------------- losses (1 x 1 results)
-
-
-class CrossEntropy(Node):
-    """-y^T log p for a probability vector p and a target distribution y (one-hot)."""
-
-    def __new__(cls, p, y):
-        return Basic.__new__(cls, p, y)
-
-    shape = property(lambda self: (Integer(1), Integer(1)))
-
-    def explicit(self, p, y):
-        return ImmutableMatrix([[-sum(y[r] * log(p[r]) for r in range(p.shape[0]))]])
-
-
-class BinaryCrossEntropy(Node):
-    """-(y log p + (1 - y) log(1 - p)), summed over entries, for probabilities p and labels y."""
-
-    def __new__(cls, p, y):
-        return Basic.__new__(cls, p, y)
-
-    shape = property(lambda self: (Integer(1), Integer(1)))
-
-    def explicit(self, p, y):
-        terms = (y[r] * log(p[r]) + (1 - y[r]) * log(1 - p[r]) for r in range(p.shape[0]))
-        return ImmutableMatrix([[-sum(terms)]])
-
-
-class SquaredError(Node):
-    """(1/2) ||o - y||^2."""
-
-    def __new__(cls, o, y):
-        return Basic.__new__(cls, o, y)
-
-    shape = property(lambda self: (Integer(1), Integer(1)))
-
-    def explicit(self, o, y):
-        return ImmutableMatrix([[sum((o[r] - y[r]) ** 2 for r in range(o.shape[0])) / 2]])
-
-
-class GenericLoss(Node):
-    """l(o, y): an unspecified smooth loss; its gradient dl/do stays symbolic (LossGrad)."""
-
-    def __new__(cls, o, y, name="ell"):
-        return Basic.__new__(cls, o, y, _name(name))
-
-    fname = property(lambda self: self.args[2].name)
-    shape = property(lambda self: (Integer(1), Integer(1)))
-
-    def explicit(self, o, y, name):
-        return ImmutableMatrix([[Function(self.fname)(*o, *y)]])
-
-
-class LossGrad(Node):
-    """dl(o, y)/do for a GenericLoss l, shaped like o."""
-
-    def __new__(cls, o, y, name="ell"):
-        return Basic.__new__(cls, o, y, _name(name))
-
-    fname = property(lambda self: self.args[2].name)
-    shape = property(lambda self: self.args[0].shape)
-
-    def explicit(self, o, y, name):
-        call = Function(self.fname)(*o, *y)
-        return ImmutableMatrix(o.shape[0], 1, lambda r, c: Derivative(call, o[r]))
-
-
-class FrobeniusSq(Node):
-    """||W||_F^2, the sum of the squared entries."""
-
-    def __new__(cls, mat):
-        return Basic.__new__(cls, mat)
-
-    shape = property(lambda self: (Integer(1), Integer(1)))
-
-    def explicit(self, mat):
-        return ImmutableMatrix([[sum(v**2 for v in mat)]])
-
-
-LOSSES = (CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss)
 
 
 # ---------------------------------------------------------------- time reductions
@@ -825,8 +500,38 @@ __all__ = [
 ]
 
 
-# The elementwise primitives live in derive/primitives, one module each; imported here so that
-# every node is at hand as derive.nodes.<Name>.
-from derive.primitives import GELU, Exp, LeakyReLU, Log, ReLU, Sigmoid, Softplus, Tanh  # noqa: E402
+# The primitives live in derive/primitives, one module each; imported here so that every node
+# is at hand as derive.nodes.<Name>.
+from derive.primitives import (  # noqa: E402
+    GELU,
+    BinaryCrossEntropy,
+    Broadcast,
+    ColSlice,
+    Concat,
+    Conv2d,
+    ConvInputGrad,
+    ConvKernelGrad,
+    CrossEntropy,
+    Divide,
+    Exp,
+    FrobeniusSq,
+    GenericLoss,
+    LeakyReLU,
+    Log,
+    LogSumExp,
+    LossGrad,
+    PositionSum,
+    Power,
+    ReLU,
+    RowSlice,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    SquaredError,
+    Tanh,
+    conv_geometry,
+)
+
+LOSSES = (CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss)
 
 __all__ += ["Exp", "GELU", "LeakyReLU", "Log", "ReLU", "Sigmoid", "Softplus", "Tanh"]

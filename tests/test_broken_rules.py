@@ -12,7 +12,7 @@ from derive.algebra import neg, transpose
 @pytest.fixture
 def restore_rules(monkeypatch):
     saved_vjp = dict(rules.VJP)
-    yield monkeypatch  # a primitive's rule is swapped with monkeypatch, restored by it
+    yield monkeypatch  # a primitive's rule (its class's vjp) is swapped with monkeypatch, restored by it
     rules.VJP.clear()
     rules.VJP.update(saved_vjp)
 
@@ -41,13 +41,15 @@ def test_the_unbroken_rules_pass():
 
 
 def test_a_transposed_kernel_gradient_is_caught(restore_rules):
-    right = rules.VJP[nodes.Conv2d]
-    rules.VJP[nodes.Conv2d] = lambda g, f, ans: [transpose(right(g, f, ans)[0]), *right(g, f, ans)[1:]]
+    right = nodes.Conv2d.vjp
+    restore_rules.setattr(nodes.Conv2d, "vjp", staticmethod(
+        lambda g, f, ans: [transpose(right(g, f, ans)[0]), *right(g, f, ans)[1:]]))
     assert failures(Case("conv-dense", {}, 1), "denominator", True)
 
 
 def test_a_shared_bias_without_the_sum_over_positions_is_caught(restore_rules):
     # seed 000's slip: dL/db_1 taken from one position of dL/dy_1 instead of their sum
-    rules.VJP[nodes.Broadcast] = lambda g, f, ans: [nodes.RowSlice(g, 0, f.vec.shape[0]), None]
+    one_position = staticmethod(lambda g, f, ans: [nodes.RowSlice(g, 0, f.vec.shape[0]), None])
+    restore_rules.setattr(nodes.Broadcast, "vjp", one_position)
     found = "\n".join(failures(Case("conv-dense", {}, 1), "denominator", True))
     assert "b_1" in found and "disagrees with SymPy" in found

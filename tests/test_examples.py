@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-SHAPES = [(1, 1), (2, 3), (5, 1), (5, 3)]
+SHAPES = [(steps, batch) for steps in (1, 2, 5) for batch in (1, 3)]
 
 
 def generated(name: str, tmp_path_factory, settings=None):

@@ -3,7 +3,7 @@ caller's names), the sizes it reads off their shapes, and what ``forward`` retur
 
 from __future__ import annotations
 
-from sympy import degree
+from sympy import degree, preorder_traversal
 
 from derive.codegen.lines import Port, Target
 from derive.network import matrix_symbols
@@ -86,17 +86,20 @@ def size_sources(planner) -> list[tuple[str, str]]:
 
 
 def outputs(planner) -> list[tuple[str, str]]:
-    """(key, code) of what ``forward`` returns: the prediction the loss reads, and every state."""
+    """(key, code) of what ``forward`` returns: the prediction each loss term reads, and every state."""
     net = planner.net
     out = []
-    loss = next(a for a in reversed(net.assignments) if isinstance(a.expr, LOSSES))
-    prediction = loss.expr.args[0]
-    per_step = any(isinstance(x, TimeSym) for x in matrix_symbols(prediction))
-    printer = ModulePrinter(planner.arrays, "all" if per_step else "static")
-    code = _unwrap(printer.doprint(prediction))
-    if prediction.shape[0] == 1:
-        code = f"{code}[..., 0]"
-    out.append((planner.key(output_name(prediction)), code))
+    losses = [node for a in net.assignments for node in preorder_traversal(a.expr) if isinstance(node, LOSSES)]
+    for prediction in dict.fromkeys(loss.args[0] for loss in losses):
+        per_step = any(isinstance(x, TimeSym) for x in matrix_symbols(prediction))
+        printer = ModulePrinter(planner.arrays, "all" if per_step else "static")
+        code = _unwrap(printer.doprint(prediction))
+        if prediction.shape[0] == 1:
+            code = f"{code}[..., 0]"
+        key, count = planner.key(output_name(prediction)), 2
+        while key in dict(out):  # two predictions spelled alike (V h and V b: matmul_V)
+            key, count = f"{planner.key(output_name(prediction))}_{count}", count + 1
+        out.append((key, code))
     for state in net.states:  # without the boundary value (h_0, or g_{T+1})
         kept = "[1:]" if state.direction == "forward" else "[:-1]"
         out.append((planner.key(state.name), f"{state.name}{kept}"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from sympy import Basic
+from sympy import Basic, preorder_traversal
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, ZeroMatrix
 
 from derive.algebra import add, rebuild, split_coefficient, substitute
@@ -576,5 +576,10 @@ def _forward_only(plan: Plan) -> None:
 
 
 def plan_module(derivation: Derivation, sizes: dict[str, int]) -> Plan:
+    for a in derivation.network.assignments:
+        generic = next((x for x in preorder_traversal(a.expr) if getattr(x, "generic", False)), None)
+        if generic is not None:
+            raise NotGeneratable(f"{a.name} uses the generic function {generic.fname}, which has no numbers: "
+                                 "generated code needs a concrete one")
     return Planner(derivation, sizes).build()
 

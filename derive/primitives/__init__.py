@@ -6,16 +6,33 @@ through the three oracles.
 """
 
 from derive.primitives.activation import Activation
+from derive.primitives.base import Primitive
+from derive.primitives.binary_cross_entropy import BinaryCrossEntropy
+from derive.primitives.concat import ColSlice, Concat, RowSlice
+from derive.primitives.conv2d import Broadcast, Conv2d, ConvInputGrad, ConvKernelGrad, PositionSum, conv_geometry
+from derive.primitives.cross_entropy import CrossEntropy
 from derive.primitives.exp import Exp
+from derive.primitives.frobenius import FrobeniusSq
 from derive.primitives.gelu import GELU
+from derive.primitives.generic_loss import GenericLoss, LossGrad
 from derive.primitives.leaky_relu import LeakyReLU
 from derive.primitives.log import Log
+from derive.primitives.power import Power
+from derive.primitives.quotient import Divide
 from derive.primitives.relu import ReLU
 from derive.primitives.sigmoid import Sigmoid
+from derive.primitives.softmax import LogSumExp, Softmax
 from derive.primitives.softplus import Softplus
+from derive.primitives.squared_error import SquaredError
 from derive.primitives.tanh import Tanh
 
+# The elementwise functions (ops.<symbol>, the activation options), and every primitive.
 REGISTRY: tuple[type[Activation], ...] = (Sigmoid, Tanh, ReLU, Exp, Log, LeakyReLU, Softplus, GELU)
+PRIMITIVES: tuple[type[Primitive], ...] = REGISTRY + (
+    Softmax, Divide, Power, CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss, FrobeniusSq, Concat, Conv2d)
+# The nodes primitives' rules and printing make besides (their modules hold them).
+PARTS: tuple[type[Primitive], ...] = (LogSumExp, LossGrad, RowSlice, ColSlice, ConvKernelGrad, ConvInputGrad,
+                                      Broadcast, PositionSum)
 
 
 def by_symbol(symbol: str) -> type[Activation] | None:
@@ -28,4 +45,5 @@ def spelled(text: str) -> type[Activation] | None:
     return next((op for op in REGISTRY if text in op.spellings), None)
 
 
-__all__ = ["REGISTRY", "Activation", "by_symbol", "spelled", *[op.__name__ for op in REGISTRY]]
+__all__ = ["PARTS", "PRIMITIVES", "REGISTRY", "Activation", "Primitive", "by_symbol", "conv_geometry", "spelled",
+           *[op.__name__ for op in PRIMITIVES + PARTS]]

@@ -15,9 +15,10 @@ from __future__ import annotations
 from sympy import Basic, sympify
 
 from derive.nodes import Elementwise
+from derive.primitives.base import Primitive
 
 
-class Activation(Elementwise):
+class Activation(Primitive, Elementwise):
     symbol = ""
     latex = ""
     unicode = ""

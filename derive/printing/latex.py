@@ -128,6 +128,9 @@ class LatexPrinter(_SymPyLatexPrinter):
     def _print_Activation(self, expr):
         return rf"{expr.latex}({self._print(expr.arg)})"
 
+    def _print_Primitive(self, expr):  # every other primitive spells itself (derive/primitives)
+        return expr.latex(self)
+
     def _print_Phi(self, expr):
         return rf"{self.name(expr.fname)}({self._print(expr.arg)})"
 
@@ -138,92 +141,13 @@ class LatexPrinter(_SymPyLatexPrinter):
         head = self._print(fx).rsplit("(", 1)[0]
         return f"{head}'({x})"
 
-    def _print_Divide(self, expr):
-        num, den = (self._print(a) for a in expr.args)
-        if expr.shape == (1, 1):
-            return rf"\frac{{{num}}}{{{den}}}"
-        return rf"{self._factor(expr.args[0])} \oslash {self._factor(expr.args[1])}"
-
-    def _print_Power(self, expr):
-        power = self._print(expr.args[1])
-        if expr.shape == (1, 1):
-            return f"{self._factor(expr.args[0], transpose=True)}^{{{power}}}"
-        return rf"{self._factor(expr.args[0], transpose=True)}^{{\circ {power}}}"
-
-    def _print_Softmax(self, expr):
-        return rf"\operatorname{{softmax}}({self._print(expr.arg)})"
-
-    def _print_LogSumExp(self, expr):
-        return rf"\log \mathbf{{1}}^{{\top}} \exp({self._print(expr.arg)})"
-
     def _print_Diag(self, expr):
         return rf"\operatorname{{diag}}({self._print(expr.vec)})"
-
-    def _conv(self, geometry, name=r"\operatorname{conv}") -> str:
-        parts = [f"s={geometry.stride}"] if geometry.stride != 1 else []
-        parts += [f"p={geometry.padding}"] if geometry.padding else []
-        return name + (f"_{{{','.join(parts)}}}" if parts else "")
-
-    def _print_Conv2d(self, expr):
-        return rf"{self._conv(expr.geometry)}\left({self._print(expr.kernel)}, {self._print(expr.image)}\right)"
-
-    def _print_ConvKernelGrad(self, expr):
-        return rf"{self._conv(expr.geometry)}\left({self._print(expr.grad)}, {self._print(expr.image)}\right)"
-
-    def _print_ConvInputGrad(self, expr):
-        full = self._conv(expr.geometry, r"\operatorname{conv}_{\mathrm{full}}")
-        return rf"{full}\left(\operatorname{{rot180}}({self._print(expr.kernel)}), {self._print(expr.grad)}\right)"
-
-    def _print_Broadcast(self, expr):
-        ones = rf"\mathbf{{1}}_{{{self._print(expr.positions)}}}"
-        if expr.vec.shape[0] == 1:
-            return f"{ones} {self._factor(expr.vec)}"
-        return rf"{self._factor(expr.vec)} \otimes {ones}"
-
-    def _print_PositionSum(self, expr):
-        ones = rf"\mathbf{{1}}_{{{self._print(expr.positions)}}}^{{\top}}"
-        if expr.shape[0] == 1:
-            return f"{ones} {self._factor(expr.vec)}"
-        return rf"\left(\mathbf{{I}} \otimes {ones}\right) {self._factor(expr.vec)}"
-
-    def _print_Concat(self, expr):
-        return r"\begin{bmatrix} " + r" \\ ".join(self._print(a) for a in expr.args) + r" \end{bmatrix}"
-
-    def _print_RowSlice(self, expr):
-        start, stop = expr.args[1], expr.args[2]
-        return rf"\left[{self._print(expr.mat)}\right]_{{{self._print(start + 1)}:{self._print(stop)}}}"
-
-    def _print_ColSlice(self, expr):
-        start, stop = expr.args[1], expr.args[2]
-        return rf"\left[{self._print(expr.mat)}\right]_{{:,{self._print(start + 1)}:{self._print(stop)}}}"
 
     def _print_VecRow(self, expr):
         return rf"\operatorname{{vec}}({self._print(expr.mat)})^{{\top}}"
 
     # ---------------------------------------------------------------- losses
-
-    def _print_CrossEntropy(self, expr):
-        p, y = expr.args
-        return rf"-{self._factor(y, transpose=True)}^{{\top}} \log {self._factor(p)}"
-
-    def _print_BinaryCrossEntropy(self, expr):
-        p, y = (self._print(a) for a in expr.args)
-        return rf"-\left({y} \log {p} + (1 - {y}) \log(1 - {p})\right)"
-
-    def _print_SquaredError(self, expr):
-        o, y = (self._print(a) for a in expr.args)
-        return rf"\tfrac{{1}}{{2}}\lVert {o} - {y} \rVert^{{2}}"
-
-    def _print_GenericLoss(self, expr):
-        o, y = (self._print(a) for a in expr.args[:2])
-        return rf"{self.name(expr.fname)}({o}, {y})"
-
-    def _print_LossGrad(self, expr):
-        o, y = (self._print(a) for a in expr.args[:2])
-        return rf"\frac{{\partial {self.name(expr.fname)}({o}, {y})}}{{\partial {o}}}"
-
-    def _print_FrobeniusSq(self, expr):
-        return rf"\lVert {self._print(expr.args[0])} \rVert_{{F}}^{{2}}"
 
     # ---------------------------------------------------------------- time
 

@@ -10,58 +10,17 @@ print as calls to helpers whose source ``HELPERS`` holds; ``np`` may be NumPy or
 
 from __future__ import annotations
 
-import inspect
-
 from sympy import Symbol
 from sympy.printing.numpy import NumPyPrinter as _SymPyNumPyPrinter
 
-from derive import conv_geometry
 from derive.algebra import neg, split_coefficient
-from derive.primitives import REGISTRY
+from derive.primitives import PARTS, PRIMITIVES, REGISTRY
 
-# The index maps of a convolution, as source (one definition, also run in-process).
-CONV_GEOMETRY = "import numpy as _numpy\n\n\n" + "\n\n".join(
-    inspect.getsource(fn) for fn in (conv_geometry.conv_patch_indices, conv_geometry.conv_kernel_indices))
-
+# Every primitive brings the helpers its code calls (derive/primitives); the ordered product
+# of step Jacobians is the printer's own.
 HELPERS = {
     **{op.helper.split("(")[0][4:]: op.helper for op in REGISTRY if op.helper},
-    "_softmax": (
-        "def _softmax(o):\n"
-        "    e = np.exp(o - np.max(o, axis=0, keepdims=True))\n"
-        "    return e / np.sum(e, axis=0, keepdims=True)\n"
-    ),
-    "_logsumexp": (
-        "def _logsumexp(o):\n"
-        "    top = np.max(o, axis=0, keepdims=True)\n"
-        "    return top + np.log(np.sum(np.exp(o - top), axis=0, keepdims=True))\n"
-    ),
-    # Column-vector convolutions by gathering patches: they run on NumPy, autograd's NumPy and
-    # the mpmath stand-in alike (no in-place writes on the traced path).
-    "_conv2d": CONV_GEOMETRY + (
-        "\n\ndef _patches(z, c_in, size, kernel, stride, padding):\n"
-        "    flat = np.concatenate([np.reshape(z, (-1,)), np.zeros(1)])\n"
-        "    return flat[conv_patch_indices(c_in, size, kernel, stride, padding)]\n"
-        "\n\ndef _conv2d(w, z, c_in, c_out, size, kernel, stride, padding):\n"
-        "    bank = np.reshape(w, (-1,))[conv_kernel_indices(c_in, c_out, kernel)]\n"
-        "    return np.reshape(bank @ _patches(z, c_in, size, kernel, stride, padding).T, (-1, 1))\n"
-        "\n\ndef _conv2d_kernel_grad(g, z, c_in, c_out, size, kernel, stride, padding):\n"
-        "    per_channel = np.reshape(g, (c_out, -1)) @ _patches(z, c_in, size, kernel, stride, padding)\n"
-        "    out = np.zeros(c_out * kernel * c_in * kernel)\n"
-        "    out[np.reshape(conv_kernel_indices(c_in, c_out, kernel), (-1,))] = np.reshape(per_channel, (-1,))\n"
-        "    return np.reshape(out, (c_out * kernel, c_in * kernel))\n"
-        "\n\ndef _conv2d_input_grad(g, w, c_in, c_out, size, kernel, stride, padding):\n"
-        "    bank = np.reshape(w, (-1,))[conv_kernel_indices(c_in, c_out, kernel)]\n"
-        "    spread = np.reshape(g, (c_out, -1)).T @ bank\n"
-        "    out = np.zeros(c_in * size * size + 1)\n"
-        "    _numpy.add.at(out, conv_patch_indices(c_in, size, kernel, stride, padding), spread)\n"
-        "    return np.reshape(out[:-1], (-1, 1))\n"
-    ),
-    "_broadcast": (
-        "def _broadcast(b, positions):\n"
-        "    import numpy as _numpy\n"
-        "    channels = _numpy.repeat(_numpy.arange(len(b)), positions)\n"
-        "    return np.reshape(np.reshape(b, (-1,))[channels], (-1, 1))\n"
-    ),
+    **{name: source for op in PRIMITIVES + PARTS for name, source in op.helpers.items()},
     "_chain": (
         "def _chain(factors, size):\n"
         "    out = np.eye(size)\n"
@@ -187,6 +146,9 @@ class NumpyPrinter(_SymPyNumPyPrinter):
     def _print_Activation(self, expr):
         return expr.code(self._print(expr.arg), self._wrap(expr.arg))
 
+    def _print_Primitive(self, expr):  # every other primitive writes its own code (derive/primitives)
+        return expr.numpy(self)
+
     def _print_Phi(self, expr):
         return f"{self._function_name(expr.fname)}({self._print(expr.arg)})"
 
@@ -200,79 +162,18 @@ class NumpyPrinter(_SymPyNumPyPrinter):
         code = code.replace("__x", self._wrap(expr.fx.arg)).replace("__ans", self._wrap(expr.ans))
         return f"({code})"
 
-    def _print_Divide(self, expr):
-        return f"({self._wrap(expr.args[0])} / {self._wrap(expr.args[1])})"
-
-    def _print_Power(self, expr):
-        # the exponent grouped: x ** 1/2 would be (x ** 1) / 2
-        power = self._print(expr.args[1])
-        power = power if _is_number(power) else f"({power})"
-        return f"({self._wrap(expr.args[0])} ** {power})"
-
     # ---------------------------------------------------------------- vector functions
-
-    def _print_Softmax(self, expr):
-        return f"_softmax({self._print(expr.arg)})"
-
-    def _print_LogSumExp(self, expr):
-        return f"_logsumexp({self._print(expr.arg)})"
 
     def _print_Diag(self, expr):
         return f"np.diagflat({self._print(expr.vec)})"
 
-    def _print_Conv2d(self, expr):
-        return f"_conv2d({self._print(expr.kernel)}, {self._print(expr.image)}, {expr.geometry.call_args()})"
-
-    def _print_ConvKernelGrad(self, expr):
-        return f"_conv2d_kernel_grad({self._print(expr.grad)}, {self._print(expr.image)}, {expr.geometry.call_args()})"
-
-    def _print_ConvInputGrad(self, expr):
-        return f"_conv2d_input_grad({self._print(expr.grad)}, {self._print(expr.kernel)}, {expr.geometry.call_args()})"
-
-    def _print_Broadcast(self, expr):
-        return f"_broadcast({self._print(expr.vec)}, {self._print(expr.positions)})"
-
-    def _print_PositionSum(self, expr):
-        per_channel = f"np.reshape({self._print(expr.vec)}, (-1, {self._print(expr.positions)}))"
-        return f"np.sum({per_channel}, axis=1, keepdims=True)"
-
-    def _print_Concat(self, expr):
-        return "np.concatenate([" + ", ".join(self._print(a) for a in expr.args) + "], axis=0)"
-
-    def _print_RowSlice(self, expr):
-        return f"{self._wrap(expr.mat)}[{self._print(expr.args[1])}:{self._print(expr.args[2])}]"
-
     def _print_StepJacobian(self, expr):
         return self._print(expr.expr)
-
-    def _print_ColSlice(self, expr):
-        return f"{self._wrap(expr.mat)}[:, {self._print(expr.args[1])}:{self._print(expr.args[2])}]"
 
     def _print_VecRow(self, expr):
         return f"{self._wrap(expr.mat)}.reshape(1, -1)"
 
     # ---------------------------------------------------------------- losses
-
-    def _print_CrossEntropy(self, expr):
-        p, y = (self._wrap(a) for a in expr.args)
-        return f"(-({y}.T @ np.log({p})))"
-
-    def _print_BinaryCrossEntropy(self, expr):
-        p, y = (self._wrap(a) for a in expr.args)
-        return f"(-np.sum({y} * np.log({p}) + (1 - {y}) * np.log(1 - {p}), axis=0, keepdims=True))"
-
-    def _print_SquaredError(self, expr):
-        o, y = (self._wrap(a) for a in expr.args)
-        return f"(0.5 * np.sum(({o} - {y}) ** 2, axis=0, keepdims=True))"
-
-    def _print_GenericLoss(self, expr):
-        return f"{self._function_name(expr.fname)}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-
-    def _print_LossGrad(self, expr):
-        return f"{self._function_name(expr.fname, True)}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-
-    def _print_FrobeniusSq(self, expr):
-        return f"np.sum({self._wrap(expr.args[0])} ** 2, keepdims=True)"
 
     # ---------------------------------------------------------------- time
 
@@ -295,14 +196,6 @@ class NumpyPrinter(_SymPyNumPyPrinter):
     def _wrap_scalar(self, expr):
         code = self._print(expr)
         return code if code.replace("_", "").isalnum() else f"({code})"
-
-
-def _is_number(code: str) -> bool:
-    try:
-        float(code)
-    except ValueError:
-        return False
-    return not code.startswith("-")
 
 
 def _is_atom(code: str) -> bool:

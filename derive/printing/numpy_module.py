@@ -17,7 +17,6 @@ one iteration are loop locals. Elementwise functions print as in the column prin
 
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass, field
 
@@ -25,26 +24,21 @@ from sympy import Integer
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol, Transpose
 from sympy.printing.str import sstr
 
-from derive import conv_geometry
 from derive.algebra import matmul, neg, split_coefficient, substitute, transpose
 from derive.nodes import (
-    BinaryCrossEntropy,
-    ConvKernelGrad,
-    CrossEntropy,
     Elementwise,
     Grad,
-    Sigmoid,
-    Softmax,
-    SquaredError,
     T,
     TimeSum,
     TimeSym,
     t,
 )
-from derive.primitives import REGISTRY
+from derive.primitives import PARTS, PRIMITIVES, REGISTRY
 from derive.printing.inplace import inplace_statements
 from derive.printing.numpy import NumpyPrinter
 
+# The module's own helpers (batched products, one-hot targets kept as labels); every
+# primitive brings those its code calls (derive/primitives).
 HELPERS = {
     **{op.batched_helper.split("(")[0][4:]: op.batched_helper for op in REGISTRY if op.batched_helper},
     **{op.helper.split("(")[0][4:]: op.helper for op in REGISTRY if op.helper},
@@ -52,27 +46,6 @@ HELPERS = {
         "def _matmul(a, b):\n"
         '    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""\n'
         "    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])\n"
-    ),
-    "_softmax": (
-        "def _softmax(o):\n"
-        '    """softmax over the last axis, shifted by the max so exp cannot overflow."""\n'
-        "    e = np.exp(o - o.max(axis=-1, keepdims=True))\n"
-        "    return e / e.sum(axis=-1, keepdims=True)\n"
-    ),
-    "_logsumexp": (
-        "def _logsumexp(o):\n"
-        '    """log Σ exp(o) over the last axis, shifted by the max: finite for any finite o."""\n'
-        "    top = o.max(axis=-1, keepdims=True)\n"
-        "    return top + np.log(np.exp(o - top).sum(axis=-1, keepdims=True))\n"
-    ),
-    "_softmax_and_logsumexp": (
-        "def _softmax_and_logsumexp(o):\n"
-        '    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o."""\n'
-        "    top = o.max(axis=-1, keepdims=True)\n"
-        "    e = np.exp(o - top)\n"
-        "    total = e.sum(axis=-1, keepdims=True)\n"
-        "    e /= total\n"
-        "    return e, top + np.log(total)\n"
     ),
     "_label_index": (
         "def _label_index(labels, size):\n"
@@ -101,47 +74,7 @@ HELPERS = {
         '    """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""\n'
         "    return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))\n"
     ),
-    # Convolutions over a batch of flattened images (..., c_in·size²): every patch gathered
-    # once by index, then one GEMM; no Python loop over pixels.
-    "conv_patch_indices": inspect.getsource(conv_geometry.conv_patch_indices).replace("_numpy.", "np."),
-    "conv_kernel_indices": inspect.getsource(conv_geometry.conv_kernel_indices).replace("_numpy.", "np."),
-    "_image_patches": (
-        "def _image_patches(z, c_in, size, kernel, stride, padding):\n"
-        '    """Every patch each output position reads, for a batch of images: (..., P, Q)."""\n'
-        "    padded = np.concatenate([z, np.zeros(z.shape[:-1] + (1,), dtype=z.dtype)], axis=-1)\n"
-        "    # np.take lays the patches out contiguously (fancy indexing may not)\n"
-        "    return np.take(padded, conv_patch_indices(c_in, size, kernel, stride, padding), axis=-1)\n"
-    ),
-    "_conv2d_rows": (
-        "def _conv2d_rows(w, z, c_in, c_out, size, kernel, stride, padding):\n"
-        '    """conv(w, z) for a batch of images z (..., c_in·size²): (..., c_out·P)."""\n'
-        "    bank = w.reshape(-1)[conv_kernel_indices(c_in, c_out, kernel)]\n"
-        "    patches = _image_patches(z, c_in, size, kernel, stride, padding)\n"
-        "    return np.matmul(bank, np.swapaxes(patches, -1, -2)).reshape(*z.shape[:-1], -1)\n"
-    ),
-    "_conv2d_kernel_grad_sum": (
-        "def _conv2d_kernel_grad_sum(g, z, c_in, c_out, size, kernel, stride, padding):\n"
-        '    """The sum over the batch of conv(g, z), in the shape of the kernel bank: one GEMM."""\n'
-        "    patches = _image_patches(z, c_in, size, kernel, stride, padding)\n"
-        "    positions, taps = patches.shape[-2:]\n"
-        "    by_channel = np.swapaxes(g.reshape(-1, c_out, positions), 0, 1).reshape(c_out, -1)\n"
-        "    per_channel = by_channel @ patches.reshape(-1, taps)\n"
-        "    out = np.empty(c_out * kernel * c_in * kernel, dtype=per_channel.dtype)\n"
-        "    out[conv_kernel_indices(c_in, c_out, kernel).reshape(-1)] = per_channel.reshape(-1)\n"
-        "    return out.reshape(c_out * kernel, c_in * kernel)\n"
-    ),
-    "_conv2d_input_grad_rows": (
-        "def _conv2d_input_grad_rows(g, w, c_in, c_out, size, kernel, stride, padding):\n"
-        '    """The full convolution of g with the rotated kernel, for a batch: (..., c_in·size²)."""\n'
-        "    bank = w.reshape(-1)[conv_kernel_indices(c_in, c_out, kernel)]\n"
-        "    lead = g.shape[:-1]\n"
-        "    spread = np.swapaxes(g.reshape(-1, c_out, g.shape[-1] // c_out), -1, -2) @ bank\n"
-        "    out = np.zeros((spread.shape[0], c_in * size * size + 1), dtype=g.dtype)\n"
-        "    rows = np.arange(spread.shape[0])[:, None, None]\n"
-        "    np.add.at(out, (rows, conv_patch_indices(c_in, size, kernel, stride, padding)[None]), spread)\n"
-        "    return out[:, :-1].reshape(*lead, -1)\n"
-    ),
-
+    **{name: source for op in PRIMITIVES + PARTS for name, source in op.module_helpers.items()},
 }
 
 
@@ -320,30 +253,10 @@ class ModulePrinter(NumpyPrinter):
     def _print_Activation(self, expr):
         return expr.code(self._print(expr.arg), self._wrap(expr.arg), batched=True)
 
+    def _print_Primitive(self, expr):  # every other primitive writes its own code (derive/primitives)
+        return expr.module(self)
+
     # ---------------------------------------------------------------- vector functions
-
-    def _print_Softmax(self, expr):
-        return f"_softmax({self._print(expr.arg)})"
-
-    def _print_Conv2d(self, expr):
-        return f"_conv2d_rows({self._print(expr.kernel)}, {self._print(expr.image)}, {expr.geometry.call_args()})"
-
-    def _print_ConvInputGrad(self, expr):
-        return (f"_conv2d_input_grad_rows({self._print(expr.grad)}, {self._print(expr.kernel)}, "
-                f"{expr.geometry.call_args()})")
-
-    def _print_Broadcast(self, expr):
-        return f"np.repeat({self._print(expr.vec)}, {self._print(expr.positions)})"
-
-    def _print_PositionSum(self, expr):
-        g = self._wrap(expr.vec)
-        return f"{g}.reshape(*{g}.shape[:-1], -1, {self._print(expr.positions)}).sum(axis=-1)"
-
-    def _print_Concat(self, expr):
-        return "np.concatenate([" + ", ".join(self._print(a) for a in expr.args) + "], axis=-1)"
-
-    def _print_RowSlice(self, expr):
-        return f"{self._wrap(expr.mat)}[..., {self._print(expr.args[1])}:{self._print(expr.args[2])}]"
 
     # ---------------------------------------------------------------- losses, from logits when possible
 
@@ -352,51 +265,6 @@ class ModulePrinter(NumpyPrinter):
         name = getattr(p, "name", None)
         definition = self.arrays.definitions.get(name)
         return definition.args[0] if isinstance(definition, cls) else None
-
-    def _print_CrossEntropy(self, expr):
-        return self._cross_entropy(expr, total=False)
-
-    def _cross_entropy(self, expr, total: bool) -> str:
-        """-yᵀ log p per example (or summed over the batch). For p = softmax(o) it is
-        log Σ exp(o) - yᵀ o (as 1ᵀy = 1), from the log Σ exp the forward pass computed."""
-        p, y = expr.args
-        reduce = ".sum()" if total else ".sum(axis=-1, keepdims=True)"
-        stored = self.arrays.logsumexp.get(getattr(p, "name", None))
-        if isinstance(p, Softmax):  # written inline, cross_entropy(softmax(o), y)
-            logits = p.arg
-            lse = f"_logsumexp({self._print(logits)})"
-        elif stored is None:
-            return f"-({self._wrap(y)} * np.log({self._print(p)})){reduce}"
-        else:
-            lse_name, logits = stored
-            lse_value = TimeSym(lse_name, p.index, 1) if isinstance(p, TimeSym) else MatrixSymbol(lse_name, 1, 1)
-            lse = self._print(lse_value)
-        labels = self._labels(y)
-        y_dot_o = (f"_pick({self._print(logits)}, {labels})" if labels is not None
-                   else f"({self._wrap(y)} * {self._wrap(logits)}).sum(axis=-1, keepdims=True)")
-        return f"({lse} - {y_dot_o}).sum()" if total else f"{lse} - {y_dot_o}"
-
-    def _print_BinaryCrossEntropy(self, expr):
-        return f"({self._entries(expr)}).sum(axis=-1, keepdims=True)"
-
-    def _print_SquaredError(self, expr):
-        return f"({self._entries(expr)}).sum(axis=-1, keepdims=True)"
-
-    def _entries(self, expr) -> str:
-        """The entrywise terms a binary cross-entropy or squared error sums."""
-        if isinstance(expr, SquaredError):
-            o, y = (self._wrap(a) for a in expr.args)
-            return f"0.5 * ({o} - {y}) ** 2"
-        p, y = expr.args
-        logit = p.arg if isinstance(p, Sigmoid) else self._defined_as(p, Sigmoid)
-        if logit is not None:  # -(y log σ(z) + (1 - y) log(1 - σ(z))) = log(1 + e^z) - y z
-            z = self._wrap(logit)
-            return f"np.logaddexp(0, {z}) - {self._wrap(y)} * {z}"
-        p_, y_ = self._wrap(p), self._wrap(y)
-        return f"-({y_} * np.log({p_}) + (1 - {y_}) * np.log(1 - {p_}))"
-
-    def _print_FrobeniusSq(self, expr):
-        return f"({self._wrap(expr.args[0])} ** 2).sum()"
 
     def _print_TimeSum(self, expr):
         index = expr.limits[0]
@@ -479,10 +347,8 @@ class ModulePrinter(NumpyPrinter):
             return self.in_mode("all").batch_total(expr.body, definitions)
         if not self.is_data(expr):  # the same for every example: counted B times
             return f"B * {self._wrap(expr)}"
-        if isinstance(expr, CrossEntropy):
-            return self._cross_entropy(expr, total=True)
-        if isinstance(expr, (BinaryCrossEntropy, SquaredError)):
-            return f"({self._entries(expr)}).sum()"
+        if hasattr(expr, "module_total"):  # a loss summed in one reduction (derive/primitives)
+            return expr.module_total(self)
         return f"{self._wrap(expr)}.sum()"
 
     # ---------------------------------------------------------------- a parameter's gradient
@@ -491,10 +357,8 @@ class ModulePrinter(NumpyPrinter):
         """sum over the batch (and over t in 'all' mode) of one per-example gradient term."""
         coeff, mats = split_coefficient(term)
         prefix = "" if coeff == 1 else f"{self._wrap_scalar(coeff)} * "
-        if len(mats) == 1 and isinstance(mats[0], ConvKernelGrad):  # summed inside: one GEMM
-            grad = mats[0]
-            return (f"{prefix}_conv2d_kernel_grad_sum({self._print(grad.grad)}, {self._print(grad.image)}, "
-                    f"{grad.geometry.call_args()})")
+        if len(mats) == 1 and hasattr(mats[0], "module_gradient_sum"):  # a primitive that sums itself
+            return f"{prefix}{mats[0].module_gradient_sum(self)}"
         if len(mats) >= 2 and mats[-1].shape == (1, 1) and mats[0].shape[1] == 1:  # g u for a number u
             body = f"({self._wrap(matmul(*mats[:-1]))} * {self._wrap(mats[-1])})"
             return f"{prefix}{body}.sum({'axis=(0, 1)' if self.mode == 'all' else 'axis=0'})"

@@ -7,7 +7,6 @@ Spellings of a model's symbols come from its notation table; every node has one
 from __future__ import annotations
 
 from sympy import Integer, Rational
-from sympy.matrices.expressions import MatrixSymbol
 from sympy.printing.str import StrPrinter, sstr
 
 from derive.algebra import neg, split_coefficient
@@ -117,6 +116,9 @@ class UnicodePrinter(StrPrinter):
     def _print_Activation(self, expr):
         return f"{expr.unicode}({self._print(expr.arg)})"
 
+    def _print_Primitive(self, expr):  # every other primitive spells itself (derive/primitives)
+        return expr.unicode(self)
+
     def _print_Phi(self, expr):
         return f"{self.name(expr.fname)}({self._print(expr.arg)})"
 
@@ -128,88 +130,11 @@ class UnicodePrinter(StrPrinter):
         head = self._print(expr.fx).split("(", 1)[0]
         return f"{head}'({self._print(expr.fx.arg)})"
 
-    def _print_Divide(self, expr):
-        num, den = expr.args
-        op = "/" if expr.shape == (1, 1) else " ⊘ "
-        return f"{self._factor(num)}{op}{self._factor(den)}"
-
-    def _print_Power(self, expr):
-        return f"{self._factor(expr.args[0])}{superscript(str(expr.args[1]))}"
-
-    def _print_Softmax(self, expr):
-        return f"softmax({self._print(expr.arg)})"
-
-    def _print_LogSumExp(self, expr):
-        return f"log Σ exp({self._print(expr.arg)})"
-
     def _print_Diag(self, expr):
         return f"diag({self._print(expr.vec)})"
 
-    def _conv_suffix(self, geometry) -> str:
-        parts = [f"stride {geometry.stride}"] if geometry.stride != 1 else []
-        parts += [f"padding {geometry.padding}"] if geometry.padding else []
-        return "; " + ", ".join(parts) if parts else ""
-
-    def _print_Conv2d(self, expr):
-        return f"conv({self._print(expr.kernel)}, {self._print(expr.image)}{self._conv_suffix(expr.geometry)})"
-
-    def _print_ConvKernelGrad(self, expr):
-        return f"conv({self._print(expr.grad)}, {self._print(expr.image)}{self._conv_suffix(expr.geometry)})"
-
-    def _print_ConvInputGrad(self, expr):
-        kernel, grad = self._print(expr.kernel), self._print(expr.grad)
-        return f"conv_full(rot180({kernel}), {grad}{self._conv_suffix(expr.geometry)})"
-
-    def _print_Broadcast(self, expr):
-        ones = "1" + subscript(self._print(expr.positions))
-        if expr.vec.shape[0] == 1:
-            return f"{ones} {self._factor(expr.vec)}"
-        return f"{self._factor(expr.vec)} ⊗ {ones}"
-
-    def _print_PositionSum(self, expr):
-        ones = "1" + subscript(self._print(expr.positions)) + "ᵀ"
-        if expr.shape[0] == 1:
-            return f"{ones} {self._factor(expr.vec)}"
-        return f"(I ⊗ {ones}) {self._factor(expr.vec)}"
-
-    def _print_Concat(self, expr):
-        return "[" + "; ".join(self._print(a) for a in expr.args) + "]"
-
-    def _print_RowSlice(self, expr):
-        start, stop = expr.args[1], expr.args[2]
-        mat = self._print(expr.mat)
-        mat = mat if isinstance(expr.mat, MatrixSymbol) else f"({mat})"
-        return f"{mat}[{self._print(start + 1)}..{self._print(stop)}]"  # rows, counted from 1
-
-    def _print_ColSlice(self, expr):
-        start, stop = expr.args[1], expr.args[2]
-        return f"{self._factor(expr.mat)}[:, {self._print(start + 1)}..{self._print(stop)}]"
-
     def _print_VecRow(self, expr):
         return f"vec({self._print(expr.mat)})ᵀ"
-
-    def _print_CrossEntropy(self, expr):
-        p, y = expr.args
-        return f"−{self._factor(y)}ᵀ log {self._factor(p)}"
-
-    def _print_BinaryCrossEntropy(self, expr):
-        p, y = (self._print(a) for a in expr.args)
-        return f"−({y} log {p} + (1 − {y}) log(1 − {p}))"
-
-    def _print_SquaredError(self, expr):
-        o, y = (self._print(a) for a in expr.args)
-        return f"½‖{o} − {y}‖²"
-
-    def _print_GenericLoss(self, expr):
-        o, y = (self._print(a) for a in expr.args[:2])
-        return f"{self.name(expr.fname)}({o}, {y})"
-
-    def _print_LossGrad(self, expr):
-        o, y = (self._print(a) for a in expr.args[:2])
-        return f"∂{self.name(expr.fname)}({o}, {y})/∂{o}"
-
-    def _print_FrobeniusSq(self, expr):
-        return f"‖{self._print(expr.args[0])}‖_F²"
 
     def _print_TimeSum(self, expr):
         index, lo, hi = (sstr(x).replace(" ", "") for x in expr.limits)

@@ -5,34 +5,21 @@ from __future__ import annotations
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpose
 
 from derive import nodes
-from derive.primitives import Activation
+from derive.primitives import PRIMITIVES, Primitive
 
+# The rules of the algebra and of time; every primitive names its own (derive/primitives).
 RULE_LABELS = {
     MatAdd: "sum",
     MatMul: "matrix product",
     HadamardProduct: "entrywise product",
     Transpose: "transpose",
     nodes.Phi: "φ' (generic)",
-    nodes.Divide: "quotient",
-    nodes.Power: "power",
-    nodes.Softmax: "softmax Jacobian diag(p) − p pᵀ",
-    nodes.LogSumExp: "d log Σ exp(o)/do = softmax(o)",
-    nodes.CrossEntropy: "cross-entropy",
-    nodes.BinaryCrossEntropy: "binary cross-entropy",
-    nodes.SquaredError: "squared error",
-    nodes.GenericLoss: "∂ℓ/∂o (generic)",
-    nodes.FrobeniusSq: "d‖W‖²/dW = 2W",
-    nodes.Concat: "split of a stacked vector",
     nodes.TimeSum: "sum over t",
-    nodes.Conv2d: "convolution: the kernel gets conv(g, z)",
-    nodes.Broadcast: "shared bias: sum over positions",
-    nodes.PositionSum: "sum over positions",
-    nodes.ColSlice: "column block",
 }
 
 
 def rule_label(cls) -> str:
-    if issubclass(cls, Activation):  # a primitive names its own rule
+    if issubclass(cls, Primitive):
         return cls.label[0]
     for base in cls.__mro__:
         if base in RULE_LABELS:
@@ -40,11 +27,8 @@ def rule_label(cls) -> str:
     return cls.__name__
 
 
-# Why a fused rule's result is simpler than the chain of its two rules.
-FUSED_LABELS = {
-    (nodes.Softmax, nodes.CrossEntropy): "softmax + cross-entropy: (diag(p) − p pᵀ)(−y ⊘ p) = p − y as 1ᵀy = 1",
-    (nodes.Sigmoid, nodes.BinaryCrossEntropy): "σ + binary cross-entropy: σ' = p(1 − p) cancels the denominators",
-}
+# Why a fused rule's result is simpler than the chain of its two rules: (inner, loss) -> text.
+FUSED_LABELS = {(inner, loss): why[0] for loss in PRIMITIVES for inner, why in loss.fused_label.items()}
 
 
 # ---------------------------------------------------------------------------- LaTeX documents
@@ -186,29 +170,10 @@ RULE_PHRASES = {
     HadamardProduct: ("entrywise product", "逐元素乘积"),
     Transpose: ("transpose", "转置"),
     nodes.Phi: (r"generic $\phi'$", r"一般函数 $\phi'$"),
-    nodes.Divide: ("quotient", "除法"),
-    nodes.Power: ("power", "幂"),
-    nodes.Softmax: (r"softmax Jacobian $\operatorname{diag}(p) - pp^{\top}$",
-                    r"softmax 的雅可比矩阵 $\operatorname{diag}(p) - pp^{\top}$"),
-    nodes.LogSumExp: (r"$\partial \log \mathbf{1}^{\top}\exp(o)/\partial o = \operatorname{softmax}(o)$",) * 2,
-    nodes.CrossEntropy: ("cross-entropy", "交叉熵"),
-    nodes.BinaryCrossEntropy: ("binary cross-entropy", "二元交叉熵"),
-    nodes.SquaredError: ("squared error", "平方误差"),
-    nodes.GenericLoss: (r"generic $\partial \ell/\partial o$", r"一般损失 $\partial \ell/\partial o$"),
-    nodes.FrobeniusSq: (r"$\partial \lVert W\rVert_F^2/\partial W = 2W$",) * 2,
-    nodes.Concat: ("split of a stacked vector", "拼接向量的拆分"),
     nodes.TimeSum: (r"sum over $t$", r"对 $t$ 求和"),
-    nodes.Conv2d: (r"convolution: the kernel gets $\operatorname{conv}(g, z)$",
-                   r"卷积：卷积核得到 $\operatorname{conv}(g, z)$"),
-    nodes.Broadcast: ("shared bias: sum over positions", "共享偏置：对位置求和"),
-    nodes.PositionSum: ("sum over positions", "对位置求和"),
-    nodes.ColSlice: ("column block", "列块"),
 }
 
-FUSED_PHRASES = {
-    (nodes.Softmax, nodes.CrossEntropy): "fused_softmax_ce",
-    (nodes.Sigmoid, nodes.BinaryCrossEntropy): "fused_sigmoid_bce",
-}
+FUSED_PHRASES = {(inner, loss): why[1] for loss in PRIMITIVES for inner, why in loss.fused_label.items()}
 
 
 def phrase(lang: str, key: str, **values) -> str:
@@ -219,8 +184,8 @@ def phrase(lang: str, key: str, **values) -> str:
 
 
 def rule_phrase(lang: str, cls) -> str:
-    if issubclass(cls, Activation):
-        return cls.label[1]
+    if issubclass(cls, Primitive):  # its LaTeX phrase; in Chinese where it has one
+        return cls.label_zh if lang != "en" and cls.label_zh else cls.label[1]
     for base in cls.__mro__:
         if base in RULE_PHRASES:
             return RULE_PHRASES[base][0 if lang == "en" else 1]

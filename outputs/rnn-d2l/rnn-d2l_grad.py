@@ -149,15 +149,6 @@ def _matmul(a, b):
     return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
 
 
-def _softmax_and_logsumexp(o):
-    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o."""
-    top = o.max(axis=-1, keepdims=True)
-    e = np.exp(o - top)
-    total = e.sum(axis=-1, keepdims=True)
-    e /= total
-    return e, top + np.log(total)
-
-
 def _label_index(labels, size):
     """Where each label sits in an array of shape labels.shape + (size,), flattened; a label
     outside [0, size) raises ValueError (it would read another row's entry)."""
@@ -178,3 +169,12 @@ def _one_hot(labels, size, dtype):
 def _outer_sum(g, u):
     """sum over every leading axis (time, batch) of g uᵀ: one GEMM over stacked rows."""
     return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))
+
+
+def _softmax_and_logsumexp(o):
+    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o."""
+    top = o.max(axis=-1, keepdims=True)
+    e = np.exp(o - top)
+    total = e.sum(axis=-1, keepdims=True)
+    e /= total
+    return e, top + np.log(total)
