@@ -65,3 +65,12 @@ def test_no_wrong_claim_is_called_correct():
         for verdict, (want, _) in zip(verdicts, expected, strict=True):
             if want != C:
                 assert verdict.verdict != C, verdict.latex
+
+
+def test_softmax_prime_is_read_as_its_jacobian():
+    # softmax'(o) is diag(p) − p pᵀ (derive/primitives/softmax.py), not a vector applied entrywise
+    jacobian = r"\frac{\partial L}{\partial o_t} = \operatorname{softmax}'(o_t) \frac{\partial L}{\partial \hat{y}_t}"
+    entrywise = (r"\frac{\partial L}{\partial o_t} = "
+                 r"\hat{y}_t \odot (1 - \hat{y}_t) \odot \frac{\partial L}{\partial \hat{y}_t}")
+    _, verdicts = check_answers(None, "rnn-softmax", None, (jacobian, entrywise))
+    assert [v.verdict for v in verdicts] == [C, X]

@@ -165,9 +165,9 @@ def _parser() -> Lark:
 def _primitive_names() -> str:
     r"""FUNC alternatives for every spelling of a registered primitive (derive/primitives) that the
     grammar does not know already, as normalize() leaves it (\operatorname{softplus} -> softplus)."""
-    from derive.primitives import REGISTRY
+    from derive.primitives import APPLIED
 
-    names = {normalize(spelling).strip() for op in REGISTRY for spelling in op.spellings}
+    names = {normalize(spelling).strip() for op in APPLIED for spelling in op.spellings}
     names = sorted(n for n in names if n.replace("\\", "").isalpha() and len(n.lstrip("\\")) > 1)
     return " | ".join(f'"{n}"'.replace("\\", "\\\\") for n in names)
 

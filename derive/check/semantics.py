@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from derive.check import parser as P
 from derive.network import Network
 from derive.nodes import GenericLoss, Phi, TimeSym
-from derive.primitives import REGISTRY
+from derive.primitives import APPLIED
 
 
 class Unmapped(ValueError):
@@ -210,9 +210,8 @@ class Reduce:
 
 # ---------------------------------------------------------------------------- the model's names
 
-# How answers spell each registered primitive (derive/primitives), as normalize() leaves it.
-ACTIVATION_NAMES = {P.normalize(spelling).strip(): op.symbol for op in REGISTRY for spelling in op.spellings}
-ACTIVATION_NAMES["softmax"] = "softmax"
+# How answers spell each function they apply by name (derive/primitives), as normalize() leaves it.
+FUNCTION_NAMES = {P.normalize(spelling).strip(): op.symbol for op in APPLIED for spelling in op.spellings}
 GENERIC_NAMES = ("\\phi", "\\varphi", "\\psi", "\\rho", *P.FUNCTION_LETTERS)
 
 
@@ -432,7 +431,7 @@ class Resolver:
             if len(node.args) != 2:
                 raise Unmapped("conv takes two arguments, the kernel and the image")
             return Conv(self.resolve(node.args[0]), self.resolve(node.args[1]))
-        fn = ACTIVATION_NAMES.get(name)
+        fn = FUNCTION_NAMES.get(name)
         if fn is None and name in GENERIC_NAMES:
             fn = "activation"
         if fn is None:

@@ -389,9 +389,6 @@ class Evaluator:
     def _function(self, fn, x):
         if fn == "activation":
             return self._model_activation(x)
-        if fn == "softmax":
-            e = precise.exp(_array(x))
-            return e / sum(e.reshape(-1))
         op = by_symbol(fn)
         if op is None:
             raise Undefined(f"the function {fn}")
@@ -421,13 +418,10 @@ class Evaluator:
             if isinstance(act, Phi):
                 return self.w.function(act.fname, derivative=True)(x)
             return _applied(Prime(act.func(_argument(x), *act.args[1:])), x)
-        if fn == "softmax":
-            p = self._function("softmax", x)
-            return precise.diagflat(p) - p.dot(p.T)
         op = by_symbol(fn)
         if op is None:
             raise Undefined(f"the derivative of {fn}")
-        return _applied(Prime(op(_argument(x))), x)
+        return _applied(op(_argument(x)).answer_derivative(), x)
 
     def _NaturalArg(self, node):
         if self.w.pre_activation is None or "t" not in self.env:

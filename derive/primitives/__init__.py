@@ -35,15 +35,19 @@ PARTS: tuple[type[Primitive], ...] = (LogSumExp, LossGrad, RowSlice, ColSlice, C
                                       Broadcast, PositionSum)
 
 
-def by_symbol(symbol: str) -> type[Activation] | None:
-    """The primitive called ``symbol`` (``ops.<symbol>``, an activation option's value)."""
-    return next((op for op in REGISTRY if op.symbol == symbol), None)
+# The functions an answer applies by name, f(x) and f'(x): the elementwise ones and softmax.
+APPLIED: tuple[type[Primitive], ...] = REGISTRY + (Softmax,)
 
 
-def spelled(text: str) -> type[Activation] | None:
-    """The primitive an answer spells as ``text`` (\\sigma, \\tanh, \\operatorname{softplus}, ...)."""
-    return next((op for op in REGISTRY if text in op.spellings), None)
+def by_symbol(symbol: str) -> type[Primitive] | None:
+    """The function an answer applies called ``symbol`` (``ops.<symbol>``, an activation option's value)."""
+    return next((op for op in APPLIED if op.symbol == symbol), None)
 
 
-__all__ = ["PARTS", "PRIMITIVES", "REGISTRY", "Activation", "Primitive", "by_symbol", "conv_geometry", "spelled",
-           *[op.__name__ for op in PRIMITIVES + PARTS]]
+def spelled(text: str) -> type[Primitive] | None:
+    """The function an answer spells as ``text`` (\\sigma, \\tanh, \\operatorname{softplus}, softmax, ...)."""
+    return next((op for op in APPLIED if text in op.spellings), None)
+
+
+__all__ = ["APPLIED", "PARTS", "PRIMITIVES", "REGISTRY", "Activation", "Primitive", "by_symbol", "conv_geometry",
+           "spelled", *[op.__name__ for op in PRIMITIVES + PARTS]]

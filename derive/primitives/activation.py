@@ -60,6 +60,12 @@ class Activation(Primitive, Elementwise):
     def explicit(self, arg, *constants):
         return arg.applyfunc(lambda v: self.scalar(v, *constants))
 
+    def answer_derivative(self):
+        """f'(x), entry by entry."""
+        from derive.nodes import Prime
+
+        return Prime(self)
+
     def rule(self):
         """(x, ans) -> f'(x), with this node's constants bound."""
         return lambda x, ans: self.derivative(x, ans, *self.constants)

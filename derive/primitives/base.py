@@ -20,6 +20,11 @@ class Primitive(Node):
     fused: dict = {}  # a loss's simpler rule after a given inner function: class -> (g, p, y) -> gradient
     fused_label: dict = {}  # why: class -> (terminal text, the LaTeX documents' phrase key)
     spellings: tuple[str, ...] = ()  # how answers write it
+    symbol = ""  # its name where answers apply it, f(x) (derive/primitives APPLIED)
+
+    def answer_derivative(self):
+        """What an answer's f'(x) means, for a function answers apply by name."""
+        raise NotImplementedError(type(self).__name__)
 
     def latex(self, p) -> str:  # pragma: no cover - every primitive defines its spellings
         raise NotImplementedError(type(self).__name__)

@@ -49,6 +49,7 @@ class Softmax(Primitive):
     module_helpers = {"_softmax": BATCHED_SOFTMAX, "_logsumexp": BATCHED_LOGSUMEXP,
                       "_softmax_and_logsumexp": SOFTMAX_AND_LOGSUMEXP}
     spellings = ("softmax", r"\operatorname{softmax}", r"\mathrm{softmax}")
+    symbol = "softmax"
 
     def __new__(cls, arg):
         return Basic.__new__(cls, arg)
@@ -65,6 +66,13 @@ class Softmax(Primitive):
         from derive.algebra import hadamard, matmul, sub, transpose
 
         return [sub(hadamard(ans, g), matmul(ans, transpose(ans), g))]
+
+    def answer_derivative(self):
+        """softmax'(o): its Jacobian diag(p) − p pᵀ."""
+        from derive.algebra import matmul, sub, transpose
+        from derive.nodes import Diag
+
+        return sub(Diag(self), matmul(self, transpose(self)))
 
     def latex(self, p):
         return rf"\operatorname{{softmax}}({p._print(self.arg)})"
