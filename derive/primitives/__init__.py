@@ -1,8 +1,10 @@
-"""The registry of elementwise primitives: one module each, holding everything about the
-function (its meaning, its derivative rule, how every target spells it, how answers write it).
+"""The registry of primitives: one module each, holding everything about the function (its
+meaning, its vector-Jacobian rule, how every target spells it and the helpers its code calls,
+how answers write it, its rule's name).
 
-Adding one is a module beside these and a line below; the generic op test runs every entry
-through the three oracles.
+Adding one is a module beside these and a line below (REGISTRY for an elementwise function,
+PRIMITIVES for any other); the generic op tests (tests/test_primitives.py) run every entry
+through the three oracles and through generated code.
 """
 
 from derive.primitives.activation import Activation
