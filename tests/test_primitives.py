@@ -129,3 +129,39 @@ def test_every_primitive_sample_generates_code_that_matches_autograd(op, tmp_pat
             plan_module(derive(net), dict(n=2, d=2, k=2))
         return
     generated_matches_autograd(net, dict(n=2, d=2, k=2), 1, tmp_path)
+
+
+# ---------------------------------------------------------------------------- meaning
+# The oracles above differentiate each primitive's own meaning; PyTorch's function of the same
+# name pins the meaning itself (and autograd through it the derivative), where torch has one.
+
+# symbol -> (torch's name, its keyword arguments): derive's defaults are PyTorch's (slope 0.01)
+TORCH = {"sigmoid": ("sigmoid", {}), "tanh": ("tanh", {}), "relu": ("relu", {}), "exp": ("exp", {}),
+         "log": ("log", {}), "leaky_relu": ("leaky_relu", {"negative_slope": 0.01}), "softplus": ("softplus", {}),
+         "gelu": ("gelu", {"approximate": "tanh"}), "silu": ("silu", {})}
+
+
+@pytest.mark.parametrize("op", REGISTRY, ids=lambda op: op.symbol)
+def test_every_elementwise_primitive_means_what_pytorch_means(op):
+    torch = pytest.importorskip("torch")
+    from sympy import MatrixSymbol
+
+    from derive.nodes import Prime
+    from derive.printing.numpy import HELPERS, NumpyPrinter
+
+    assert op.symbol in TORCH, f"add {op.symbol}'s PyTorch counterpart to TORCH"
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.1, 4, size=(7, 1)) if op.domain == "positive" else rng.uniform(-4, 4, size=(7, 1))
+    arg = MatrixSymbol("x", 7, 1)
+    ns = {"np": np, "x": x}
+    for source in HELPERS.values():
+        exec(source, ns)  # noqa: S102 - derive's own helper source
+    ours = eval(NumpyPrinter().doprint(op(arg)), ns)  # noqa: S307 - derive's own printed code
+    ours_prime = eval(NumpyPrinter().doprint(Prime(op(arg))), ns)  # noqa: S307
+    name, kwargs = TORCH[op.symbol]
+    fn = getattr(torch.nn.functional, name, None) or getattr(torch, name)
+    tx = torch.tensor(x, requires_grad=True)
+    out = fn(tx, **kwargs)
+    out.sum().backward()
+    assert np.allclose(ours, out.detach().numpy(), atol=1e-12, rtol=1e-12)
+    assert np.allclose(ours_prime, tx.grad.numpy(), atol=1e-12, rtol=1e-12)

@@ -23,13 +23,14 @@ from derive.primitives.power import Power
 from derive.primitives.quotient import Divide
 from derive.primitives.relu import ReLU
 from derive.primitives.sigmoid import Sigmoid
+from derive.primitives.silu import SiLU
 from derive.primitives.softmax import LogSumExp, Softmax
 from derive.primitives.softplus import Softplus
 from derive.primitives.squared_error import SquaredError
 from derive.primitives.tanh import Tanh
 
 # The elementwise functions (ops.<symbol>, the activation options), and every primitive.
-REGISTRY: tuple[type[Activation], ...] = (Sigmoid, Tanh, ReLU, Exp, Log, LeakyReLU, Softplus, GELU)
+REGISTRY: tuple[type[Activation], ...] = (Sigmoid, Tanh, ReLU, Exp, Log, LeakyReLU, Softplus, GELU, SiLU)
 PRIMITIVES: tuple[type[Primitive], ...] = REGISTRY + (
     Softmax, Divide, Power, CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss, FrobeniusSq, Concat, Conv2d)
 # The nodes primitives' rules and printing make besides (their modules hold them).
