@@ -136,28 +136,35 @@ def build(folder, pdf):
 
 
 @cli.command(epilog=MODEL_HELP)
-@click.argument("file", required=False)
+@click.argument("files", nargs=-1)
 @click.option("--model", "model", default=None, help="The MODEL the answers are about (or model: in the file).")
+@SET
 @click.option("--layout", type=click.Choice(["auto", "denominator", "numerator"]), default=None,
               help="How the answers write derivatives (default: the file's, else auto).")
 @click.option("--claim", "claims", multiple=True, metavar="LATEX", help="A claim to check instead of a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the format DESIGN.md gives).")
-def check(file, model, layout, claims, as_json):
-    """Read a student's LaTeX answers (FILE or --claim) and say which are right, and what is
+def check(files, model, pairs, layout, claims, as_json):
+    """Read students' LaTeX answers (FILE... or --claim) and say which are right, and what is
     wrong with the others. Exit 1 when a claim is incorrect."""
+    from derive.check import report
     from derive.check.run import CheckError, check_answers
 
-    try:
-        model, verdicts = check_answers(file, model, layout, claims)
-    except CheckError as err:
-        raise UsageProblem(str(err)) from None
-    from derive.check import report
-
-    if as_json:
-        click.echo(report.as_json(model, verdicts))
-    else:
-        click.echo(report.as_text(model, verdicts, colour=sys.stdout.isatty()), nl=False)
-    return 1 if any(v.verdict == "incorrect" for v in verdicts) else 0
+    if len(files) > 1 and claims:
+        raise UsageProblem("--claim goes with one answer FILE at most")
+    settings = _settings(pairs, None)
+    results = []  # every file is checked before anything is printed: a bad one stops the run
+    for file in files or (None,):
+        try:
+            results.append((file, *check_answers(file, model, layout, claims, settings)))
+        except CheckError as err:
+            raise UsageProblem(str(err)) from None
+    for file, name, verdicts in results:
+        if as_json:
+            click.echo(report.as_json(name, verdicts, file if len(results) > 1 else None))
+        else:
+            heading = f"{file}\n" if len(results) > 1 else ""
+            click.echo(heading + report.as_text(name, verdicts, colour=sys.stdout.isatty()), nl=False)
+    return 1 if any(v.verdict == "incorrect" for *_, verdicts in results for v in verdicts) else 0
 
 
 @cli.command("numpy", epilog=MODEL_HELP)

@@ -64,6 +64,34 @@ def test_front_matter_notation_and_layout(capsys, tmp_path):
     assert code == 0 and verdicts == ["correct", "correct"]
 
 
+TANH_BIAS = r"$$\frac{\partial L}{\partial b} = \sum_{t=1}^{T} \frac{\partial L}{\partial h_t} \odot (1 - h_t^2)$$" \
+    + "\n"
+
+
+def test_the_files_set_and_the_command_lines_set_choose_the_options(capsys, tmp_path):
+    # rnn-softmax's activation is σ unless set: (or --set) says otherwise; the claim is tanh's
+    plain, with_set = tmp_path / "plain.md", tmp_path / "tanh.md"
+    plain.write_text("---\nmodel: rnn-softmax\n---\n" + TANH_BIAS)
+    with_set.write_text("---\nmodel: rnn-softmax\nset: {activation: tanh}\n---\n" + TANH_BIAS)
+    assert run(capsys, "check", str(plain))[0] == 1
+    assert run(capsys, "check", str(with_set))[0] == 0
+    assert run(capsys, "check", str(plain), "--set", "activation=tanh")[0] == 0
+    assert run(capsys, "check", str(with_set), "--set", "activation=relu")[0] == 1  # the command line wins
+    code, _, err = run(capsys, "check", str(plain), "--set", "activation=cosh")
+    assert code == 2 and "activation must be one of" in err
+
+
+def test_several_files_give_one_json_line_each(capsys, tmp_path):
+    first, second = tmp_path / "a.md", tmp_path / "b.md"
+    first.write_text("---\nmodel: rnn-softmax\nset: {activation: tanh}\n---\n" + TANH_BIAS)
+    second.write_text("---\nmodel: rnn-softmax\n---\n" + TANH_BIAS)
+    code, out, _ = run(capsys, "check", str(first), str(second), "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [r["file"] for r in rows] == [str(first), str(second)]
+    assert [r["claims"][0]["verdict"] for r in rows] == ["correct", "incorrect"]
+    assert all(set(r) == {"file", "model", "claims", "summary"} for r in rows)
+
+
 def test_layout_option_rejects_the_other_layout(capsys):
     claim = r"\frac{\partial L}{\partial h_T} = (\hat{y}_T - y_T)^T V"
     code, _, _ = run(capsys, "check", "--model", "rnn-softmax", "--layout", "denominator", "--claim", claim)

@@ -52,6 +52,7 @@ class Answer:
     model: str | None = None
     layout: str = "auto"
     notation: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)  # set: the model's options, as --set gives them
     forward: str | None = None
     claims: list[Claim] = field(default_factory=list)
 
@@ -94,7 +95,7 @@ def front_matter(text: str) -> tuple[dict, str, int]:
     except yaml.YAMLError as err:
         raise AnswerError(f"the front matter is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict):
-        raise AnswerError("the front matter must be a YAML mapping (model:, layout:, notation:)")
+        raise AnswerError("the front matter must be a YAML mapping (model:, set:, layout:, notation:)")
     return data, text[match.end():], match.group(0).count("\n")
 
 
@@ -114,6 +115,10 @@ def read_answer(text: str) -> Answer:
     if not isinstance(notation, dict):
         raise AnswerError("notation must map the answer's spelling to the model's symbol")
     answer.notation = {str(k): str(v) for k, v in notation.items()}
+    options = settings.get("set") or {}
+    if not isinstance(options, dict) or any(isinstance(v, (dict, list)) for v in options.values()):
+        raise AnswerError("set must map the model's options to values, as --set gives them (set: {activation: tanh})")
+    answer.settings = {str(k): str(v) for k, v in options.items()}
     if "forward" in settings:
         answer.forward = str(settings["forward"])
     answer.claims = claims_in(repair(body), offset)

@@ -17,9 +17,12 @@ def summary(verdicts: list[Verdict]) -> dict:
     return {v: sum(1 for x in verdicts if x.verdict == v) for v in VERDICTS}
 
 
-def as_json(model: str | None, verdicts: list[Verdict]) -> str:
-    return json.dumps({"model": model, "claims": [v.as_json() for v in verdicts], "summary": summary(verdicts)},
-                      ensure_ascii=False, indent=2)
+def as_json(model: str | None, verdicts: list[Verdict], file: str | None = None) -> str:
+    """The object of DESIGN.md; with ``file`` (one of several) on one line, with a "file" key."""
+    data = {"model": model, "claims": [v.as_json() for v in verdicts], "summary": summary(verdicts)}
+    if file is None:
+        return json.dumps(data, ensure_ascii=False, indent=2)
+    return json.dumps({"file": file, **data}, ensure_ascii=False)
 
 
 def as_text(model: str | None, verdicts: list[Verdict], colour: bool) -> str:

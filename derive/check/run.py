@@ -39,12 +39,12 @@ def load(file: str | None, claims: tuple[str, ...]) -> Answer:
     return answer
 
 
-def check_answers(file, model_text, layout, claims) -> tuple[str | None, list[Verdict]]:
+def check_answers(file, model_text, layout, claims, settings=None) -> tuple[str | None, list[Verdict]]:
     """(the model's name as given, a verdict per claim) for an answer file or --claim texts.
 
     ``model_text`` comes from the command line (a preset or a path, a .py file included); a
     model the file names in its front matter is resolved relative to the file, and never as
-    Python code."""
+    Python code. ``settings`` (--set) override the file's set:."""
     answer = load(file, claims)
     if model_text is None and answer.model is None:
         if answer.forward:
@@ -57,7 +57,7 @@ def check_answers(file, model_text, layout, claims) -> tuple[str | None, list[Ve
         else:
             base = Path(file).parent if file is not None else None
             model = source.resolve(answer.model, base=base, allow_python=False)
-        checker = Checker(model, layout or answer.layout, answer.notation)
+        checker = Checker(model, layout or answer.layout, answer.notation, {**answer.settings, **(settings or {})})
     except DeclarationError as err:
         raise CheckError(str(err)) from None
     verdicts = []
