@@ -39,25 +39,35 @@ class Phase:
         return range(count, 0, -1) if self.kind == BACKWARD else range(1, count + 1)
 
 
-def reads(expr, bound=()) -> list[tuple[str, object]]:
-    """(name, where) of every time-indexed value ``expr`` reads: where is the shift s of a read
-    at t + s in a step (or in a sum over t), or the index itself ("T", 1) of a fixed step."""
+def _time_reads(expr, inside: bool = False) -> list[tuple[str, object, bool]]:
+    """(name, index, inside) of every time-indexed value ``expr`` reads, inside: within a step
+    (``inside`` given) or a sum over t."""
     found = []
 
-    def walk(x, inside_sum):
+    def walk(x, inside):
         if isinstance(x, TimeSym):
-            shift = x.index - t
-            found.append((x.name, int(shift) if shift.is_Integer else x.index, inside_sum))
-            return
-        if isinstance(x, TimeSum):
+            found.append((x.name, x.index, inside))
+        elif isinstance(x, TimeSum):
             walk(x.body, True)
-            return
-        for a in getattr(x, "args", ()):
-            if hasattr(a, "args"):
-                walk(a, inside_sum)
+        else:
+            for a in getattr(x, "args", ()):
+                if hasattr(a, "args"):
+                    walk(a, inside)
 
-    walk(expr, False)
-    return [(name, where) for name, where, _ in found]
+    walk(expr, inside)
+    return found
+
+
+def _shift(index):
+    """s for an index t + s with s a whole number, else None."""
+    shift = index - t
+    return int(shift) if shift.is_Integer else None
+
+
+def reads(expr) -> list[tuple[str, object]]:
+    """(name, where) of every time-indexed value ``expr`` reads: where is the shift s of a read
+    at t + s in a step (or in a sum over t), or the index itself ("T", 1) of a fixed step."""
+    return [(name, index if _shift(index) is None else _shift(index)) for name, index, _ in _time_reads(expr)]
 
 
 def check_reads(net, target_name: str, expr, per_step: bool) -> None:
@@ -88,22 +98,9 @@ def check_reads(net, target_name: str, expr, per_step: bool) -> None:
 
 
 def _reads_with_context(expr, per_step):
-    found = []
-
-    def walk(x, inside):
-        if isinstance(x, TimeSym):
-            shift = x.index - t
-            found.append((x.name, (inside, int(shift) if shift.is_Integer and inside else x.index)))
-            return
-        if isinstance(x, TimeSum):
-            walk(x.body, True)
-            return
-        for a in getattr(x, "args", ()):
-            if hasattr(a, "args"):
-                walk(a, inside)
-
-    walk(expr, per_step)
-    return found
+    """(name, (inside, where)): where is the shift of a read inside a step or a sum over t, else its index."""
+    return [(name, (inside, _shift(index) if inside and _shift(index) is not None else index))
+            for name, index, inside in _time_reads(expr, per_step)]
 
 
 def _shown(index) -> str:

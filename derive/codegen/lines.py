@@ -95,20 +95,6 @@ def shift_range(expr) -> tuple[int, int]:
     return min(shifts), max(shifts)
 
 
-def grads(expr) -> list[Grad]:
-    out = []
-
-    def walk(x):
-        if isinstance(x, Grad):
-            out.append(x)
-        elif isinstance(x, Basic):
-            for a in x.args:
-                walk(a)
-
-    walk(expr)
-    return out
-
-
 def split_blocks(expr):
     """Products with stacked vectors split into column blocks, and slices of transposed
     products read as blocks, so that nothing is stacked or computed only to be cut:

@@ -32,12 +32,12 @@ from derive.codegen.lines import (
     Port,
     Target,
     code_of,
-    grads,
     identifiers,
 )
 from derive.codegen.sweep import Sweep, Window
 from derive.derivation import ALWAYS, FIRST, LAST, STATIC, SUMMED, Derivation
 from derive.deriver import derive
+from derive.layout import grads_in
 from derive.naming import MODULE, network_namer, renamed
 from derive.network import Assignment, Network, matrix_symbols
 from derive.nodes import CrossEntropy, Grad, LogSumExp, Softmax, T, TimeSym, t
@@ -239,7 +239,7 @@ class Planner:
         _, mats = split_coefficient(expr)
         if len(mats) == 1 and isinstance(mats[0], (TimeSym, Grad)):
             return False
-        return any(isinstance(x, TimeSym) for x in matrix_symbols(expr)) or bool(grads(expr))
+        return any(isinstance(x, TimeSym) for x in matrix_symbols(expr)) or bool(grads_in(expr))
 
     def _hoisted(self, expr, base, into):
         self.hoisted += 1
@@ -365,7 +365,7 @@ class Planner:
         """Adjoints some gradient reads, directly or through other adjoints."""
         needed, todo = set(), [self.d.gradient_expr(p.name) for p in self.net.params]
         while todo:
-            for g in grads(todo.pop()):
+            for g in grads_in(todo.pop()):
                 name = g.var.name
                 if name not in needed and not self.d.adjoints[name].is_constant:
                     needed.add(name)

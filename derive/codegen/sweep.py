@@ -29,7 +29,6 @@ from derive.codegen.lines import (
     Allocation,
     Line,
     code_of,
-    grads,
     identifiers,
     split_blocks,
     stored_shape,
@@ -38,6 +37,7 @@ from derive.codegen.lines import (
 from derive.codegen.sharing import share, shared_functions, walk_computed
 from derive.codegen.stacking import gradient_of_member, stack_backward, stack_forward, stack_hoisted
 from derive.derivation import AFTER_FIRST, ALWAYS, BEFORE_LAST, FIRST, LAST
+from derive.layout import grads_in
 from derive.network import Assignment
 from derive.nodes import Elementwise, Grad, Prime, T, TimeSym, t
 from derive.printing.inplace import inplace_statements
@@ -106,7 +106,7 @@ class Sweep:
                    for n, s in time_reads(expr))
 
     def reads_loop_adjoint(self, expr) -> bool:
-        return any(g.var.name in self.recurrent_names for g in grads(expr))
+        return any(g.var.name in self.recurrent_names for g in grads_in(expr))
 
     def _read_elsewhere(self) -> set[str]:
         """Loop values read other than by the one function applied to them: by another loop
@@ -171,7 +171,7 @@ class Sweep:
                     or any(c.when != ALWAYS for c in adj.terms) or not isinstance(adj.of(ALWAYS), HadamardProduct):
                 continue
             readers = [x for x in terms if x.has(Grad(a.target))]
-            other_steps = [x for x in terms if any(g.var.name == a.name and g != Grad(a.target) for g in grads(x))]
+            other_steps = [x for x in terms if any(g.var.name == a.name and g != Grad(a.target) for g in grads_in(x))]
             if len(readers) == 1 and not other_steps and isinstance(readers[0], HadamardProduct) \
                     and Grad(a.target) in readers[0].args and self._reader_is_loop_adjoint(readers[0]):
                 inlined[Grad(a.target)] = adj.of(ALWAYS)
@@ -189,7 +189,7 @@ class Sweep:
             return None
         expr = substitute(adj.of(ALWAYS), inlined)
         found = [x for x in getattr(expr, "args", ()) if isinstance(x, Grad)]
-        return found[0] if isinstance(expr, HadamardProduct) and len(found) == 1 and len(grads(expr)) == 1 else None
+        return found[0] if isinstance(expr, HadamardProduct) and len(found) == 1 and len(grads_in(expr)) == 1 else None
 
     def _reader_is_loop_adjoint(self, term) -> bool:
         """True when ``term`` belongs to the adjoint of a loop value (not to a gradient)."""
