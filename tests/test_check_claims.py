@@ -11,16 +11,18 @@ CLAIMS = Path(__file__).resolve().parent / "claims"
 C, X, K = "correct", "incorrect", "conditional"
 
 # (verdict, a phrase the reason must contain) per claim, in file order. The wrong ones are the
-# second half of each file.
+# second half of each file. A claim right only if the activation were the identity is conditional
+# where the problem leaves the activation open (a generic φ, f) and incorrect where it names one
+# (σ, ReLU); one right only at t = T is incorrect (DESIGN.md, "Answer files").
 EXPECTED = {
     "rnn-softmax": [(C, "")] * 11 + [
         (X, "sign is flipped"), (X, "h_{t-1} is replaced by h_{t}"), (X, "W is transposed"),
-        (K, "activation is the identity"), (X, "h_{t} is replaced by h_{t-1}"), (X, "whole right side is transposed"),
-        (X, "index is wrong"), (X, "starts at k+1"), (X, ""), (K, "activation is the identity"),
+        (X, "activation were the identity, and it is"), (X, "h_{t} is replaced by h_{t-1}"), (X, "whole right side is transposed"),
+        (X, "index is wrong"), (X, "starts at k+1"), (X, ""), (X, "activation were the identity, and it is"),
         (X, "factor 1/T is dropped")],
     "rnn-binary": [(C, "")] * 8 + [
         (X, "sign is flipped"), (X, r"\mathbf{h}_{T-1} is replaced by \mathbf{h}_{T}"), (X, ""),
-        (K, "activation is the identity"), (X, r"\mathbf{h}_{t} is replaced by \mathbf{h}_{t-1}"),
+        (X, "activation were the identity, and it is"), (X, r"\mathbf{h}_{t} is replaced by \mathbf{h}_{t-1}"),
         (X, "is dropped"), (X, "")],
     "rnn-d2l": [(C, "")] * 6 + [
         (X, "divided by T"), (K, "activation is the identity"), (X, "h_{t} is replaced by h_{t-1}"),
@@ -33,7 +35,7 @@ EXPECTED = {
         (K, "activation is the identity"), (X, "sign is flipped"), (X, "is entrywise (⊙)"), (K, "f' is missing"),
         (X, "4×4 kernel on a 2×2 image")],
     "lstm": [(C, "")] * 7 + [
-        (K, "only at t = T"), (X, "f_{t} is replaced by f_{t+1}"), (X, "C_{t} is replaced by C_{t-1}"), (X, ""),
+        (X, "only at t = T"), (X, "f_{t} is replaced by f_{t+1}"), (X, "C_{t} is replaced by C_{t-1}"), (X, ""),
         (X, "sign is flipped"), (X, ""), (X, "")],
     "gru": [(C, "")] * 6 + [
         (X, ""), (X, "sign is flipped"), (X, "h_{t} is replaced by h_{t-1}"), (X, "whole right side is transposed"),

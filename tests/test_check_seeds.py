@@ -60,11 +60,12 @@ def test_seed_002_mlp_part_with_its_own_model():
     assert phi_claim.verdict == "correct"
 
 
-def test_seed_004_power_of_sigma_prime_is_conditional():
+def test_seed_004_power_of_sigma_prime_is_incorrect_with_the_reason():
+    """(σ'W)^{t-k} holds only if σ' were constant, which σ rules out."""
     found = by_line(verdicts("004", "rnn-softmax"))
     one_step, power = found[66]
     for claim in (one_step, power):
-        assert claim.verdict == "conditional" and "σ' is constant" in claim.reason
+        assert claim.verdict == "incorrect" and "σ' is constant" in claim.reason
     assert "(\\sigma'w)^{t-k}" in power.latex
 
 
@@ -98,7 +99,7 @@ PINNED = {
     ("001", "rnn-binary"): [C] * 13,
     ("002", "rnn-d2l"): [U] * 15 + [C, U, C, U, K, U, C, U, C, X],
     ("003", "rnn-softmax"): [U, U, U, C, C, U, U, U],
-    ("004", "rnn-softmax"): [U] * 9 + [K, K, U, U],
+    ("004", "rnn-softmax"): [U] * 9 + [X, X, U, U],
 }
 
 

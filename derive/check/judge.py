@@ -144,13 +144,16 @@ class Checker:
             verdict.reason = f"matches the true value ({layout} layout) {_where(outcome.compared)}"
             return verdict
         last_only = self._only_at_last_step(outcome)
-        if last_only:
-            verdict.verdict, verdict.layout = "conditional", last_only
+        if last_only:  # a case the problem rules out (it asks for every t): wrong, and the reason says where
+            verdict.verdict, verdict.layout = "incorrect", last_only
             verdict.reason = "holds only at t = T (the last step), not for t < T"
             return verdict
         special = self._special_case(lhs, rhs, condition)
         if special:
-            verdict.verdict, verdict.reason = "conditional", special
+            # right only if the activation were the identity: a condition the problem leaves open
+            # for a generic φ (conditional), and rules out for a named one such as σ (incorrect)
+            reason, left_open = special
+            verdict.verdict, verdict.reason = ("conditional" if left_open else "incorrect"), reason
             return verdict
         if not outcome.compared and (outcome.out_of_range or not outcome.shape_problem):
             if outcome.out_of_range:
@@ -262,21 +265,24 @@ class Checker:
 
     # ---------------------------------------------------------------- special cases and edits
 
-    def _special_case(self, lhs, rhs, condition) -> str | None:
+    def _special_case(self, lhs, rhs, condition) -> tuple[str, bool] | None:
+        """(why the claim holds only if the activation were linear, whether the problem leaves that open)."""
         special = self.special_worlds(self.worlds[0].steps)
         if special is None:
             return None
         outcome = self.compare(lhs, rhs, special, condition)
         if not outcome.correct_layout():
             return None
-        if _has_bare_prime(rhs):
-            return "holds only if σ' is constant (a linear activation): the derivative changes from step to step"
         activation = self.worlds[0].activation
+        left_open = not isinstance(activation, Activation)  # a generic φ may be the identity
+        if _has_bare_prime(rhs):
+            return ("holds only if σ' is constant (a linear activation): the derivative changes from step to step",
+                    left_open)
         if isinstance(activation, Activation):
-            prime = activation.unicode + "'"
-        else:
-            prime = self.net.notation.unicode(activation.fname) + "'"
-        return f"holds only if the activation is the identity: its derivative {prime} is missing"
+            return (f"holds only if the activation were the identity, and it is {activation.unicode}: its derivative "
+                    f"{activation.unicode}' is missing", False)
+        prime = self.net.notation.unicode(activation.fname) + "'"
+        return f"holds only if the activation is the identity: its derivative {prime} is missing", True
 
     def search_edits(self, lhs, rhs, condition, deadline) -> str | None:
         world = self.worlds[:1]
