@@ -133,11 +133,13 @@ def hadamard(*factors):
     coeff, rest = S.One, []
     for f in flat:
         c, ms = split_coefficient(f)
-        if len(ms) == 1:
+        if len(ms) <= 1:  # a scalar (the objective's seed 1) or c M: the coefficient multiplies
             coeff *= c
-            rest.append(ms[0])
+            rest.extend(ms)
         else:
             rest.append(f)
+    if not rest:
+        return coeff
     body = rest[0] if len(rest) == 1 else HadamardProduct(*rest, evaluate=False)
     return matmul(coeff, body)
 

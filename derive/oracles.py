@@ -140,7 +140,7 @@ def random_point(net: Network, steps: int, seed: int = 0, sizes: dict | None = N
         if kind is Phi:
             fn = SmoothPhi(*(Rational(rng.randint(40, 120), 80) for _ in range(2)), _rational(rng, 0.2))
         else:
-            size = dim(next(a.expr.args[0].shape[0] for a in net.assignments if _uses_loss(a.expr, name)))
+            size = dim(next(loss.args[0].shape[0] for a in net.assignments for loss in _losses(a.expr, name)))
             fn = SmoothLoss(*(tuple(_rational(rng, 0.7) for _ in range(size)) for _ in range(3)))
         value, derivative = fn.numpy()
         functions[name], functions["d" + name] = value, derivative
@@ -157,10 +157,12 @@ def random_point(net: Network, steps: int, seed: int = 0, sizes: dict | None = N
     return point, exact
 
 
-def _uses_loss(expr, name) -> bool:
+def _losses(expr, name):
+    """The generic losses called ``name`` in an expression (a step's ℓ_t, or ℓ inside Σ_t)."""
     if isinstance(expr, GenericLoss) and expr.fname == name:
-        return True
-    return any(_uses_loss(a, name) for a in getattr(expr, "args", ()))
+        yield expr
+    for a in getattr(expr, "args", ()):
+        yield from _losses(a, name)
 
 
 # ---------------------------------------------------------------------------- (b) and (c)

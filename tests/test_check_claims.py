@@ -17,12 +17,12 @@ C, X, K = "correct", "incorrect", "conditional"
 EXPECTED = {
     "rnn-softmax": [(C, "")] * 11 + [
         (X, "sign is flipped"), (X, "h_{t-1} is replaced by h_{t}"), (X, "W is transposed"),
-        (X, "activation were the identity, and it is"), (X, "h_{t} is replaced by h_{t-1}"), (X, "whole right side is transposed"),
-        (X, "index is wrong"), (X, "starts at k+1"), (X, ""), (X, "activation were the identity, and it is"),
+        (X, "identity, and it is"), (X, "h_{t} is replaced by h_{t-1}"), (X, "whole right side is transposed"),
+        (X, "index is wrong"), (X, "starts at k+1"), (X, ""), (X, "identity, and it is"),
         (X, "factor 1/T is dropped")],
     "rnn-binary": [(C, "")] * 8 + [
         (X, "sign is flipped"), (X, r"\mathbf{h}_{T-1} is replaced by \mathbf{h}_{T}"), (X, ""),
-        (X, "activation were the identity, and it is"), (X, r"\mathbf{h}_{t} is replaced by \mathbf{h}_{t-1}"),
+        (X, "identity, and it is"), (X, r"\mathbf{h}_{t} is replaced by \mathbf{h}_{t-1}"),
         (X, "is dropped"), (X, "")],
     "rnn-d2l": [(C, "")] * 6 + [
         (X, "divided by T"), (K, "activation is the identity"), (X, "h_{t} is replaced by h_{t-1}"),

@@ -47,7 +47,8 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         initial=", ".join(f"{s.name}_0 = 0" if s.direction == "forward" else f"{s.name}_(T+1) = 0"
                           for s in net.states),
         forward_doc=forward_doc,
-        notes=[f"Options: {', '.join(f'{k}={v}' for k, v in net.options.items())}.", *(notes or [])],
+        notes=[*([f"Options: {', '.join(f'{k}={v}' for k, v in net.options.items())}."] if net.options else []),
+               *(notes or [])],
         param_doc=", ".join(f"{p.key} {p.doc}" for p in plan.params),
         input_doc=", ".join(f"{x.key} {x.doc}" for x in plan.inputs),
         target_doc=", ".join(f"{t.key} {t.shape}" for t in plan.targets),
