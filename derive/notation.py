@@ -58,6 +58,7 @@ class Notation:
     """A model's spelling table: internal name -> Spelling."""
 
     table: dict[str, Spelling] = field(default_factory=dict)
+    time: str = "sub"  # how a time index is written: h_{t} ("sub"), h^{(t)} ("paren"), h^{<t>} ("angle")
 
     @classmethod
     def of(cls, **entries) -> Notation:
@@ -80,6 +81,16 @@ class Notation:
 
     def latex(self, name: str) -> str:
         return self.spelling(name).latex[0]
+
+    def at_time(self, spelling: str, index: str) -> str:
+        """A LaTeX spelling with a time index, in the network's way of writing time."""
+        if self.time == "paren":
+            return f"{spelling}^{{({index})}}"
+        if self.time == "angle":
+            return f"{spelling}^{{<{index}>}}"
+        if "_{" in spelling and spelling.endswith("}") and spelling.count("_{") == 1 and "^" not in spelling:
+            return f"{spelling[:-1]},{index}}}"  # y_{\text{pred}} at t: y_{\text{pred},t}
+        return f"{spelling}_{{{index}}}"
 
     def unicode(self, name: str) -> str:
         return self.spelling(name).unicode

@@ -348,13 +348,16 @@ class Checker:
 
     # ---------------------------------------------------------------- showing
 
+    def _at(self, name: str, index) -> str:
+        return name if index is None else self.net.notation.at_time(name, str(index))
+
     def show(self, node) -> str:
         """A short LaTeX spelling of part of an answer, for a diagnosis."""
         p = self.printer
         if isinstance(node, S.Value):
-            return _with_index(p.name(node.name), node.index)
+            return self._at(p.name(node.name), node.index)
         if isinstance(node, S.Adjoint):
-            return rf"\partial {p.name(self.net.objective.name)}/\partial {_with_index(p.name(node.name), node.index)}"
+            return rf"\partial {p.name(self.net.objective.name)}/\partial {self._at(p.name(node.name), node.index)}"
         if isinstance(node, S.Transpose):
             return self.show(node.arg) + "^T"
         if isinstance(node, S.ActPrime):
@@ -527,8 +530,6 @@ def _has_bare_prime(node) -> bool:
     return any(isinstance(n, S.ActPrime) and n.arg is None for _, n in _paths(node))
 
 
-def _with_index(name: str, index) -> str:
-    return name if index is None else f"{name}_{{{index}}}"
 
 
 @dataclass(frozen=True)

@@ -330,6 +330,7 @@ class Resolver:
         return name, self.index(sym.sub)
 
     def resolve(self, node):
+        node = P.time_as_subscript(node) or node
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise Unmapped(f"derive cannot read {type(node).__name__} here")
@@ -409,6 +410,8 @@ class Resolver:
 
     def _BigOp(self, node):
         var = self.s.index_aliases.get(node.var, node.var)
+        if node.lo is None:
+            raise Unmapped(f"a \\{node.kind} needs its limits, \\{node.kind}_{{{node.var}=a}}^{{b}}")
         lo, hi = self.index(node.lo), self.index(node.hi)
         self.bound.add(var)
         try:
@@ -469,7 +472,7 @@ class Resolver:
         return ("loss-call", self.resolve(node.args[0]), self.resolve(node.args[1]))
 
     def _Deriv(self, node):
-        of, wrt = node.of, node.wrt
+        of, wrt = (P.time_as_subscript(x) or x for x in (node.of, node.wrt))
         if isinstance(of, P.Call) and of.func.name == "\\ell" and len(of.args) == 2:
             return LossGrad(self.resolve(of.args[0]), self.resolve(of.args[1]))
         if not isinstance(of, P.Sym) or not isinstance(wrt, P.Sym):

@@ -30,10 +30,9 @@ LONG_PRODUCT = 3
 
 
 def with_index(spelling: str, index: str) -> str:
-    """``\\mathbf{h}`` and ``t-1`` -> ``\\mathbf{h}_{t-1}``; ``y_{\\text{pred}}`` -> ``y_{\\text{pred},t}``."""
-    if "_{" in spelling and spelling.endswith("}") and spelling.count("_{") == 1 and "^" not in spelling:
-        return f"{spelling[:-1]},{index}}}"
-    return f"{spelling}_{{{index}}}"
+    """``\\mathbf{h}`` and ``t-1`` -> ``\\mathbf{h}_{t-1}``; ``y_{\\text{pred}}`` -> ``y_{\\text{pred},t}`` (an entry's
+    index, or a time index written as a subscript)."""
+    return Notation().at_time(spelling, index)
 
 
 class LatexPrinter(_SymPyLatexPrinter):
@@ -59,7 +58,7 @@ class LatexPrinter(_SymPyLatexPrinter):
         return self.name(expr.name)
 
     def _print_TimeSym(self, expr):
-        return with_index(self.name(expr.name), self.index(expr.index))
+        return self.notation.at_time(self.name(expr.name), self.index(expr.index))
 
     def _print_Grad(self, expr):
         return rf"\frac{{\partial {self.name(self.objective)}}}{{\partial {self._print(expr.var)}}}"
@@ -70,7 +69,7 @@ class LatexPrinter(_SymPyLatexPrinter):
         var = expr.var
         loss = self.name(self.objective)
         if hasattr(var, "index"):
-            loss = with_index(loss, self.index(var.index))
+            loss = self.notation.at_time(loss, self.index(var.index))
         return rf"\frac{{\partial {loss}}}{{\partial {self._print(var)}}}"
 
     def _print_Jac(self, expr):
