@@ -6,6 +6,7 @@ stderr, no traceback, no partial output file).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -151,20 +152,38 @@ def check(files, model, pairs, layout, claims, as_json):
 
     if len(files) > 1 and claims:
         raise UsageProblem("--claim goes with one answer FILE at most")
+    from derive.check.many import check_files
+
     settings = _settings(pairs, None)
-    results = []  # every file is checked before anything is printed: a bad one stops the run
-    for file in files or (None,):
-        try:
-            results.append((file, *check_answers(file, model, layout, claims, settings)))
-        except CheckError as err:
-            raise UsageProblem(str(err)) from None
+    # every file is checked before anything is printed: a bad one stops the run
+    try:
+        if len(files) > 1:
+            with _progress(len(files)) as advance:
+                results = check_files(list(files), model, layout, settings, advance)
+        else:
+            file = files[0] if files else None
+            results = [(file, *check_answers(file, model, layout, claims, settings))]
+    except CheckError as err:
+        raise UsageProblem(str(err)) from None
     for file, name, verdicts in results:
         if as_json:
             click.echo(report.as_json(name, verdicts, file if len(results) > 1 else None))
         else:
             heading = f"{file}\n" if len(results) > 1 else ""
             click.echo(heading + report.as_text(name, verdicts, colour=sys.stdout.isatty()), nl=False)
+    if len(results) > 1 and not as_json:
+        click.echo(report.total([verdicts for *_, verdicts in results]))
     return 1 if any(v.verdict == "incorrect" for *_, verdicts in results for v in verdicts) else 0
+
+
+@contextlib.contextmanager
+def _progress(count: int):
+    """A progress bar on stderr when it is a terminal (a class of answer files); nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=count, label="checking", file=sys.stderr) as bar:
+        yield bar.update
 
 
 @cli.command("numpy", epilog=MODEL_HELP)

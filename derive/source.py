@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from derive import presets
+from derive.equations import modelfile
 from derive.model import Model
 from derive.network import DeclarationError, Network
 
@@ -41,8 +42,7 @@ def resolve(text: str, *, base: Path | None = None, allow_python: bool = True) -
         return presets.PRESETS[text]
     path = (base / text) if base is not None and not Path(text).is_absolute() else Path(text)
     if path.suffix in EQUATION_SUFFIXES:
-        raise DeclarationError(f"{text}: networks written as forward equations are not read yet; "
-                               "declare it in a .py model file")
+        return modelfile.model(path, text)
     if path.suffix not in PYTHON_SUFFIXES:
         raise DeclarationError(f"{text}: a model file is a .py file (or a preset name)")
     if not allow_python:

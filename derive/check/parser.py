@@ -97,8 +97,8 @@ class Product:
 class BigOp:
     kind: str  # "sum" | "prod"
     var: str
-    lo: str
-    hi: str
+    lo: str | None  # None for \\sum_t written without limits
+    hi: str | None
     body: object
 
 
@@ -373,6 +373,22 @@ def _superscript(node, raw: str):
     return Power(node, raw)
 
 
+# Time written as a superscript, h^{(t)}, h^{(t-1)}, h^{<t>} (Goodfellow et al., Ng's course).
+TIME_SUPERSCRIPT = re.compile(r"^[(<]\s*([tT](\s*[-+]\s*\d+)?)\s*[)>]$")
+
+
+def time_as_subscript(node):
+    """h^{(t-1)} as h_{t-1} (the grammar reads h^{(t)} as a name part and h^{(t-1)} as a power);
+    None for a node that is no symbol with time in its superscript."""
+    if isinstance(node, Sym) and node.sup is not None and node.sub is None:
+        match = TIME_SUPERSCRIPT.match(node.sup.strip())
+        return Sym(node.base, re.sub(r"\s+", "", match.group(1))) if match else None
+    if isinstance(node, Power) and isinstance(node.base, Sym) and node.base.sup is None and node.base.sub is None:
+        match = TIME_SUPERSCRIPT.match(node.exponent.strip())
+        return Sym(node.base.base, re.sub(r"\s+", "", match.group(1))) if match else None
+    return None
+
+
 # Letters that name a generic function when called (f(y_1), f'(y_3)), as in seed 000.
 FUNCTION_LETTERS = ("f", "g")
 
@@ -455,6 +471,8 @@ def _bigop(node: tuple, body):
     parts = dict(zip(node[2::2], node[3::2], strict=True)) if len(node) > 2 else {}
     kind = node[1]
     sub, sup = parts.get("sub"), parts.get("sup")
+    if sub is not None and sup is None and "=" not in sub and re.fullmatch(r"\s*[A-Za-z]\s*", sub):
+        return BigOp(kind, sub.strip(), None, None, body)  # \sum_t: the range is left to the reader
     if sub is None or sup is None or "=" not in sub:
         raise ParseError(f"a \\{kind} needs its limits, \\{kind}_{{i=a}}^{{b}}")
     var, lo = (s.strip() for s in sub.split("=", 1))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import yaml
+from derive import frontmatter
 
 
 class AnswerError(ValueError):
@@ -53,7 +53,8 @@ class Answer:
     layout: str = "auto"
     notation: dict[str, str] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)  # set: the model's options, as --set gives them
-    forward: str | None = None
+    forward: dict | None = None  # forward: and the model-file keys beside it (sizes:, shapes:, ...)
+    forward_line: int = 1  # the file line where the forward: equations start
     claims: list[Claim] = field(default_factory=list)
 
 
@@ -85,18 +86,10 @@ def repair(text: str) -> str:
 
 def front_matter(text: str) -> tuple[dict, str, int]:
     """(settings, body, number of lines the front matter took)."""
-    if not text.startswith("---"):
-        return {}, text, 0
-    match = re.match(r"---[ \t]*\n(.*?)\n---[ \t]*(\n|$)", text, re.S)
-    if match is None:
-        return {}, text, 0
     try:
-        data = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as err:
-        raise AnswerError(f"the front matter is not valid YAML: {str(err).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise AnswerError("the front matter must be a YAML mapping (model:, set:, layout:, notation:)")
-    return data, text[match.end():], match.group(0).count("\n")
+        return frontmatter.split(text)
+    except frontmatter.FrontMatterError as err:
+        raise AnswerError(f"the front matter: {err}") from None
 
 
 def read_answer(text: str) -> Answer:
@@ -120,7 +113,12 @@ def read_answer(text: str) -> Answer:
         raise AnswerError("set must map the model's options to values, as --set gives them (set: {activation: tanh})")
     answer.settings = {str(k): str(v) for k, v in options.items()}
     if "forward" in settings:
-        answer.forward = str(settings["forward"])
+        if "model" in settings:
+            raise AnswerError("the front matter has both model: and forward:; give one")
+        from derive.equations.modelfile import KEYS, forward_line
+
+        answer.forward = {k: settings[k] for k in KEYS if k in settings}
+        answer.forward_line = forward_line(text, settings["forward"])
     answer.claims = claims_in(repair(body), offset)
     return answer
 

@@ -46,3 +46,13 @@ def as_text(model: str | None, verdicts: list[Verdict], colour: bool) -> str:
 def _short(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def total(per_file: list[list[Verdict]]) -> str:
+    """The last line for a class: every file's claims together."""
+    every = [v for verdicts in per_file for v in verdicts]
+    counts = summary(every)
+    wrong = sum(1 for verdicts in per_file if any(v.verdict == "incorrect" for v in verdicts))
+    return (f"total: {len(per_file)} files, {len(every)} claims: {counts['correct']} correct, {counts['incorrect']} "
+            f"incorrect, {counts['conditional']} conditional, {counts['unchecked']} unchecked; {wrong} file"
+            f"{'' if wrong == 1 else 's'} with an incorrect claim")

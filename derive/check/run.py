@@ -46,18 +46,25 @@ def check_answers(file, model_text, layout, claims, settings=None) -> tuple[str 
     model the file names in its front matter is resolved relative to the file, and never as
     Python code. ``settings`` (--set) override the file's set:."""
     answer = load(file, claims)
-    if model_text is None and answer.model is None:
-        if answer.forward:
-            return None, [_unchecked(c, "forward: declarations are not read yet; name the model with model:")
-                          for c in answer.claims]
-        raise CheckError("no model: pass --model MODEL or put model: in the front matter")
+    if model_text is None and answer.model is None and answer.forward is None:
+        raise CheckError("no model: pass --model MODEL or put model: or forward: in the front matter")
     try:
         if model_text is not None:
-            model = source.resolve(model_text)
+            model_key = ("command line", model_text, _stamp(model_text))
+            model = _cached(model_key, lambda: source.resolve(model_text))
+        elif answer.forward is not None:
+            model_key = ("forward", file, repr(sorted(answer.forward.items())), answer.forward_line)
+            model = _cached(model_key, lambda: _forward_model(answer, file))
         else:
             base = Path(file).parent if file is not None else None
-            model = source.resolve(answer.model, base=base, allow_python=False)
-        checker = Checker(model, layout or answer.layout, answer.notation, {**answer.settings, **(settings or {})})
+            where = str((base or Path()) / answer.model)
+            model_key = ("answer", where, _stamp(where))
+            model = _cached(model_key, lambda: source.resolve(answer.model, base=base, allow_python=False))
+        options = {**answer.settings, **(settings or {})}
+        layout = layout or answer.layout
+        checker_key = ("checker", model_key, layout, tuple(sorted(answer.notation.items())),
+                       tuple(sorted(options.items())))
+        checker = _cached(checker_key, lambda: Checker(model, layout, answer.notation, options))
     except DeclarationError as err:
         raise CheckError(str(err)) from None
     verdicts = []
@@ -67,6 +74,41 @@ def check_answers(file, model_text, layout, claims, settings=None) -> tuple[str 
         except Exception as err:  # noqa: BLE001 - one claim's failure must not stop the others
             verdicts.append(_unchecked(claim, f"derive could not check it ({type(err).__name__})"))
     return model.ref, verdicts
+
+
+# A class of answer files shares its model: it is read, derived and sampled once per process.
+_CACHE: dict = {}
+CACHE_SIZE = 16
+
+
+def _cached(key, make):
+    if key not in _CACHE:
+        if len(_CACHE) >= CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = make()
+    return _CACHE[key]
+
+
+def _stamp(text: str):
+    """A file's modification time and size, so that an edited model file is read again."""
+    try:
+        stat = Path(text).stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _forward_model(answer: Answer, file: str | None):
+    """The model the answer file's own forward: equations declare."""
+    from derive.equations.modelfile import declaration, declared_model
+    from derive.equations.text import EquationError
+
+    ref = file or "--claim"
+    try:
+        decl = declaration(answer.forward, stem=Path(ref).stem, first_line=answer.forward_line)
+    except EquationError as err:
+        raise DeclarationError(f"{ref}: forward: {err}") from None
+    return declared_model(decl, f"{ref} (forward:)", Path(ref).stem)
 
 
 def _unchecked(claim: Claim, reason: str) -> Verdict:

@@ -1,0 +1,117 @@
+"""A model file -> its forward equations and settings -> a ``Model``.
+
+``problem.md`` / ``.tex``: YAML front matter whose ``forward:`` holds the equations, one per line
+(``$``, ``&``, a trailing ``\\\\`` or comma and ``%`` comments are dropped); ``.yaml``: the same
+keys as the whole file. The other keys are ``sizes:``, ``shapes:``, ``constants:``, ``data:``
+(DESIGN.md, "Models"); an unknown key is refused rather than ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from derive import frontmatter
+from derive.equations.declare import Declaration, declare
+from derive.equations.text import EquationError
+from derive.model import Concrete, Model
+from derive.network import DeclarationError
+
+MAX_FILE_BYTES = 1_000_000
+KEYS = ("forward", "sizes", "shapes", "constants", "data", "title")
+
+
+def equation_lines(forward, first_line: int = 1) -> list[tuple[int, str]]:
+    """(line, equation) for every equation of a forward: text (a block of lines, or a list)."""
+    if isinstance(forward, list):
+        lines = [str(x) for x in forward]
+    elif isinstance(forward, str):
+        lines = forward.split("\n")
+    else:
+        raise EquationError("forward: holds the equations, one per line")
+    out = []
+    for j, raw in enumerate(lines):
+        text = re.sub(r"(?<!\\)%.*$", "", raw)
+        text = text.replace("$", "").replace("&", " ").strip()
+        text = re.sub(r"(\\\\|[,.;])\s*$", "", text).strip()
+        if text:
+            out.append((first_line + j, text))
+    return out
+
+
+def declaration(settings: dict, *, stem: str, first_line: int = 1) -> Declaration:
+    """The declaration a front matter's forward:, sizes:, shapes:, constants: and data: make."""
+    unknown = [k for k in settings if k not in KEYS]
+    if unknown:
+        raise EquationError(f"unknown key {unknown[0]!r} (a model file has {', '.join(KEYS)})")
+    for key, kind in (("sizes", dict), ("shapes", dict), ("constants", dict), ("data", (list, str))):
+        if settings.get(key) is not None and not isinstance(settings[key], kind):
+            raise EquationError(f"{key}: must be a {'list' if key == 'data' else 'mapping'}")
+    data = settings.get("data") or []
+    if isinstance(data, str):
+        data = [x.strip() for x in data.split(",") if x.strip()]
+    return declare(equation_lines(settings.get("forward"), first_line), stem=stem, sizes=settings.get("sizes"),
+                   shapes=settings.get("shapes"), constants=settings.get("constants"), data=data)
+
+
+def read(path: Path, ref: str) -> Declaration:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise DeclarationError(f"{ref}: the file is larger than {MAX_FILE_BYTES} bytes")
+        if not path.is_file():
+            raise DeclarationError(f"{ref}: not a regular file")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DeclarationError(f"no such model file: {ref}") from None
+    except (UnicodeDecodeError, OSError) as err:
+        raise DeclarationError(f"cannot read {ref}: {type(err).__name__}") from None
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            settings, offset = frontmatter.load_yaml(text) or {}, 0
+            if not isinstance(settings, dict):
+                raise EquationError("a .yaml model is a mapping with forward:")
+        else:
+            settings, _, _ = frontmatter.split(text)
+            offset = 1
+        if "forward" not in settings:
+            raise EquationError("it has no forward: equations in its front matter")
+        first = forward_line(text, settings["forward"]) if isinstance(settings["forward"], str) else offset + 1
+        return declaration(settings, stem=path.stem, first_line=first)
+    except (EquationError, frontmatter.FrontMatterError) as err:
+        raise DeclarationError(f"{ref}: {err}") from None
+
+
+def forward_line(text: str, forward) -> int:
+    """The file line of the forward: block's first line (block scalars start after 'forward:')."""
+    lines = text.split("\n")
+    for j, line in enumerate(lines):
+        if re.match(r"\s*forward\s*:", line):
+            rest = line.split(":", 1)[1].strip()
+            return j + 1 if rest and rest not in ("|", ">", "|-", ">-", "|+") else j + 2
+    return 1
+
+
+def model(path: Path, ref: str) -> Model:
+    """The model a file of forward equations declares."""
+    decl = read(path, ref)
+    return declared_model(decl, ref, path.stem)
+
+
+def declared_model(decl: Declaration, ref: str, stem: str) -> Model:
+    def factory(options, sizes):
+        try:
+            return decl.network(sizes, options)
+        except EquationError as err:
+            raise DeclarationError(f"{ref}: {err}") from None
+
+    try:
+        decl.network()  # every reading error at resolve time, before any output is written
+    except EquationError as err:
+        raise DeclarationError(f"{ref}: {err}") from None
+    options = decl.options()
+    concrete = tuple(
+        Concrete(name, {name: "ce"}, "ℓ is generic in the problem; this module uses softmax cross-entropy on its "
+                 "arguments") if name == "ell" else
+        Concrete(name, {name: "tanh"}, f"{name} is generic in the problem; this module uses tanh")
+        for name in options)
+    return Model(ref, stem, "", options, dict.fromkeys(options, "generic"), dict(decl.size_defaults), factory, concrete)

@@ -1,0 +1,257 @@
+"""The forward reader: model files of forward equations, read strictly (one clear line and exit 2
+for anything it cannot read unambiguously), their reading rules, and the answer files that carry
+their own forward: equations."""
+
+import json
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from derive import source
+from derive.cli import main
+from derive.network import DeclarationError
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def problem(folder: Path, equations: str, extra: str = "", name: str = "problem.md") -> Path:
+    body = textwrap.indent(textwrap.dedent(equations).strip(), "  ")
+    path = folder / name
+    path.write_text(f"---\nforward: |\n{body}\n{textwrap.dedent(extra)}---\n")
+    return path
+
+
+ELMAN = r"""
+    h_t = \tanh(W h_{t-1} + U x_t + b)
+    o_t = V h_t + c
+    \hat{y}_t = \mathrm{softmax}(o_t)
+    L = -\sum_{t=1}^{T} y_t^\top \log \hat{y}_t
+"""
+
+
+# ---------------------------------------------------------------------------- reading rules
+
+
+def test_what_every_symbol_is_and_its_shape(tmp_path):
+    net = source.resolve(str(problem(tmp_path, ELMAN))).build()
+    assert [p.name for p in net.params] == ["W", "U", "b", "V", "c"]
+    assert [s.name for s in net.states] == ["h"] and net.states[0].direction == "forward"
+    assert [x.name for x in net.inputs] == ["x"]
+    assert net.targets == {"y": "onehot"}  # read by a cross-entropy of a softmax
+    assert {p.name: tuple(map(str, p.shape)) for p in net.params}["U"] == ("n", "d")
+    assert net.objective.name == "L"
+    assert net.sizes_default == {"d": 2, "k": 2, "n": 3, "T": 3}
+
+
+def test_a_state_read_at_t_plus_one_runs_backward(tmp_path):
+    net = source.resolve(str(problem(tmp_path, r"""
+        g_t = \tanh(W g_{t+1} + U x_t)
+        L = \sum_{t=1}^{T} \frac{1}{2} \lVert g_t - y_t \rVert^2
+    """))).build()
+    assert net.states[0].direction == "backward"
+
+
+def test_sizes_shapes_constants_and_data_keys(tmp_path):
+    path = problem(tmp_path, r"""
+        h = \tanh(A u + a)
+        J = \frac{1}{2} \lVert h - z \rVert^2 + \frac{\mu}{2} \lVert A \rVert_F^2
+    """, """
+    sizes: {m: 5, q: 4}
+    shapes: {u: q, h: m}
+    constants: {\\mu: 0.01}
+    data: [u, z]
+    """)
+    net = source.resolve(str(path)).build()
+    assert [p.name for p in net.params] == ["A", "a"]
+    assert {str(h): float(v) for h, v in net.hypers.items()} == {"mu": 0.01}
+    assert [x.name for x in net.inputs] == ["u"] and net.targets == {"z": "real"}
+    assert net.sizes_default == {"m": 5, "q": 4}
+
+
+def test_open_sizes_are_named_and_shown(tmp_path, capsys):
+    path = problem(tmp_path, r"""
+        h_t = \tanh(W h_{t-1} + U x_t)
+        g_t = \tanh(R g_{t-1} + S h_t)
+        L = \sum_{t=1}^{T} \frac{1}{2} \lVert P g_t - y_t \rVert^2
+    """)
+    code, out, _ = run(capsys, "show", str(path))
+    assert code == 0 and "n_g=4" in out.splitlines()[1]  # g's size is its own, named from g
+
+
+def test_a_product_that_does_not_conform_with_the_shapes_given(tmp_path, capsys):
+    path = problem(tmp_path, r"""
+        h_t = \tanh(W h_{t-1} + U x_t)
+        o_t = h_t V
+        L = \sum_{t=1}^{T} \frac{1}{2} \lVert o_t - y_t \rVert^2
+    """, "shapes: {V: [k, n]}\n")
+    code, _, err = run(capsys, "show", str(path))
+    assert code == 2 and "line 4: o_t = h_t V: the shapes do not fit" in err
+
+
+def test_a_yaml_model_file(tmp_path, capsys):
+    path = tmp_path / "cell.yaml"
+    path.write_text("forward:\n  - h = \\tanh(W x + b)\n  - L = \\frac{1}{2} \\lVert h - y \\rVert^2\n")
+    code, out, _ = run(capsys, "show", str(path))
+    assert code == 0 and "L = ½‖h − y‖²" in out
+
+
+def test_canonical_losses_get_their_fused_rules(tmp_path, capsys):
+    spellings = [r"-y^\top \log p", r"-\sum_{j} y_j \log p_j", r"-y^T \log(p)"]
+    for j, loss in enumerate(spellings):
+        path = problem(tmp_path, rf"""
+            p = \mathrm{{softmax}}(W x)
+            L = {loss}
+        """, name=f"ce{j}.md")
+        code, out, _ = run(capsys, "show", str(path))
+        assert code == 0 and "fused softmax + cross-entropy" in out, loss
+    path = problem(tmp_path, r"""
+        p = \sigma(w^T x + c)
+        L = -(y \log p + (1 - y) \log(1 - p))
+    """, name="bce.md")
+    code, out, _ = run(capsys, "show", str(path))
+    assert code == 0 and "fused" in out and "binary cross-entropy" in out
+
+
+def test_a_generic_function_can_be_set(tmp_path, capsys):
+    path = problem(tmp_path, r"""
+        h = f(W x)
+        L = \frac{1}{2} \lVert V h - y \rVert^2
+    """)
+    code, out, _ = run(capsys, "show", str(path))
+    assert code == 0 and "f'(W x)" in out
+    code, out, _ = run(capsys, "show", str(path), "--set", "f=tanh")
+    assert code == 0 and "tanh'(W x)" in out
+
+
+# ---------------------------------------------------------------------------- refused, one line, exit 2
+
+
+BAD = {
+    "unknown function": (r"h = \mathrm{LayerNorm}(W x)" "\n" r"L = h^T h", "unknown function or name 'LayerNorm'"),
+    "a bare word": (r"h = LayerNorm(W x)" "\n" r"L = h^T h", "unknown function or name 'LayerNorm'"),
+    "max otherwise": (r"h = \max(W x, V x)" "\n" r"L = h^T h", "max(0, x)"),
+    "a norm not squared": (r"L = \lVert W x - y \rVert", "not squared"),
+    "an unknown command": (r"h = \Gamma_{q}(W x) \star x" "\n" r"L = h^T h", r"\star"),
+    "shapes that do not fit": (r"h = W x" "\n" r"g = [h; h] \odot h" "\n" r"L = g^T g", "the shapes do not fit"),
+    "a read at t+2": (r"h_t = \tanh(W h_{t+2} + U x_t)" "\n" r"L = \sum_{t=1}^{T} h_t^T h_t", "t+2"),
+    "read both ways": (r"h_t = \tanh(W h_{t-1} + R h_{t+1} + U x_t)" "\n" r"L = \sum_{t=1}^{T} h_t^T h_t",
+                       "both t-1 and t+1"),
+    "an objective with a time index": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"L_t = h_t^T h_t", "objective"),
+    "an objective that is no number": (r"L = [a; b]", "not a number"),
+    "two equations for one symbol": (r"h = W x" "\n" r"h = U x" "\n" r"L = h^T h", "assigned twice"),
+    "not an equation": (r"h = W x = U x" "\n" r"L = h^T h", "not one equation"),
+    "unreadable": (r"h = W (x" "\n" r"L = h^T h", "line 3"),
+    "a learned initial state": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"h_0 = s" "\n"
+                                r"L = \sum_{t=1}^{T} h_t^T h_t", "initial state"),
+    "data that is a matrix": (r"h_t = \tanh(W_t h_{t-1} + U x_t)" "\n" r"L = \sum_{t=1}^{T} h_t^T h_t",
+                              "column vectors"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_model_file_gets_one_line_and_exit_2(case, tmp_path, capsys):
+    equations, phrase = BAD[case]
+    path = problem(tmp_path, equations)
+    out_file = tmp_path / "out.py"
+    code, out, err = run(capsys, "numpy", str(path), "-o", str(out_file))
+    assert code == 2 and not out_file.exists()
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert phrase in err, err
+
+
+def test_bounded_against_hostile_files(tmp_path, capsys):
+    many = tmp_path / "many.md"
+    many.write_text("---\nforward: |\n" + "".join(f"  h{j} = W x\n" for j in range(10_000)) + "---\n")
+    several = tmp_path / "several.md"
+    several.write_text("---\nforward: |\n" + "".join(f"  h_{{{j}}} = W x\n" for j in range(300)) + "---\n")
+    bomb = tmp_path / "bomb.md"
+    bomb.write_text("---\nforward: &a [\"h = W x\", *a]\n---\n")
+    tag = tmp_path / "tag.md"
+    tag.write_text("---\nforward: !!python/object/apply:os.system [\"echo hi\"]\n---\n")
+    unknown = problem(tmp_path, "L = w^T w", "model: rnn-softmax\n", name="unknown.md")
+    for path, phrase in ((many, "derive reads up to"), (several, "300 equations"), (bomb, "YAML"), (tag, "YAML"),
+                         (unknown, "unknown key")):
+        started = time.monotonic()
+        code, _, err = run(capsys, "show", str(path))
+        assert code == 2 and phrase in err and len(err.strip().splitlines()) == 1, err
+        assert time.monotonic() - started < 5
+
+
+# ---------------------------------------------------------------------------- answers with forward:
+
+
+def test_an_answer_file_with_its_own_forward_equations(tmp_path, capsys):
+    answer = tmp_path / "answer.md"
+    answer.write_text(textwrap.dedent(r"""
+        ---
+        forward: |
+          h_t = \tanh(W h_{t-1} + U x_t + b)
+          o_t = V h_t + c
+          L = \sum_{t=1}^{T} \frac{1}{2} \lVert o_t - y_t \rVert^2
+        ---
+        $$\frac{\partial L}{\partial c} = \sum_{t=1}^{T} (o_t - y_t)$$
+        $$\frac{\partial L}{\partial V} = \sum_{t=1}^{T} (o_t - y_t) h_t$$
+    """).lstrip())
+    code, out, _ = run(capsys, "check", str(answer), "--json")
+    report = json.loads(out)
+    assert code == 1 and [c["verdict"] for c in report["claims"]] == ["correct", "incorrect"]
+    assert report["claims"][1]["expected"].endswith(r"h_{t}^{\top}")
+
+
+def test_an_answer_file_naming_a_model_file_beside_it(tmp_path, capsys):
+    problem(tmp_path, ELMAN, name="elman.md")
+    answer = tmp_path / "answer.md"
+    answer.write_text("---\nmodel: elman.md\n---\n"
+                      r"$$\frac{\partial L}{\partial o_t} = \hat{y}_t - y_t$$" "\n")
+    code, out, _ = run(capsys, "check", str(answer))
+    assert code == 0 and "CORRECT" in out
+
+
+def test_forward_and_model_together_are_refused(tmp_path, capsys):
+    answer = tmp_path / "answer.md"
+    answer.write_text("---\nmodel: rnn-softmax\nforward: |\n  L = w^T w\n---\n")
+    code, _, err = run(capsys, "check", str(answer))
+    assert code == 2 and "both model: and forward:" in err
+
+
+def test_a_ten_equation_model_reads_and_derives_in_under_a_second(tmp_path):
+    from derive.deriver import derive
+
+    path = problem(tmp_path, r"""
+        f_t = \sigma(W_f h_{t-1} + U_f x_t + b_f)
+        i_t = \sigma(W_i h_{t-1} + U_i x_t + b_i)
+        g_t = \tanh(W_g h_{t-1} + U_g x_t + b_g)
+        q_t = \sigma(W_q h_{t-1} + U_q x_t + b_q)
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t
+        m_t = \tanh(c_t)
+        h_t = q_t \odot m_t
+        o_t = V h_t + v
+        p_t = \mathrm{softmax}(o_t)
+        L = -\sum_{t=1}^{T} y_t^T \log p_t
+    """)
+    started = time.monotonic()
+    derive(source.resolve(str(path)).build(), "denominator")
+    assert time.monotonic() - started < 1.0
+
+
+def test_an_objective_that_is_an_activation_derives_correctly(tmp_path):
+    """L = tanh(w^T x): the objective's own equation applies a function (its seed is the number 1)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from harness import Case, failures
+
+    path = problem(tmp_path, r"L = \tanh(W x)")
+    for layout in ("denominator", "numerator"):
+        assert failures(Case(str(path), {}, 1, sizes=dict(d=2)), layout, with_sympy=True) == []
+
+
+def test_the_resolver_refuses_a_missing_file():
+    with pytest.raises(DeclarationError, match="no such model file"):
+        source.resolve("nowhere/problem.md")
