@@ -82,7 +82,7 @@ class Document:
         params = ", ".join(rf"${self.p.doprint(p)} \in \mathbb{{R}}^{{{self._dim(p.shape[0])} \times "
                            rf"{self._dim(p.shape[1])}}}$" for p in self.net.params)
         intro = "network_intro" if self.net.seed else "network_intro_noseed"
-        s.say(self.say(intro, model=self.net.name, seed=self.net.seed) + " " +
+        s.say(self.say(intro, model=plain_text(self.net.name), seed=self.net.seed) + " " +
               self.say("parameters", params=params))
         lines = []
         for a in self.net.assignments:
@@ -91,8 +91,9 @@ class Document:
         if self.net.sequential:
             initial = ", ".join(rf"${self.p.doprint(st.initial)} = \mathbf{{0}}$" for st in self.net.states)
             s.say(self.say("time_range", initial=initial))
-        options = ", ".join(rf"\texttt{{{k}={v}}}".replace("_", r"\_") for k, v in self.net.options.items())
-        s.say(self.say("options", options=options))
+        if self.net.options:
+            options = ", ".join(rf"\texttt{{{plain_text(f'{k}={v}')}}}" for k, v in self.net.options.items())
+            s.say(self.say("options", options=options))
         return s
 
     def conventions(self) -> Section:
@@ -299,7 +300,7 @@ class Document:
         env = templates.latex_environment()
         return env.get_template("document.tex.j2").render(
             lang=self.lang,
-            title=self.say("title", model=self.net.name),
+            title=self.say("title", model=plain_text(self.net.name)),
             subtitle=self._subtitle(),
             sections=self.sections(),
         )
@@ -324,3 +325,12 @@ def latex_document(derivation: Derivation, steps: int, lang: str = "en") -> str:
 
 
 __all__ = ["ALWAYS", "Document", "latex_document"]
+
+
+_SPECIAL = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$",
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def plain_text(text: str) -> str:
+    """A name as text in a document (a model file's stem may hold _ or &), every special escaped."""
+    return "".join(_SPECIAL.get(ch, ch) for ch in text)

@@ -30,6 +30,8 @@ def engine_for(lang):
 
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+PROBLEMS = sorted(str(p) for p in (Path(__file__).resolve().parents[1] / "examples" / "problems").glob("*.md")
+                  if not p.name.endswith("_claims.md"))
 
 
 def document(preset, layout, lang, steps):
@@ -41,11 +43,16 @@ def document(preset, layout, lang, steps):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("layout", ["denominator", "numerator"])
-@pytest.mark.parametrize("preset", list(presets.PRESETS) + EXAMPLES)
+@pytest.mark.parametrize("preset", list(presets.PRESETS) + EXAMPLES + PROBLEMS)
 @pytest.mark.parametrize("steps", [3, 50])
 def test_document_compiles_cleanly(tmp_path, preset, layout, lang, steps):
-    if preset in EXAMPLES and steps != 3:
+    if preset in EXAMPLES + PROBLEMS and steps != 3:
         pytest.skip("the examples compile at T = 3 (the presets cover long sums)")
+    if preset in PROBLEMS and lang == "zh" and layout == "numerator":
+        pytest.skip("the problem files compile in Chinese in one layout (the printers are the same)")
+    if preset.endswith("problems/mgu.md") and layout == "denominator":
+        pytest.xfail("known: three bold BPTT terms of the MGU run 25-45pt into the margin (the breaker cannot split "
+                     "a wide factor inside an entrywise product; the layout issue)")
     engine = engine_for(lang)
     tex = tmp_path / "doc.tex"
     tex.write_text(document(preset, layout, lang, steps), encoding="utf-8")

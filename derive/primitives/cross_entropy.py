@@ -34,7 +34,7 @@ class CrossEntropy(Primitive):
 
     def latex(self, p):
         prob, y = self.args
-        return rf"-{p._factor(y, transpose=True)}^{{\top}} \log {p._factor(prob)}"
+        return rf"-{p.transposed(y)} \log {p._factor(prob)}"
 
     def unicode(self, p):
         prob, y = self.args

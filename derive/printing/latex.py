@@ -7,6 +7,8 @@ products of many factors print their first and last factors around ``\\cdots``.
 
 from __future__ import annotations
 
+import re
+
 from sympy import Integer, Rational
 from sympy.matrices.expressions import HadamardProduct, KroneckerProduct, MatAdd, MatMul
 from sympy.printing.latex import LatexPrinter as _SymPyLatexPrinter
@@ -105,7 +107,14 @@ class LatexPrinter(_SymPyLatexPrinter):
         return r" \otimes ".join(self._factor(a) for a in expr.args)
 
     def _print_Transpose(self, expr):
-        base = self._factor(expr.arg, transpose=True)
+        return self.transposed(expr.arg)
+
+    def transposed(self, arg) -> str:
+        """arg^T, written so that a symbol's own superscript (W^{(2)}, h^{(t)}) stays one superscript."""
+        base = self._factor(arg, transpose=True)
+        accented = re.match(r"^(.*\\(hat|tilde|bar|widehat|widetilde|overline|vec)\{.*)\^\{([^{}]*)\}$", base)
+        if accented:  # \hat{y}^{(t)}: amsmath's accents refuse a braced {…}^T, so ^{(t)\top}
+            return f"{accented.group(1)}^{{{accented.group(3)}\\top}}"
         if "^" in base and not base.endswith(r"\right)"):  # W^{(2)} -> {W^{(2)}}^T, not a double superscript
             base = "{" + base + "}"
         return base + r"^{\top}"

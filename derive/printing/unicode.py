@@ -6,10 +6,11 @@ Spellings of a model's symbols come from its notation table; every node has one
 
 from __future__ import annotations
 
-from sympy import Integer, Rational
+from sympy import Integer, Rational, Symbol
 from sympy.printing.str import StrPrinter, sstr
 
 from derive.algebra import neg, split_coefficient
+from derive.nodes import T
 from derive.notation import Notation
 from derive.primitives import Activation
 
@@ -52,7 +53,12 @@ class UnicodePrinter(StrPrinter):
         return self.name(expr.name)
 
     def _print_TimeSym(self, expr):
-        return self.name(expr.name) + subscript(sstr(expr.index))
+        return self.name(expr.name) + subscript(self._index(expr.index))
+
+    def _index(self, index) -> str:
+        """A time index as text, with T spelled as the network spells it (l in seed 001)."""
+        spelled = self.name("T")
+        return sstr(index if spelled == "T" else index.subs(T, Symbol(spelled)))
 
     def _print_Grad(self, expr):
         return f"∂{self.name(self.objective)}/∂{self._print(expr.var)}"
