@@ -22,11 +22,13 @@ from derive.check import parser as P
 from derive.check import semantics as S
 from derive.check.reader import Claim
 from derive.check.world import ShapeError, Undefined, World, without_activation
-from derive.model import Model
+from derive.model import Model, size_value
+from derive.network import DeclarationError
 from derive.primitives import Activation
 from derive.printing.latex import LatexPrinter
 
 STEPS = 4  # T of the worlds answers are checked in: t < T and t = T both occur
+MAX_STEPS = 50  # --set T=... for checking: every claim is compared at every t
 SEEDS = (11, 29)  # two random points
 TOLERANCE = 1e-12
 CLAIM_SECONDS = 3.0  # the most one claim may take, edits included
@@ -76,13 +78,24 @@ class Checker:
         self.layout = layout
         self.notation = notation or {}
         self.timed = "T" in model.sizes
+        self.steps = self._steps(self.settings.pop("T", None))
         self._networks = {}
         self._worlds = {}
         self._special = {}
-        self.worlds = self.worlds_for(STEPS)
+        self._verdicts = {}
+        self.worlds = self.worlds_for(self.steps)
         self.net = self.worlds[0].net
         self.symbols = S.Symbols(self.net, {S.spelling_key(k): v for k, v in self.notation.items()})
         self.printer = LatexPrinter(self.net.notation, objective=self.net.objective.name)
+
+    def _steps(self, written: str | None) -> int:
+        """T of the worlds claims are checked in: --set T=6 (or set: {T: 6}), else STEPS."""
+        if written is None or not self.timed:
+            return STEPS
+        steps = size_value("T", written)
+        if steps > MAX_STEPS:
+            raise DeclarationError(f"T for checking must be at most {MAX_STEPS}, not {steps}")
+        return steps
 
     def network(self, steps: int):
         if steps not in self._networks:
@@ -106,9 +119,17 @@ class Checker:
     # ---------------------------------------------------------------- one claim
 
     def check(self, claim: Claim) -> Verdict:
+        """The verdict on one claim; the same claim again (a class writes the same answers) gets the
+        same verdict without a second search."""
+        key = (claim.lhs, claim.rhs, claim.condition)
+        if key not in self._verdicts:
+            self._verdicts[key] = self._check_in_its_world(claim)
+        return replace(self._verdicts[key], line=claim.line, latex=claim.latex)
+
+    def _check_in_its_world(self, claim: Claim) -> Verdict:
         """The verdict on one claim (in the world with the T the claim writes, if it writes one)."""
         steps = _written_steps(claim.rhs, self.symbols)
-        if steps is None or steps == STEPS or not self.net.sequential:
+        if steps is None or steps == self.steps or not self.net.sequential:
             return self._check(claim)
         saved = self.worlds
         self.worlds = self.worlds_for(steps)
