@@ -114,3 +114,31 @@ def test_every_seed_verdict_is_pinned(name, model):
 def test_every_unchecked_claim_says_why(name, model):
     for v in verdicts(name, model):
         assert v.reason
+
+
+# Each seed as it is, with no flags: judged against the network its own forward equations define,
+# where they define one (seed 001); elsewhere every claim is unchecked and says which equations
+# failed and why (OCR damage such as seed 002's "0 = W^{(2)} h", a loss never written, a conv or
+# an LSTM written schematically), never judged against a guess.
+AS_THEY_ARE = {  # seed: (claims found, verdicts)
+    "000": (28, [U] * 28),
+    "001": (13, [C] * 13),
+    "002": (25, [U] * 25),
+    "003": (8, [U] * 8),
+    "004": (13, [U] * 13),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AS_THEY_ARE))
+def test_every_seed_as_it_is_with_no_flags(name):
+    found = verdicts(name, None)
+    count, pinned = AS_THEY_ARE[name]
+    assert len(found) == count and [v.verdict for v in found] == pinned
+    for v in found:
+        if v.verdict == U:
+            assert "do not define a network" in v.reason and "line" in v.reason, v.reason
+
+
+def test_seed_002_names_its_ocr_damaged_equation():
+    (mlp_claim, *_) = [v for v in verdicts("002", None) if v.line == 43]
+    assert "line 26: 0 = W^{(2)} \\cdot h: the left side is not one symbol" in mlp_claim.reason

@@ -44,7 +44,7 @@ def check_files(files: list[str], model: str | None, layout: str | None, setting
                 results.append(result)
                 if progress:
                     progress(1)
-    for file, _, _, error in results:
+    for _, _, _, error in results:
         if error is not None:
             raise CheckError(error)
     return [(file, name, verdicts) for file, name, verdicts, _ in results]

@@ -47,6 +47,15 @@ def split_condition(rhs: str) -> tuple[str, str | None]:
     return before, " ".join(match.group("cond").split())
 
 
+@dataclass(frozen=True)
+class Definition:
+    """An equation of the file that is not a claim (h_t = ..., x_t ∈ R^n): a forward equation,
+    perhaps, of the network the claims below it are about."""
+
+    line: int
+    text: str
+
+
 @dataclass
 class Answer:
     model: str | None = None
@@ -56,6 +65,7 @@ class Answer:
     forward: dict | None = None  # forward: and the model-file keys beside it (sizes:, shapes:, ...)
     forward_line: int = 1  # the file line where the forward: equations start
     claims: list[Claim] = field(default_factory=list)
+    items: list = field(default_factory=list)  # claims and definitions, in file order
 
 
 # OCR repairs: (pattern, replacement), applied where the damage cannot mean anything else.
@@ -119,19 +129,26 @@ def read_answer(text: str) -> Answer:
 
         answer.forward = {k: settings[k] for k in KEYS if k in settings}
         answer.forward_line = forward_line(text, settings["forward"])
-    answer.claims = claims_in(repair(body), offset)
+    answer.items = items_in(repair(body), offset)
+    answer.claims = [x for x in answer.items if isinstance(x, Claim)]
     return answer
 
 
 def claims_in(text: str, line_offset: int = 0) -> list[Claim]:
-    claims, carried = [], None
+    return [x for x in items_in(text, line_offset) if isinstance(x, Claim)]
+
+
+def items_in(text: str, line_offset: int = 0) -> list:
+    """The claims and the other equations (Definition) of a text, in order."""
+    items, carried = [], None
     for match in DISPLAY.finditer(text):
         body = next(g for g in (match.group("a"), match.group("b"), match.group("c"), match.group("d")) if g)
         start_line = line_offset + text.count("\n", 0, match.start()) + 1
         # a display that starts with "=" continues the derivative of the display before it
-        found, carried = claims_in_math(body, start_line, carried if body.lstrip().startswith("=") else None)
-        claims += found
-    return claims
+        found, carried = claims_in_math(body, start_line, carried if body.lstrip().startswith("=") else None,
+                                        definitions=True)
+        items += found
+    return items
 
 
 # What may precede the derivative on a left side: an enumeration label ("(3)", "b)") or a
@@ -139,9 +156,11 @@ def claims_in(text: str, line_offset: int = 0) -> list[Claim]:
 LABEL = re.compile(r"^\s*((\(\w{1,3}\)|\w{1,2}\))\s*|\\text\{[^{}]*\}\s*)+")
 
 
-def claims_in_math(body: str, start_line: int, carried: str | None = None) -> tuple[list[Claim], str | None]:
+def claims_in_math(body: str, start_line: int, carried: str | None = None,
+                   definitions: bool = False) -> tuple[list, str | None]:
     """Claims in one piece of math (rows of an aligned block, equations side by side, chains),
-    and the derivative the last row was about, which a following "= ..." display continues."""
+    and the derivative the last row was about, which a following "= ..." display continues; with
+    ``definitions``, the other equations too (Definition), in order."""
     body = re.sub(r"\\(begin|end)\{(aligned|split|gathered|array)\}(\{[^}]*\})?", "", body)
     claims, current_lhs = [], carried
     position = 0
@@ -151,8 +170,11 @@ def claims_in_math(body: str, start_line: int, carried: str | None = None) -> tu
         for piece in _side_by_side(row):
             parts = [p.replace("&", " ").strip() for p in split_top(piece, "=")]
             if len(parts) < 2:
+                if definitions and "\\in" in parts[0] and "mathbb" in parts[0]:
+                    claims.append(Definition(row_line, parts[0].strip()))  # x_t \in \mathbb{R}^n
                 continuation = re.sub(r"^(\\q?quad|\s)*", "", parts[0])
-                if claims and current_lhs is not None and continuation[:1] in "+-" and continuation:
+                if claims and isinstance(claims[-1], Claim) and current_lhs is not None and \
+                        continuation[:1] in "+-" and continuation:
                     last = claims[-1]  # "&\quad + ..." goes on with the right side above
                     rhs = f"{last.rhs} {continuation}"
                     claims[-1] = Claim(last.line, last.lhs, rhs, f"{last.lhs} = {rhs}", last.condition)
@@ -164,6 +186,8 @@ def claims_in_math(body: str, start_line: int, carried: str | None = None) -> tu
                 lhs = current_lhs
             elif not DERIVATIVE_LHS.search(lhs):
                 current_lhs = None
+                if definitions:
+                    claims.append(Definition(row_line, LABEL.sub("", piece.replace("&", " ")).strip()))
                 continue
             current_lhs = lhs
             for rhs in parts[1:]:

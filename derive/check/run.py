@@ -47,7 +47,7 @@ def check_answers(file, model_text, layout, claims, settings=None) -> tuple[str 
     Python code. ``settings`` (--set) override the file's set:."""
     answer = load(file, claims)
     if model_text is None and answer.model is None and answer.forward is None:
-        raise CheckError("no model: pass --model MODEL or put model: or forward: in the front matter")
+        return _check_against_own_equations(answer, file, layout, settings)
     try:
         if model_text is not None:
             model_key = ("command line", model_text, _stamp(model_text))
@@ -67,13 +67,81 @@ def check_answers(file, model_text, layout, claims, settings=None) -> tuple[str 
         checker = _cached(checker_key, lambda: Checker(model, layout, answer.notation, options))
     except DeclarationError as err:
         raise CheckError(str(err)) from None
-    verdicts = []
-    for claim in answer.claims:
-        try:
-            verdicts.append(checker.check(claim))
-        except Exception as err:  # noqa: BLE001 - one claim's failure must not stop the others
-            verdicts.append(_unchecked(claim, f"derive could not check it ({type(err).__name__})"))
-    return model.ref, verdicts
+    return model.ref, [_verdict(checker, claim) for claim in answer.claims]
+
+
+def _verdict(checker: Checker, claim: Claim) -> Verdict:
+    try:
+        return checker.check(claim)
+    except Exception as err:  # noqa: BLE001 - one claim's failure must not stop the others
+        return _unchecked(claim, f"derive could not check it ({type(err).__name__})")
+
+
+def _check_against_own_equations(answer: Answer, file: str | None, layout, settings):
+    """A file without a model: each claim is judged against the network that the forward
+    equations written above it in the file define (seed 001 writes h_t = ReLU(...), y_pred = ...,
+    L = ... before its answers). A new block of equations that defines a network starts a new
+    problem (seeds 000, 002, 003 hold two or three); equations that define none (the working of a
+    solution, or OCR damage) change nothing, and claims with no network above them are unchecked,
+    saying which equations failed and why."""
+    from derive.check.reader import Definition
+    from derive.equations import modelfile
+    from derive.equations.text import EquationError
+
+    verdicts, names, pending = [], [], []
+    checker, failure = None, "no forward equations above it define a network"
+    for item in answer.items:
+        if isinstance(item, Definition):
+            if _defines(item) and _defines(item) in {_defines(d) for d in pending}:
+                pending = []  # a symbol defined again: a new problem starts here
+            pending.append(item)
+            continue
+        if pending:
+            lines = _forward_lines(pending)
+            span = f"lines {lines[0][0]}–{lines[-1][0]}" if lines else ""
+            try:
+                decl = _cached(("in file", file, tuple(lines)),
+                               lambda lines=lines: modelfile.declare_lines(lines, Path(file or "answer").stem))
+                model = modelfile.declared_model(decl, f"{file} ({span})", Path(file or "answer").stem)
+                options = {**answer.settings, **(settings or {})}
+                key = ("checker", "in file", file, tuple(lines), layout or answer.layout,
+                       tuple(sorted(answer.notation.items())), tuple(sorted(options.items())))
+                checker = _cached(key, lambda model=model, options=options: Checker(
+                    model, layout or answer.layout, answer.notation, options))
+                names.append(model.ref)
+            except (EquationError, DeclarationError) as err:
+                if checker is None:
+                    failure = f"the equations on {span} do not define a network: {err}"
+            except Exception as err:  # noqa: BLE001 - a student's equations: never a traceback
+                if checker is None:
+                    failure = f"the equations on {span} cannot be evaluated ({type(err).__name__})"
+            pending = []
+        verdicts.append(_verdict(checker, item) if checker is not None else _unchecked(item, failure))
+    if not any(isinstance(item, Definition) for item in answer.items):
+        raise CheckError("no model: pass --model MODEL or put model: or forward: in the front matter")
+    return "; ".join(names) or None, verdicts
+
+
+def _defines(definition) -> str | None:
+    """The left side a definition writes, without spaces (h_t in h_t = ...), or None."""
+    left, equals, _ = definition.text.partition("=")
+    return "".join(left.split()) if equals else None
+
+
+def _forward_lines(definitions) -> list[tuple[int, str]]:
+    """The definitions as forward equations, less the unrolled instances of a step's equation
+    (h_1 = σ(U x_1 + w h_0) where h_t = σ(U x_t + w h_{t-1}) is written too)."""
+    import re
+
+    general = {m.group(1) for d in definitions
+               if (m := re.match(r"\s*(.+?)_\{?\s*t\s*\}?\s*=", d.text))}
+    out = []
+    for d in definitions:
+        instance = re.match(r"\s*(.+?)_\{?\s*[1-9]\d*\s*\}?\s*=", d.text)
+        if instance and instance.group(1) in general:
+            continue
+        out.append((d.line, d.text))
+    return out
 
 
 # A class of answer files shares its model: it is read, derived and sampled once per process.

@@ -34,8 +34,27 @@ def equation_lines(forward, first_line: int = 1) -> list[tuple[int, str]]:
         text = re.sub(r"(?<!\\)%.*$", "", raw)
         text = text.replace("$", "").replace("&", " ").strip()
         text = re.sub(r"(\\\\|[,.;])\s*$", "", text).strip()
-        if text:
-            out.append((first_line + j, text))
+        for piece in _side_by_side(text):
+            out.append((first_line + j, piece))
+    return out
+
+
+def _side_by_side(text: str) -> list[str]:
+    """a = W x + b, \\quad h = σ(a): two equations on one line, each on its own (a piece without
+    = stays with the one before it: a range or a space it is said to be in)."""
+    from derive.check.reader import split_top
+
+    pieces = [p.strip().rstrip(",;").strip() for p in split_top(text, r"\\q?quad")]
+    out = []
+    for piece in pieces:
+        if not piece:
+            continue
+        if out and "=" not in piece.replace("\\in", ""):
+            out[-1] = f"{out[-1]}, {piece}"
+        elif out and re.match(r"\(?\s*t\s*=", piece):  # "\quad t = 1, ..., T": a range, not an equation
+            out[-1] = f"{out[-1]}, {piece}"
+        else:
+            out.append(piece)
     return out
 
 
@@ -52,6 +71,17 @@ def declaration(settings: dict, *, stem: str, first_line: int = 1) -> Declaratio
         data = [x.strip() for x in data.split(",") if x.strip()]
     return declare(equation_lines(settings.get("forward"), first_line), stem=stem, sizes=settings.get("sizes"),
                    shapes=settings.get("shapes"), constants=settings.get("constants"), data=data)
+
+
+def declare_lines(lines: list[tuple[int, str]], stem: str) -> Declaration:
+    """The declaration that equations written in an answer file make (no front matter): they
+    must apply a loss and train a parameter, or they are working, not a network."""
+    decl = declare(lines, stem=stem)
+    if not decl.has_loss:
+        raise EquationError("they apply no loss (−yᵀ log ŷ, ½‖o − y‖², ℓ(o, y), ...)")
+    if not any(s.role == "param" for s in decl.symbols.values()):
+        raise EquationError("they have no parameter")
+    return decl
 
 
 def read(path: Path, ref: str) -> Declaration:
