@@ -35,7 +35,10 @@ def load_yaml(text: str):
     try:
         return yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
-        raise FrontMatterError(f"not valid YAML: {str(err).splitlines()[0]}") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1} of the YAML)" if mark is not None else ""
+        hint = "; quote LaTeX inside [...] or {...}: data: ['\\hat{y}']" if "\\" in text else ""
+        raise FrontMatterError(f"not valid YAML{where}: {str(err).splitlines()[0]}{hint}") from None
     except RecursionError:
         raise FrontMatterError("the YAML is nested too deeply") from None
 

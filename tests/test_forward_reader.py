@@ -255,3 +255,117 @@ def test_an_objective_that_is_an_activation_derives_correctly(tmp_path):
 def test_the_resolver_refuses_a_missing_file():
     with pytest.raises(DeclarationError, match="no such model file"):
         source.resolve("nowhere/problem.md")
+
+
+# ---------------------------------------------------------------------------- equations in the answer file
+
+
+TWO_PROBLEMS = r"""
+Problem 1. A one-layer net:
+
+$$h = \tanh(W x + b)$$
+$$L = \frac{1}{2} \lVert h - y \rVert^2$$
+
+$$\frac{\partial L}{\partial b} = (h - y) \odot (1 - h \odot h)$$
+$$\frac{\partial L}{\partial W} = (h - y) x^T$$
+
+Problem 2. An RNN:
+
+$$s_t = \tanh(W s_{t-1} + U x_t)$$
+$$L = \sum_{t=1}^{T} \frac{1}{2} \lVert s_t - y_t \rVert^2$$
+
+$$\frac{\partial L}{\partial s_t} = s_t - y_t
+  + W^T \left(\frac{\partial L}{\partial s_{t+1}} \odot (1 - s_{t+1} \odot s_{t+1})\right)$$
+$$\frac{\partial L}{\partial U} = \sum_{t=1}^{T} \frac{\partial L}{\partial s_t} x_t^T$$
+"""
+
+
+def test_an_answer_file_with_two_problems_and_no_front_matter(tmp_path, capsys):
+    answer = tmp_path / "answer.md"
+    answer.write_text(TWO_PROBLEMS)
+    code, out, _ = run(capsys, "check", str(answer), "--json")
+    report = json.loads(out)
+    assert [c["verdict"] for c in report["claims"]] == ["correct", "incorrect", "correct", "incorrect"]
+    assert "lines 4–5" in report["model"] and "lines 12–13" in report["model"]
+    assert code == 1
+
+
+def test_equations_that_define_no_network_are_named_and_nothing_is_judged(tmp_path, capsys):
+    answer = tmp_path / "answer.md"
+    answer.write_text(r"""
+$$h = \tanh(W x + b)$$
+$$0 = V h$$
+$$L = \frac{1}{2} \lVert o - y \rVert^2$$
+
+$$\frac{\partial L}{\partial o} = o - y$$
+""")
+    code, out, _ = run(capsys, "check", str(answer), "--json")
+    (claim,) = json.loads(out)["claims"]
+    assert code == 0 and claim["verdict"] == "unchecked"
+    assert "line 3: 0 = V h: the left side is not one symbol" in claim["reason"]
+
+
+def test_check_takes_t_from_set(tmp_path, capsys):
+    answer = tmp_path / "answer.md"
+    answer.write_text("---\nset: {T: 6}\nforward: |\n  h_t = \\tanh(W h_{t-1} + U x_t)\n"
+                      "  L = \\sum_{t=1}^{T} \\frac{1}{2} \\lVert h_t - y_t \\rVert^2\n---\n"
+                      r"$$\frac{\partial L}{\partial h_t} = h_t - y_t + W^T \left(\frac{\partial L}{\partial h_{t+1}}"
+                      r" \odot (1 - h_{t+1} \odot h_{t+1})\right)$$" "\n")
+    code, out, _ = run(capsys, "check", str(answer))
+    assert code == 0 and "t = 1, 2, 3, 4, 5 (T = 6)" in out
+    code, _, err = run(capsys, "check", str(answer), "--set", "T=51")
+    assert code == 2 and "at most 50" in err
+
+
+# Notations real problems use, each read into a network whose derivation passes the oracles.
+VARIANTS = {
+    "bold, a range and a boundary": r"""
+        \mathbf{h}_0 = \mathbf{0}
+        \mathbf{a}_t = \mathbf{W}\mathbf{h}_{t-1} + \mathbf{U}\mathbf{x}_t + \mathbf{b}, \quad t = 1, \dots, T
+        \mathbf{h}_t = \tanh(\mathbf{a}_t) \in \mathbb{R}^n
+        \hat{\mathbf{y}}_t = \text{softmax}(\mathbf{V}\mathbf{h}_t + \mathbf{c})
+        L = \sum_t L_t
+        L_t = -\mathbf{y}_t^\top \log \hat{\mathbf{y}}_t
+    """,
+    "Ng's layers and binary cross-entropy": r"""
+        z^{[1]} = W^{[1]} x + b^{[1]}
+        a^{[1]} = \tanh(z^{[1]})
+        \hat{y} = \sigma(W^{[2]} a^{[1]} + b^{[2]})
+        \mathcal{L} = -\left[ y \log \hat{y} + (1-y)\log(1-\hat{y}) \right]
+    """,
+    "time in angle brackets, the entries summed": r"""
+        h^{<t>} = \tanh(W_{aa} h^{<t-1>} + W_{ax} x^{<t>} + b_a)
+        \hat{y}^{<t>} = \mathrm{softmax}(W_{ya} h^{<t>} + b_y)
+        \mathcal{L} = \sum_{t=1}^{T} -\sum_{i} y_i^{<t>} \log \hat{y}_i^{<t>}
+    """,
+    "E and E_t, a dot product": r"""
+        s_t = \tanh(U x_t + W s_{t-1})
+        \hat{y}_t = \mathrm{softmax}(V s_t)
+        E = \sum_t E_t
+        E_t = -y_t \cdot \log \hat{y}_t
+    """,
+    "generic f, g and a loss with arguments": r"""
+        \mathbf{h}^{(t)} = f(\mathbf{W}_{hh} \mathbf{h}^{(t-1)} + \mathbf{W}_{xh} \mathbf{x}^{(t)})
+        \hat{\mathbf{y}}^{(t)} = g(\mathbf{W}_{hy} \mathbf{h}^{(t)})
+        J(\theta) = \sum_{t=1}^{T} \ell(\hat{\mathbf{y}}^{(t)}, \mathbf{y}^{(t)})
+    """,
+    "two equations on a line, a squared scalar": r"""
+        a = W x + b, \quad h = \sigma(a)
+        \hat{y} = \sigma(w^\top h + c)
+        L = (\hat{y} - y)^2
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_a_notation_real_problems_use(name, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from harness import Case, failures
+
+    path = problem(tmp_path, VARIANTS[name])
+    for steps in (1, 3):
+        assert failures(Case(str(path), {}, steps, seed=steps), "denominator", with_sympy=False) == []
+    assert failures(Case(str(path), {}, 1, sizes=dict(n=2, d=1, k=2, n_a=2, n_z1=2)), "numerator",
+                    with_sympy=True) == []

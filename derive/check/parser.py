@@ -299,11 +299,36 @@ class Builder(Transformer):
             else:
                 terms.append((sign, child))
                 sign = 1
+        terms = _close_bigops(terms)
         if len(terms) == 1 and terms[0][0] == 1:
             return terms[0][1]
         if len(terms) == 1:
             return Neg(terms[0][1])
         return Sum(tuple(terms))
+
+
+@dataclass(frozen=True)
+class _OpenBigOp:
+    """A \\sum or \\prod that ends its term (\\sum_{t=1}^{T} -y_t^T log p_t): its body is the next term."""
+
+    node: tuple
+
+
+def _close_bigops(terms: list) -> list:
+    out, j = [], 0
+    while j < len(terms):
+        sign, node = terms[j]
+        last = node.items[-1] if isinstance(node, Product) else node
+        if isinstance(last, _OpenBigOp):
+            if j + 1 >= len(terms):
+                raise ParseError("a sum or product with nothing to sum")
+            next_sign, body = terms[j + 1]
+            closed = _bigop(last.node, body if next_sign == 1 else Neg(body))
+            node = Product((*node.items[:-1], closed), node.ops) if isinstance(node, Product) else closed
+            j += 1
+        out.append((sign, node))
+        j += 1
+    return out
 
 
 def _mulop(text: str) -> str:
@@ -368,7 +393,7 @@ def _superscript(node, raw: str):
         return node
     if raw.endswith("T") and raw.startswith("(") and ")" in raw and isinstance(node, Sym):  # W^{(2)T}
         return Transpose(Sym(node.base, node.sub, raw[:-1].strip()))
-    if isinstance(node, Sym) and re.fullmatch(r"\(\s*\w+\s*\)", raw):  # W^{(1)}: part of the name
+    if isinstance(node, Sym) and re.fullmatch(r"\(\s*\w+\s*\)|\[\s*\d+\s*\]", raw):  # W^{(1)}, W^{[1]}: the name's
         return Sym(node.base, node.sub, raw.replace(" ", ""))
     return Power(node, raw)
 
@@ -380,13 +405,17 @@ TIME_SUPERSCRIPT = re.compile(r"^[(<]\s*([tT](\s*[-+]\s*\d+)?)\s*[)>]$")
 def time_as_subscript(node):
     """h^{(t-1)} as h_{t-1} (the grammar reads h^{(t)} as a name part and h^{(t-1)} as a power);
     None for a node that is no symbol with time in its superscript."""
-    if isinstance(node, Sym) and node.sup is not None and node.sub is None:
-        match = TIME_SUPERSCRIPT.match(node.sup.strip())
-        return Sym(node.base, re.sub(r"\s+", "", match.group(1))) if match else None
-    if isinstance(node, Power) and isinstance(node.base, Sym) and node.base.sup is None and node.base.sub is None:
-        match = TIME_SUPERSCRIPT.match(node.exponent.strip())
-        return Sym(node.base.base, re.sub(r"\s+", "", match.group(1))) if match else None
-    return None
+    if isinstance(node, Sym) and node.sup is not None:
+        sym, written = node, node.sup
+    elif isinstance(node, Power) and isinstance(node.base, Sym) and node.base.sup is None:
+        sym, written = node.base, node.exponent
+    else:
+        return None
+    match = TIME_SUPERSCRIPT.match(written.strip())
+    if match is None:
+        return None
+    time = re.sub(r"\s+", "", match.group(1))
+    return Sym(sym.base, time if sym.sub is None else f"{sym.sub},{time}")  # y_i^{(t)}: entry i of y at t
 
 
 # Letters that name a generic function when called (f(y_1), f'(y_3)), as in seed 000.
@@ -416,8 +445,10 @@ def _assemble(nodes: list, ops: list):
         joined = ops[j] if j < len(ops) else None
         if isinstance(node, tuple) and node[0] == "bigop":
             body_nodes = nodes[j + 1:]
-            if not body_nodes:
-                raise ParseError("a sum or product with nothing to sum")
+            if not body_nodes:  # \sum_t -y_t: the body is the signed term after it (Builder.expr)
+                out.append(_OpenBigOp(node))
+                out_ops.append(op)
+                break
             out.append(_bigop(node, _assemble(body_nodes, ops[j + 1:])))
             out_ops.append(op)
             break

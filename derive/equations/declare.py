@@ -10,8 +10,9 @@ naming the equation.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sympy import Integer, Rational
 
@@ -22,8 +23,8 @@ from derive.check.semantics import FUNCTION_NAMES
 from derive.equations import losses
 from derive.equations.losses import Loss
 from derive.equations.shapes import Dims, Shape, ShapeError
-from derive.equations.symbols import Name, Reading, bold_bases, readings, time_offset
-from derive.equations.text import EquationError, read_side, split_equation
+from derive.equations.symbols import Name, Reading, fonts, readings, time_offset
+from derive.equations.text import EquationError, annotations, left_symbol, read_side, split_equation
 from derive.network import DeclarationError, Network
 from derive.nodes import T, TimeSum, t
 from derive.notation import Notation, Spelling
@@ -73,10 +74,17 @@ class Declaration:
     stem: str
     order: list[Equation] = field(default_factory=list)
     time_keys: set[str] = field(default_factory=set)
+    split: set[str] = field(default_factory=set)
     generic: tuple[str, ...] = ()  # the generic functions' option names (f, phi), and ell for a generic loss
 
     def network(self, sizes: dict[str, int] | None = None, options: dict[str, str] | None = None) -> Network:
         return _Builder(self, {**self.size_defaults, **(sizes or {})}, options or {}).build()
+
+    @property
+    def has_loss(self) -> bool:
+        """Whether an equation applies a loss (−yᵀ log p, ½‖o − y‖², ℓ(o, y), ...): what makes equations
+        written in an answer file a network rather than a line of working."""
+        return any(_losses(eq.rhs) for eq in self.equations)
 
     def options(self) -> dict[str, tuple[str, ...]]:
         """A generic function may be given a concrete one (--set phi=tanh, --set ell=ce)."""
@@ -102,16 +110,34 @@ def declare(forward: list[tuple[int, str]], *, stem: str = "model", sizes: dict 
         raise EquationError("no forward equations")
     if len(forward) > MAX_EQUATIONS:
         raise EquationError(f"{len(forward)} equations; a model file holds up to {MAX_EQUATIONS}")
-    reader = _Reader(forward, sizes or {}, shapes or {}, constants or {}, data or [], stem)
+    lines, spaces, last_steps = [], [], set()
+    for line, text in forward:
+        written = annotations(text)
+        if written.space is not None:
+            spaces.append((written.subject, list(written.space) + [1] * (2 - len(written.space))))
+        if written.last_step is not None:
+            last_steps.add(written.last_step)
+        if written.equation is not None:
+            lines.append((line, written.equation))
+        elif written.space is None:
+            raise EquationError(f"line {line}: {text.strip()[:80]}: it is not one equation 'left = right'")
+    if len(last_steps - {"T"}) > 1 or len(last_steps) > 1 and "T" in last_steps:
+        raise EquationError(f"the steps run to {' and to '.join(sorted(last_steps))}: one last step, please")
+    shape_specs = [*(shapes or {}).items(), *spaces]
+    reader = _Reader(lines, sizes or {}, shape_specs, constants or {}, data or [], stem,
+                     last_step=next(iter(last_steps - {"T"}), None))
     return reader.read()
 
 
 class _Reader:
-    def __init__(self, forward, sizes, shapes, constants, data, stem):
-        self.forward, self.stem = forward, stem
+    def __init__(self, forward, sizes, shapes, constants, data, stem, last_step=None):
+        self.forward, self.stem, self.last_step = forward, stem, last_step
         self.sizes_given = {str(k): _size_value(k, v) for k, v in sizes.items()}
         self.shapes_given, self.constants_given, self.data_given = shapes, constants, [str(x) for x in data]
-        self.bold = set().union(*(bold_bases(text) for _, text in forward))
+        self.fonts = {}
+        for _, text in forward:
+            for base, font in fonts(text).items():
+                self.fonts.setdefault(base, font)
         self.dims = Dims()
         self.one = self.dims.new(1)
 
@@ -122,7 +148,10 @@ class _Reader:
         for line, text in self.forward:
             try:
                 lhs_text, rhs_text = split_equation(text)
-                lhs, rhs = read_side(lhs_text), losses.recognise(read_side(rhs_text))
+                lhs, rhs = read_side(left_symbol(lhs_text)), read_side(rhs_text)
+                if self.last_step:  # t = 1, ..., l: l is T
+                    lhs, rhs = _renamed_last_step(lhs, self.last_step), _renamed_last_step(rhs, self.last_step)
+                rhs = losses.recognise(rhs)
             except EquationError as err:
                 raise EquationError(f"line {line}: {text.strip()[:80]}: {err}") from None
             options = readings(lhs)
@@ -131,6 +160,9 @@ class _Reader:
             parsed.append((line, text, options, rhs))
         occurrences = [opt for _, _, options, rhs in parsed for opt in [options, *self._symbol_readings(rhs)]]
         self.time_keys = {o[0].name.key for o in occurrences if o[0].time is not None and "t" in o[0].time}
+        per_step = {options[0].name.key for _, _, options, _ in parsed if options[0].time == "t"}
+        static = {options[-1].name.key for _, _, options, _ in parsed if options[-1].time is None}
+        self.split = per_step & static  # E = Σ_t E_t: E and E_t are two symbols
         self.sequential = bool(self.time_keys)
         equations, initial = [], []
         for line, text, options, rhs in parsed:
@@ -139,7 +171,7 @@ class _Reader:
                 initial.append(eq)
             else:
                 equations.append(eq)
-        self.equations = equations
+        self.equations = _objective_last(equations, self)
         self.symbols: dict[str, Symbol] = {}
         self._classify(initial)
         self._infer()
@@ -147,10 +179,11 @@ class _Reader:
         order = self._order()
         notation = self._notation()
         return Declaration(self.equations, self.symbols, self.dims, self.size_names, self.size_defaults,
-                           self.sequential, notation, self.stem, order, self.time_keys, self._generic_options())
+                           self.sequential, notation, self.stem, order, self.time_keys, self.split,
+                           self._generic_options())
 
     def pick(self, options: list[Reading]) -> Reading:
-        return pick(options, self.time_keys)
+        return pick(options, self.time_keys, self.split)
 
     def _symbol_readings(self, node):
         """Every symbol node in a tree, as its list of readings."""
@@ -227,6 +260,11 @@ class _Reader:
             raise EquationError(f"constants: {sorted(unused)[0]} is not in the equations")
         self._targets(reads)
         self.reads = reads
+        objective = self.equations[-1].target.name.key
+        for eq in self.equations:
+            key = eq.target.name.key
+            if key != objective and key not in reads:
+                raise eq.fail(f"{key} is computed but nothing reads it (the objective is the last equation)")
 
     def _first_read(self, reads, key) -> Equation:
         return reads[key][0][0]
@@ -238,6 +276,8 @@ class _Reader:
             raise EquationError(f"{where}: {spelled}: {err}") from None
         if not options:
             raise EquationError(f"{where}: {spelled} is not a symbol")
+        if hasattr(self, "time_keys"):
+            return self.pick(options).name.key
         return options[-1].name.key if options[-1].time is None else options[0].name.key
 
     def _targets(self, reads) -> None:
@@ -283,7 +323,7 @@ class _Reader:
                 s.shape = Shape(self.one, self.one)  # λ, α: a scalar
             else:
                 s.shape = Shape(dims.new(), dims.new())
-        for spelled, spec in self.shapes_given.items():
+        for spelled, spec in self.shapes_given:
             key = self._key_of(spelled, "shapes")
             if key not in self.symbols:
                 raise EquationError(f"shapes: {spelled} is not in the equations")
@@ -486,8 +526,6 @@ class _Reader:
                     break
             else:
                 raise pending[0].fail("its variables depend on each other in a circle")
-        if order[-1] is not self.equations[-1]:
-            raise self.equations[-1].fail("the last equation is the objective, but other equations read it")
         return order
 
     def _notation(self) -> Notation:
@@ -495,7 +533,7 @@ class _Reader:
         for s in self.symbols.values():
             s.identifier = _identifier(s)
             if s.role != "size":
-                table[s.identifier] = s.name.spelling(_letter(s.name) in self.bold or s.name.base in self.bold)
+                table[s.identifier] = s.name.spelling(self.fonts.get(_letter(s.name)) or self.fonts.get(s.name.base))
         seen = {}
         for s in self.symbols.values():
             if s.role == "size":
@@ -505,6 +543,8 @@ class _Reader:
             seen[s.identifier] = s.name.key
         for fn in self._generic_functions():
             table[GENERIC_FUNCTIONS[fn]] = Spelling((fn,), _function_unicode(fn))
+        if self.last_step:
+            table["T"] = Spelling((self.last_step, "T"), self.last_step)
         return Notation(table, time=self._time_style())
 
     def _time_style(self) -> str:
@@ -576,7 +616,8 @@ class _Builder:
         if s.role == "input":
             if cols != 1:
                 raise EquationError(f"{s.name.key} is data (unassigned, indexed by t or spelled x, y) with "
-                                    f"{cols} columns: derive reads data as column vectors")
+                                    f"{cols} columns: derive reads data as column vectors (two vectors side by "
+                                    "side are a matrix product: a dot product is y^T z)")
             if self.d.sequential and not s.per_step:
                 raise EquationError(f"{s.name.key} is data without a time index in a network over time "
                                     "(write it x_t)")
@@ -626,7 +667,7 @@ class _Builder:
         return method(node)
 
     def d_pick(self, options):
-        return pick(options, self.d.time_keys)
+        return pick(options, self.d.time_keys, self.d.split)
 
     def coefficient(self, node):
         if isinstance(node, P.Num):
@@ -747,8 +788,9 @@ class _Builder:
             return ops.generic_loss(p, y)
         if self._is_target(node.prediction) and not self._is_target(node.target):
             p, y = y, p  # (y - ŷ)²: the same loss
-        loss = ops.squared_error(p, y)
-        return matmul(node.factor, loss) if node.factor != 1 else loss
+        if node.factor != 1:  # ‖o − y‖², (ŷ − y)² without the ½: the squared norm itself
+            return ops.frobenius_sq(sub(p, y))
+        return ops.squared_error(p, y)
 
     def _is_target(self, node) -> bool:
         found = readings(node)
@@ -758,10 +800,12 @@ class _Builder:
 # ---------------------------------------------------------------------------- helpers
 
 
-def pick(options: list[Reading], time_keys: set[str]) -> Reading:
+def pick(options: list[Reading], time_keys: set[str], split: set[str] = frozenset()) -> Reading:
     """The reading of a written symbol: h_0 is h at time 0 when h is indexed by t somewhere, else a
-    symbol named h_0."""
+    symbol named h_0; E_t is the per-step E where the problem also computes E once (E = Σ_t E_t)."""
     first = options[0]
+    if first.time is not None and first.name.key in split:
+        return Reading(replace(first.name, step=True), first.time)
     if first.time is not None and first.name.key in time_keys:
         return first
     return options[-1] if options[-1].time is None else Reading(first.name, None)
@@ -836,6 +880,52 @@ def _letter(name: Name) -> str:
 
 def _identifier(s: Symbol) -> str:
     return s.name.identifier
+
+
+def _objective_last(equations: list[Equation], reader) -> list[Equation]:
+    """The equations with the objective last: the last one, or where another equation reads it
+    (L = Σ_t L_t written before L_t's own equation), the one equation nothing else reads."""
+    def unread(eq):
+        key = eq.target.name.key
+        return not any(reader.pick(o).name.key == key for other in equations if other is not eq
+                       for o in reader._symbol_readings(other.rhs))
+
+    if unread(equations[-1]):
+        return equations
+    candidates = [eq for eq in equations if unread(eq)]
+    if len(candidates) != 1:
+        raise equations[-1].fail("the last equation is the objective, but other equations read it")
+    return [eq for eq in equations if eq is not candidates[0]] + candidates
+
+
+def _renamed_last_step(node, last: str):
+    """The tree with the problem's last step (l in t = 1, ..., l) written T: h_l, h_{l-1}, \\sum^{l}."""
+    pattern = re.compile(rf"^{re.escape(last)}(\s*[-+]\s*\d+)?$")
+
+    def rename(x):
+        if isinstance(x, P.Sym) and x.sub is not None and pattern.match(x.sub.strip()):
+            return P.Sym(x.base, "T" + x.sub.strip()[len(last):], x.sup)
+        if isinstance(x, P.BigOp) and x.hi is not None and x.hi.strip() == last:
+            return P.BigOp(x.kind, x.var, x.lo, "T", rename(x.body))
+        return _rebuilt(x, rename)
+
+    return rename(node)
+
+
+def _rebuilt(node, f):
+    """``node`` with ``f`` applied to each child (P's trees are frozen dataclasses)."""
+    if isinstance(node, tuple):
+        return tuple(_rebuilt(x, f) if isinstance(x, tuple) else f(x) for x in node)
+    if not dataclasses.is_dataclass(node):
+        return node
+    changes = {}
+    for fld in dataclasses.fields(node):
+        value = getattr(node, fld.name)
+        if isinstance(value, tuple):
+            changes[fld.name] = _rebuilt(value, f)
+        elif dataclasses.is_dataclass(value):
+            changes[fld.name] = f(value)
+    return dataclasses.replace(node, **changes) if changes else node
 
 
 def _what(node) -> str:

@@ -99,6 +99,8 @@ def _negated(inner):
     pair = _product(inner)
     if pair and isinstance(pair[0], P.Transpose) and _is_log(pair[1]):  # -y^T log p
         return Loss("ce", pair[1].args[0], pair[0].arg)
+    if pair and inner.ops == ("·",) and _is_log(pair[1]) and not isinstance(pair[0], P.Transpose):
+        return Loss("ce", pair[1].args[0], pair[0])  # -y · log p: \cdot between two vectors, the dot product
     if isinstance(inner, P.BigOp) and inner.kind == "sum":  # -Σ_j y_j log p_j
         pair = _product(inner.body)
         if pair and _is_log(pair[1]):
@@ -133,7 +135,8 @@ def _squared(node, factor):
 
 
 def _entry_of(node, index: str):
-    """y for y_j (and y_t for y_{t,j}) where j is the summed index; None otherwise."""
+    """y for y_j (and y_t for y_{t,j}, y_j^{(t)}) where j is the summed index; None otherwise."""
+    node = P.time_as_subscript(node) or node
     if not isinstance(node, P.Sym) or node.sub is None:
         return None
     parts = [p.strip() for p in node.sub.split(",")]

@@ -29,11 +29,12 @@ class Name:
     base: str  # "W", "\\hat{y}", "\\lambda"
     sup: str | None = None  # "(1)"
     sub: str | None = None  # "hh", "f", "pred"
+    step: bool = False  # E_t where the problem also writes E = Σ_t E_t: a symbol of its own, spelled as E
 
     @property
     def key(self) -> str:
         return (self.base + (f"^{{{self.sup}}}" if self.sup else "") + (f"_{{{self.sub}}}" if self.sub else "")
-                ).replace(" ", "")
+                + ("@t" if self.step else "")).replace(" ", "")
 
     @property
     def identifier(self) -> str:
@@ -46,15 +47,19 @@ class Name:
         base = base.lstrip("\\")
         layer = re.sub(r"\W", "", self.sup or "")
         sub = re.sub(r"\W+", "_", (self.sub or "").replace("\\", "")).strip("_")
-        name = base + layer + (f"_{sub}" if sub else "") + suffix
+        name = base + layer + (f"_{sub}" if sub else "") + suffix + ("_t" if self.step else "")
         if not name.isidentifier():
             raise EquationError(f"{self.key} cannot be named")
         return name
 
-    def spelling(self, bold: bool) -> Spelling:
+    def spelling(self, font: str | None) -> Spelling:
         base = self.base
-        tex = rf"\mathbf{{{base}}}" if bold and not base.startswith("\\") else (
-            rf"\boldsymbol{{{base}}}" if bold else base)
+        if font == "mathbf":
+            tex = rf"\mathbf{{{base}}}" if not base.startswith("\\") else rf"\boldsymbol{{{base}}}"
+        elif font:
+            tex = rf"\{font}{{{base}}}"
+        else:
+            tex = base
         if self.sup:
             tex += f"^{{{self.sup}}}"
         if self.sub:
@@ -130,6 +135,11 @@ def time_offset(time: str) -> tuple[str, int]:
     return "", int(time)
 
 
-def bold_bases(text: str) -> set[str]:
-    r"""The base letters a text writes in bold (\mathbf{W}, \boldsymbol{\alpha}, \bm{h})."""
-    return {m.group(2) for m in re.finditer(r"\\(mathbf|boldsymbol|bm)\s*\{\s*(\\?[A-Za-z]+)", text)}
+def fonts(text: str) -> dict[str, str]:
+    r"""The font each base letter is written in, where it is not the default: \mathbf{W},
+    \boldsymbol{\alpha}, \bm{h} (bold), \mathcal{L}, \mathscr{L}."""
+    found = {}
+    for m in re.finditer(r"\\(mathbf|boldsymbol|bm|mathcal|mathscr)\s*\{\s*(\\?[A-Za-z]+)", text):
+        font = {"boldsymbol": "mathbf", "bm": "mathbf"}.get(m.group(1), m.group(1))
+        found.setdefault(m.group(2), font)
+    return found

@@ -12,6 +12,7 @@ not squared.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from derive.check import parser as P
 from derive.primitives import APPLIED
@@ -30,6 +31,43 @@ STRUCTURE = {"frac", "dfrac", "tfrac", "partial", "sum", "prod", "cdot", "times"
 FUNCTION_WORDS = {P.normalize(s).strip().lstrip("\\") for op in APPLIED for s in op.spellings} | {"diag"}
 
 
+# What a problem writes after an equation that is not part of it: the steps it holds for
+# (", t = 1, 2, \dots, l") and the space of its left side (\in \mathbb{R}^{n}).
+RANGE = re.compile(r"(?:,|\\q?quad|\s|\\[,;:! ])*\(?\s*(?:\\text\s*\{\s*for\s*\}\s*)?t\s*=\s*1\s*"
+                   r"(?:,\s*2\s*)?(?:,\s*|\.\.\s*)?(?:\\[lc]?dots\s*|\.\.\.\s*|…\s*)?,?\s*([A-Za-z])\s*\)?\s*$")
+SPACE = re.compile(r"\\in\s*\\mathbb\s*\{\s*R\s*\}\s*(?:\^\s*(\{[^{}]*\}|\w))?\s*,?\s*$")
+
+
+@dataclass(frozen=True)
+class Annotated:
+    """One line of a problem: the equation (None for a declaration such as x_t ∈ R^d), the space
+    its left side is said to be in, and the last step of the range it is said to hold for."""
+
+    equation: str | None
+    subject: str | None  # the symbol the space is about (the left side, or the declared symbol)
+    space: tuple[str, ...] | None  # ("n",), ("n", "d"), () for \mathbb{R}
+    last_step: str | None  # "l" in t = 1, ..., l
+
+
+def annotations(text: str) -> Annotated:
+    text = text.strip()
+    last_step = None
+    match = RANGE.search(text)
+    if match and match.start() > 0:
+        last_step, text = match.group(1), text[:match.start()].rstrip()
+    space = None
+    match = SPACE.search(text)
+    if match:
+        raw = (match.group(1) or "").strip("{} ")
+        space = tuple(p.strip() for p in re.split(r"\\times|×", raw) if p.strip()) if raw else ()
+        text = text[:match.start()].rstrip().rstrip(",").rstrip()
+    from derive.check.reader import split_top
+
+    if len(split_top(text, "=")) == 1:
+        return Annotated(None, text if space is not None else None, space, last_step)
+    return Annotated(text, split_top(text, "=")[0].strip() if space is not None else None, space, last_step)
+
+
 def split_equation(text: str) -> tuple[str, str]:
     """(left, right) of ``left = right``; exactly one top-level = ."""
     from derive.check.reader import split_top
@@ -38,6 +76,16 @@ def split_equation(text: str) -> tuple[str, str]:
     if len(sides) != 2 or not sides[0].strip() or not sides[1].strip():
         raise EquationError("it is not one equation 'left = right'")
     return sides[0].strip(), sides[1].strip()
+
+
+def left_symbol(text: str) -> str:
+    """A left side as the symbol it defines: L(y_pred, y_gt) = ... defines L."""
+    text = P._SIZES.sub("", text).strip()
+    if text.endswith(")") and "(" in text:
+        start = text.index("(")
+        if start > 0 and _matching(text, start) == len(text) - 1:
+            return text[:start].strip()
+    return text
 
 
 def read_side(text: str):
