@@ -92,6 +92,7 @@ class Network:
 
     def __init__(self, name, sizes, *, seed="", summary="", sequential=True, notation=None, options=None):
         self.name, self.seed, self.summary, self.sequential = name, seed, summary, sequential
+        self.size_notes: dict[str, str] = {}  # a size the declaration left open -> what it measures
         self.sizes_default = dict(sizes)
         self.notation = notation or Notation()
         self.options = dict(options or {})

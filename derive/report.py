@@ -51,8 +51,9 @@ class TerminalReport:
         sizes = ", ".join(f"{k}={v}" for k, v in self.net.sizes_default.items() if k != "T")
         time = f" · T = {self.steps}" if self.net.sequential else ""
         source = f" (seed {self.net.seed})" if self.net.seed else ""
+        notes = "; ".join(f"{k} {v}" for k, v in self.net.size_notes.items())
         return [f"{self.net.name}{source} · {self.d.layout} layout{time}",
-                *([f"  options: {options}"] if options else []), f"  sizes: {sizes}"]
+                *([f"  options: {options}"] if options else []), f"  sizes: {sizes}" + (f" ({notes})" if notes else "")]
 
     def forward(self) -> list[str]:
         params = ", ".join(f"{self.show(p)} ∈ ℝ^({self._dim(p.shape[0])}×{self._dim(p.shape[1])})"

@@ -12,25 +12,28 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from sympy import Integer, Rational
-
-from derive import ops
-from derive.algebra import add, hadamard, matmul, neg, one_minus, scale, sub, transpose
 from derive.check import parser as P
-from derive.check.semantics import FUNCTION_NAMES
 from derive.equations import losses
 from derive.equations.losses import Loss
 from derive.equations.shapes import Dims, Shape, ShapeError
 from derive.equations.symbols import Name, Reading, fonts, readings, time_offset
 from derive.equations.text import EquationError, annotations, left_symbol, read_side, split_equation
+from derive.equations.trees import (
+    GENERIC_FUNCTIONS,
+    children,
+    function_symbol,
+    is_coefficient,
+    losses_in,
+    pick,
+    walk,
+    what,
+)
 from derive.network import DeclarationError, Network
-from derive.nodes import T, TimeSum, t
 from derive.notation import Notation, Spelling
-from derive.primitives import REGISTRY, Power
+from derive.primitives import REGISTRY
 
-GENERIC_FUNCTIONS = {"f": "f", "g": "g", "\\phi": "phi", "\\varphi": "varphi", "\\psi": "psi", "\\rho": "rho"}
 DEFAULT_SIZES = {"n": 3, "d": 2, "k": 2, "T": 3}
 OTHER_SIZE = 4
 MAX_EQUATIONS = 200
@@ -78,13 +81,15 @@ class Declaration:
     generic: tuple[str, ...] = ()  # the generic functions' option names (f, phi), and ell for a generic loss
 
     def network(self, sizes: dict[str, int] | None = None, options: dict[str, str] | None = None) -> Network:
-        return _Builder(self, {**self.size_defaults, **(sizes or {})}, options or {}).build()
+        from derive.equations.build import Builder
+
+        return Builder(self, {**self.size_defaults, **(sizes or {})}, options or {}).build()
 
     @property
     def has_loss(self) -> bool:
         """Whether an equation applies a loss (−yᵀ log p, ½‖o − y‖², ℓ(o, y), ...): what makes equations
         written in an answer file a network rather than a line of working."""
-        return any(_losses(eq.rhs) for eq in self.equations)
+        return any(losses_in(eq.rhs) for eq in self.equations)
 
     def options(self) -> dict[str, tuple[str, ...]]:
         """A generic function may be given a concrete one (--set phi=tanh, --set ell=ce)."""
@@ -191,7 +196,7 @@ class _Reader:
         if found:
             yield found
             return
-        for child in _children(node):
+        for child in children(node):
             yield from self._symbol_readings(child)
 
     # ------------------------------------------------------------ what every symbol is
@@ -276,9 +281,7 @@ class _Reader:
             raise EquationError(f"{where}: {spelled}: {err}") from None
         if not options:
             raise EquationError(f"{where}: {spelled} is not a symbol")
-        if hasattr(self, "time_keys"):
-            return self.pick(options).name.key
-        return options[-1].name.key if options[-1].time is None else options[0].name.key
+        return self.pick(options).name.key
 
     def _targets(self, reads) -> None:
         """Data read only by losses is a target; one read by a cross-entropy of a softmax is one-hot."""
@@ -288,7 +291,7 @@ class _Reader:
             consumers = {id(eq): eq for eq, _ in reads.get(key, [])}.values()
             kinds = set()
             for eq in consumers:
-                kinds |= {loss.kind for loss in _losses(eq.rhs) if key in self._keys_in(loss.target)}
+                kinds |= {loss.kind for loss in losses_in(eq.rhs) if key in self._keys_in(loss.target)}
             in_loss_only = all(
                 key not in self._keys_outside_losses(eq.rhs) for eq in consumers)
             objective = self.equations[-1]
@@ -306,7 +309,7 @@ class _Reader:
         if found:
             return {self.pick(found).name.key}
         out = set()
-        for child in _children(node):
+        for child in children(node):
             out |= self._keys_outside_losses(child)
         return out
 
@@ -417,7 +420,7 @@ class _Reader:
             return self.shape(node.body)
         if isinstance(node, P.Call):
             return self._call_shape(node)
-        raise EquationError(f"derive cannot read {_what(node)} in a forward equation")
+        raise EquationError(f"derive cannot read {what(node)} in a forward equation")
 
     def _product_shape(self, node) -> Shape:
         acc = self.shape(node.items[0])
@@ -457,9 +460,9 @@ class _Reader:
             return Shape(self.one, self.one)
         if func.name in GENERIC_FUNCTIONS:
             return inner
-        if _function(func.name) is None:
+        if function_symbol(func.name) is None:
             raise EquationError(f"the function {func.name.lstrip(chr(92))} is not read in a forward equation")
-        if _function(func.name) == "softmax":
+        if function_symbol(func.name) == "softmax":
             self.dims.unify(inner.cols, self.one)
         return inner
 
@@ -558,315 +561,20 @@ class _Reader:
 
     def _generic_options(self) -> tuple[str, ...]:
         names = [GENERIC_FUNCTIONS[fn] for fn in self._generic_functions()]
-        if any(loss.kind == "generic" for eq in self.equations for loss in _losses(eq.rhs)):
+        if any(loss.kind == "generic" for eq in self.equations for loss in losses_in(eq.rhs)):
             names.append("ell")
         return tuple(names)
 
     def _generic_functions(self) -> list[str]:
         found = []
         for eq in self.equations:
-            for node in _walk(eq.rhs):
+            for node in walk(eq.rhs):
                 if isinstance(node, P.Call) and node.func.name in GENERIC_FUNCTIONS and node.func.name not in found:
                     found.append(node.func.name)
         return found
 
 
-# ---------------------------------------------------------------------------- building
-
-
-class _Builder:
-    def __init__(self, decl: Declaration, sizes: dict[str, int], options: dict[str, str]):
-        self.d, self.sizes = decl, sizes
-        self.options = {name: options.get(name, "generic") for name in decl.generic}
-
-    def build(self) -> Network:
-        d = self.d
-        shown = {k: v for k, v in self.options.items() if v != "generic"}
-        self.net = net = Network(d.stem, self.sizes, notation=d.notation, sequential=d.sequential, options=shown)
-        self.objects = {}
-        for key, s in d.symbols.items():
-            self.objects[key] = self._declare(s)
-        for eq in d.order:
-            s = d.symbols[eq.target.name.key]
-            try:
-                expr = self.expr(eq.rhs)
-                if s.role == "state":
-                    net.step(self.objects[eq.target.name.key], expr)
-                elif s.per_step:
-                    self.objects[eq.target.name.key] = net.step(s.identifier, expr)
-                else:
-                    self.objects[eq.target.name.key] = net.let(s.identifier, expr)
-            except (DeclarationError, EquationError) as err:
-                raise eq.fail(str(err)) from None
-        return net
-
-    def dim(self, d: int):
-        dims = self.d.dims
-        value = dims.value.get(dims.find(d))
-        if isinstance(value, int):
-            return Integer(value)
-        if value[0] == "size":
-            return self.net.size_symbols[value[1]]
-        return sum((self.dim(x) for x in value[1]), Integer(0))
-
-    def _declare(self, s: Symbol):
-        net, rows, cols = self.net, self.dim(s.shape.rows), self.dim(s.shape.cols)
-        if s.role == "param":
-            return net.param(s.identifier, rows, cols)
-        if s.role == "input":
-            if cols != 1:
-                raise EquationError(f"{s.name.key} is data (unassigned, indexed by t or spelled x, y) with "
-                                    f"{cols} columns: derive reads data as column vectors (two vectors side by "
-                                    "side are a matrix product: a dot product is y^T z)")
-            if self.d.sequential and not s.per_step:
-                raise EquationError(f"{s.name.key} is data without a time index in a network over time "
-                                    "(write it x_t)")
-            return net.input(s.identifier, rows, cols)
-        if s.role == "target":
-            kind = s.kind
-            if s.kind == "real" and self.options.get("ell") in ("ce", "mse"):  # the target of a generic ℓ
-                kind = {"ce": "onehot", "mse": "real"}[self.options["ell"]]
-            return net.target(s.identifier, rows, kind, per_step=s.per_step)
-        if s.role == "state":
-            return net.state(s.identifier, rows, backward=s.direction == "backward")
-        if s.role == "constant":
-            return net.hyper(s.identifier, _number(s.value, s.name.key))
-        if s.role == "size":
-            return T if s.name.key == "T" else net.size_symbols.get(s.name.key, Integer(self.sizes[s.name.key]))
-        return None  # a variable: made by its equation
-
-    def symbol(self, reading: Reading):
-        s = self.d.symbols[reading.name.key]
-        obj = self.objects.get(reading.name.key)
-        if obj is None:
-            raise EquationError(f"{reading.name.key} is read before it is computed")
-        if s.role in ("constant", "size", "param") or not s.per_step:
-            return obj
-        base, offset = time_offset(reading.time) if reading.time is not None else ("t", 0)
-        if reading.time is None:
-            raise EquationError(f"{reading.name.key} needs its time index")
-        if s.role == "state":
-            if base == "t":
-                return {0: obj.now, -1: obj.prev if s.direction == "forward" else None,
-                        1: obj.next if s.direction == "backward" else None}[offset]
-            return obj.now.at(T + offset if base == "T" else Integer(offset))
-        now = obj
-        if base == "t" and offset == 0:
-            return now
-        if base == "t":
-            raise EquationError(f"{reading.name.key} is read at {reading.time}")
-        return now.at(T + offset if base == "T" else Integer(offset))
-
-    def expr(self, node):
-        found = readings(node)
-        if found:
-            return self.symbol(self.d_pick(found))
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
-            raise EquationError(f"derive cannot read {_what(node)} in a forward equation")
-        return method(node)
-
-    def d_pick(self, options):
-        return pick(options, self.d.time_keys, self.d.split)
-
-    def coefficient(self, node):
-        if isinstance(node, P.Num):
-            return Rational(str(node.value)).limit_denominator(10**6)
-        if isinstance(node, P.Neg):
-            return -self.coefficient(node.arg)
-        if isinstance(node, P.Frac):
-            return self.coefficient(node.num) / self.coefficient(node.den)
-        if isinstance(node, P.Product):
-            value = self.coefficient(node.items[0])
-            for op, item in zip(node.ops, node.items[1:], strict=True):
-                value = value / self.coefficient(item) if op == "/" else value * self.coefficient(item)
-            return value
-        return self.expr(node)
-
-    def _Num(self, node):
-        return self.coefficient(node)
-
-    def _Neg(self, node):
-        return neg(self.expr(node.arg))
-
-    def _Transpose(self, node):
-        return transpose(self.expr(node.arg))
-
-    def _Sum(self, node):
-        numbers = [(s, x) for s, x in node.terms if isinstance(x, P.Num)]
-        others = [(s, x) for s, x in node.terms if not isinstance(x, P.Num)]
-        if numbers and others:
-            if numbers != [(1, P.Num(1.0))] or len(others) != 1 or others[0][0] != -1 or node.terms[0] != numbers[0]:
-                raise EquationError("a number added to a vector or matrix (derive reads 1 - x, entry by entry)")
-            return one_minus(self.expr(others[0][1]))
-        total = None
-        for sign, x in node.terms:
-            value = self.coefficient(x) if isinstance(x, P.Num) else self.expr(x)
-            if total is None:
-                total = value if sign > 0 else neg(value)
-            else:
-                total = add(total, value) if sign > 0 else sub(total, value)
-        return total
-
-    def _Product(self, node):
-        acc = self.coefficient(node.items[0]) if self.is_coefficient(node.items[0]) else self.expr(node.items[0])
-        for op, item in zip(node.ops, node.items[1:], strict=True):
-            right = self.coefficient(item) if self.is_coefficient(item) else self.expr(item)
-            if op == "⊙":
-                acc = hadamard(acc, right)
-            elif op == "/":
-                acc = matmul(acc, 1 / right) if not _is_matrix(right) else ops.divide(acc, right)
-            elif not _is_matrix(acc) or not _is_matrix(right):
-                acc = matmul(acc, right)
-            elif acc.shape == (1, 1) and right.shape != (1, 1):
-                acc = scale(acc, right)
-            elif right.shape == (1, 1) and acc.shape != (1, 1) and acc.shape[1] != 1:
-                acc = scale(right, acc)
-            else:
-                acc = matmul(acc, right)
-        return acc
-
-    def is_coefficient(self, node) -> bool:
-        return is_coefficient(node, self.d.symbols, self.d.time_keys)
-
-    def _Frac(self, node):
-        if self.is_coefficient(node.den):
-            return matmul(1 / self.coefficient(node.den), self.expr(node.num))
-        return ops.divide(self.expr(node.num), self.expr(node.den))
-
-    def _Power(self, node):
-        exponent = int(node.exponent.strip("{} "))
-        return Power(self.expr(node.base), exponent)
-
-    def _BigOp(self, node):
-        if isinstance(node.body, Loss):
-            # Σ_t loss_t: the loss at each step is a value of its own, L_t (as the presets declare it), so
-            # that the fused rules (softmax + cross-entropy, σ + binary cross-entropy) apply to it
-            return TimeSum(self.net.step(self._step_loss_name(), self._Loss(node.body)), t, 1, T)
-        return TimeSum(self.expr(node.body), t, 1, T)
-
-    def _step_loss_name(self) -> str:
-        objective = self.d.symbols[self.d.equations[-1].target.name.key]
-        taken = {s.identifier for s in self.d.symbols.values()} | {a.name for a in self.net.assignments}
-        name, count = f"{objective.identifier}_t", 1
-        while name in taken:
-            count += 1
-            name = f"{objective.identifier}_t{count}"
-        spelling = self.d.notation.spelling(objective.identifier)
-        self.d.notation.table.setdefault(name, spelling)  # L_t is spelled as the objective, with its t
-        return name
-
-    def _Call(self, node):
-        name = node.func.name
-        args = [self.expr(a) for a in node.args]
-        if name == "\\stack":
-            return ops.concat(*args)
-        if name == "\\normsq":
-            return ops.frobenius_sq(args[0])
-        if name in GENERIC_FUNCTIONS:
-            chosen = self.options.get(GENERIC_FUNCTIONS[name], "generic")
-            if chosen == "generic":
-                return ops.phi(args[0], GENERIC_FUNCTIONS[name])
-            return getattr(ops, chosen)(args[0])
-        symbol = _function(name)
-        if symbol == "softmax":
-            return ops.softmax(args[0])
-        return getattr(ops, symbol)(args[0])
-
-    def _Loss(self, node):
-        p, y = self.expr(node.prediction), self.expr(node.target)
-        if node.kind == "ce":
-            return ops.cross_entropy(p, y)
-        if node.kind == "bce":
-            return ops.binary_cross_entropy(p, y)
-        if node.kind == "generic":
-            chosen = self.options.get("ell", "generic")
-            if chosen == "ce":
-                return ops.cross_entropy(ops.softmax(p), y)
-            if chosen == "mse":
-                return ops.squared_error(p, y)
-            return ops.generic_loss(p, y)
-        if self._is_target(node.prediction) and not self._is_target(node.target):
-            p, y = y, p  # (y - ŷ)²: the same loss
-        if node.factor != 1:  # ‖o − y‖², (ŷ − y)² without the ½: the squared norm itself
-            return ops.frobenius_sq(sub(p, y))
-        return ops.squared_error(p, y)
-
-    def _is_target(self, node) -> bool:
-        found = readings(node)
-        return bool(found) and self.d.symbols[self.d_pick(found).name.key].role in ("target", "input")
-
-
 # ---------------------------------------------------------------------------- helpers
-
-
-def pick(options: list[Reading], time_keys: set[str], split: set[str] = frozenset()) -> Reading:
-    """The reading of a written symbol: h_0 is h at time 0 when h is indexed by t somewhere, else a
-    symbol named h_0; E_t is the per-step E where the problem also computes E once (E = Σ_t E_t)."""
-    first = options[0]
-    if first.time is not None and first.name.key in split:
-        return Reading(replace(first.name, step=True), first.time)
-    if first.time is not None and first.name.key in time_keys:
-        return first
-    return options[-1] if options[-1].time is None else Reading(first.name, None)
-
-
-def is_coefficient(node, symbols: dict, time_keys: set[str]) -> bool:
-    """A number, a constant, T, a size, or a fraction or product of them: it scales."""
-    if isinstance(node, P.Num):
-        return True
-    found = readings(node)
-    if found:
-        s = symbols.get(pick(found, time_keys).name.key)
-        return s is not None and s.role in ("constant", "size")
-    if isinstance(node, P.Frac):
-        return is_coefficient(node.num, symbols, time_keys) and is_coefficient(node.den, symbols, time_keys)
-    if isinstance(node, P.Product):
-        return all(is_coefficient(x, symbols, time_keys) for x in node.items) and all(
-            op in ("", "·", "/") for op in node.ops)
-    if isinstance(node, P.Neg):
-        return is_coefficient(node.arg, symbols, time_keys)
-    return False
-
-
-def _is_matrix(x) -> bool:
-    from derive.algebra import is_matrix
-
-    return is_matrix(x)
-
-
-def _children(node):
-    if isinstance(node, Loss):
-        return [node.prediction, node.target]
-    if isinstance(node, P.Sum):
-        return [x for _, x in node.terms]
-    if isinstance(node, (P.Neg, P.Transpose)):
-        return [node.arg]
-    if isinstance(node, P.Product):
-        return list(node.items)
-    if isinstance(node, P.Frac):
-        return [node.num, node.den]
-    if isinstance(node, P.Power):
-        return [node.base]
-    if isinstance(node, P.BigOp):
-        return [node.body]
-    if isinstance(node, P.Call):
-        return list(node.args)
-    return []
-
-
-def _walk(node):
-    yield node
-    for child in _children(node):
-        yield from _walk(child)
-
-
-def _losses(node):
-    return [x for x in _walk(node) if isinstance(x, Loss)]
-
-
-def _function(name: str) -> str | None:
-    return FUNCTION_NAMES.get(name)
 
 
 def _function_unicode(name: str) -> str:
@@ -926,18 +634,6 @@ def _rebuilt(node, f):
         elif dataclasses.is_dataclass(value):
             changes[fld.name] = f(value)
     return dataclasses.replace(node, **changes) if changes else node
-
-
-def _what(node) -> str:
-    return {"Deriv": "a derivative", "Indicator": "an indicator", "Dots": "⋯", "Ones": "a ones vector",
-            "Group": "a list of values"}.get(type(node).__name__, type(node).__name__)
-
-
-def _number(value, key: str):
-    try:
-        return Rational(str(value))
-    except (TypeError, ValueError):
-        raise EquationError(f"constants: {key} must be a number, not {value!r}") from None
 
 
 def _size_value(key, value) -> int:
