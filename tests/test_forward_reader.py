@@ -149,6 +149,9 @@ BAD = {
     "unreadable": (r"h = W (x" "\n" r"L = h^T h", "line 3"),
     "a learned initial state": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"h_0 = s" "\n"
                                 r"L = \sum_{t=1}^{T} h_t^T h_t", "initial state"),
+    "a state that a product would make one number": (
+        r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"e_t = A h_t" "\n" r"z = \sum_{t=1}^{T} e_t h_t" "\n"
+        r"L = \frac{1}{2} \lVert z - y \rVert^2", "would be a single number"),
     "data that is a matrix": (r"h_t = \tanh(W_t h_{t-1} + U x_t)" "\n" r"L = \sum_{t=1}^{T} h_t^T h_t",
                               "column vectors"),
 }

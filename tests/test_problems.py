@@ -230,11 +230,22 @@ def lstm(p, x, y, steps, r):
     return loss
 
 
+def attention_rnn(p, x, y, steps, r):
+    h = torch.zeros(p["W"].shape[0], 1, dtype=torch.float64)
+    for t in range(1, steps + 1):
+        h = r.put("h", t, tanh(p["W"] @ h + p["U"] @ x[t] + p["b"]))
+    scores = [r.put("e", t, p["v"].T @ r.v("h", t)) for t in range(1, steps + 1)]
+    weights = torch.softmax(torch.cat(scores), dim=0)  # over the steps
+    alpha = [r.put("alpha", t, weights[t - 1:t]) for t in range(1, steps + 1)]
+    z = r.put("z", None, sum(a * r.v("h", t) for t, a in enumerate(alpha, 1)))
+    return ce(r.put("y_hat", None, softmax(p["V"] @ z + p["c"])), y)
+
+
 REFERENCES = {
     "rnn_tanh_mse": rnn_tanh_mse, "rnn_relu_last": rnn_relu_last, "stacked_rnn": stacked_rnn, "birnn": birnn,
     "mgu": mgu, "gru_torch": gru_torch, "residual_rnn": residual_rnn, "mlp_cs231n": mlp_cs231n,
     "mlp_generic_l2": mlp_generic_l2, "rnn_binary": rnn_binary, "rnn_superscript": rnn_superscript,
-    "rnn_d2l": rnn_d2l, "lstm": lstm,
+    "rnn_d2l": rnn_d2l, "lstm": lstm, "attention_rnn": attention_rnn,
 }
 
 
@@ -466,6 +477,14 @@ CLAIMS = {
          + e.d("C", t + 1) * e.v("f", t), lambda e, t: e.d("C", t)),
     ],
 }
+CLAIMS["attention_rnn"] = [
+    (C, None, lambda e, t: e.p["V"].T @ (e.v("y_hat") - e.y()), lambda e, t: e.d("z")),
+    (C, ALL, lambda e, t: e.v("h", t).T @ e.d("z"), lambda e, t: e.d("alpha", t)),
+    (C, ALL, lambda e, t: e.v("alpha", t) * (e.d("alpha", t) - e.sum(lambda s: e.v("alpha", s) * e.d("alpha", s))),
+     lambda e, t: e.d("e", t)),
+    (X, ALL, lambda e, t: e.v("alpha", t) * (1 - e.v("alpha", t)) * e.d("alpha", t), lambda e, t: e.d("e", t)),
+    (X, None, lambda e, t: (e.v("y_hat") - e.y()) @ e.v("z"), lambda e, t: e.g["V"]),
+]
 # A conditional claim is right exactly when the generic function is the identity.
 IDENTITY = {"rnn_d2l": {"phi": lambda v: v}, "mlp_generic_l2": {"f": lambda v: v}}
 # Where nn.GRU hides the gates, the claims are confirmed on the GRU's equations (checked against nn.GRU above).

@@ -156,6 +156,7 @@ class _Reader:
                 lhs, rhs = read_side(left_symbol(lhs_text)), read_side(rhs_text)
                 if self.last_step:  # t = 1, ..., l: l is T
                     lhs, rhs = _renamed_last_step(lhs, self.last_step), _renamed_last_step(rhs, self.last_step)
+                rhs = _time_sums(rhs)
                 rhs = losses.recognise(rhs)
             except EquationError as err:
                 raise EquationError(f"line {line}: {text.strip()[:80]}: {err}") from None
@@ -317,15 +318,20 @@ class _Reader:
 
     def _infer(self) -> None:
         dims = self.dims
-        for s in self.symbols.values():
+        shaped = {self._key_of(spelled, "shapes") for spelled, _ in self.shapes_given}
+        for key, s in self.symbols.items():
+            letter = _letter(s.name)
             if s.role in ("constant", "size"):
                 s.shape = Shape(self.one, self.one)
             elif s.role in ("state", "target"):
                 s.shape = Shape(dims.new(), self.one)
-            elif s.role == "param" and s.name.base.startswith("\\") and s.name.base[1:2].islower():
+            elif s.role == "param" and key not in shaped and letter.startswith("\\") and letter[1:2].islower():
                 s.shape = Shape(self.one, self.one)  # λ, α: a scalar
+            elif s.role == "param" and key not in shaped and letter.islower():
+                s.shape = Shape(dims.new(), self.one)  # b, v, w: a vector (W, U, V are the matrices)
             else:
                 s.shape = Shape(dims.new(), dims.new())
+        user_sized = set()
         for spelled, spec in self.shapes_given:
             key = self._key_of(spelled, "shapes")
             if key not in self.symbols:
@@ -334,6 +340,7 @@ class _Reader:
             shape = self.symbols[key].shape
             for dim, value in ((shape.rows, rows), (shape.cols, cols)):
                 self._fix(dim, value, f"shapes: {spelled}")
+            user_sized.add(key)
         for eq in self.equations:
             try:
                 got = self.shape(eq.rhs)
@@ -351,6 +358,11 @@ class _Reader:
         if objective.target.time is not None:
             raise objective.fail("the last equation is the objective; it has a time index (sum it over t: "
                                  "L = \\sum_{t=1}^{T} L_t)")
+        for key, s in self.symbols.items():  # a state or an input of one entry: a product read wrong
+            if s.role in ("state", "input") and key not in user_sized and dims.number(s.shape.rows) == 1:
+                raise EquationError(f"{key} would be a single number, only because the equations multiply it "
+                                    "as a matrix (a lowercase symbol is a vector, v^T h a number); if it is one, "
+                                    f"say so under shapes: {{{key}: 1}}")
         row_classes = {dims.find(s.shape.rows) for s in self.symbols.values()}
         for s in self.symbols.values():  # a vector is a column unless the equations say otherwise
             if not dims.is_fixed(s.shape.cols) and dims.find(s.shape.cols) not in row_classes:
@@ -615,6 +627,54 @@ def _renamed_last_step(node, last: str):
             return P.Sym(x.base, "T" + x.sub.strip()[len(last):], x.sup)
         if isinstance(x, P.BigOp) and x.hi is not None and x.hi.strip() == last:
             return P.BigOp(x.kind, x.var, x.lo, "T", rename(x.body))
+        return _rebuilt(x, rename)
+
+    return rename(node)
+
+
+def _time_sums(node):
+    """Σ_{s=1}^{T} exp(e_s) is a sum over time whatever its index is called: written with t, as the
+    rest of the reader reads time. A sum over s whose body also reads t (attention between steps)
+    is refused rather than misread."""
+    def rename(x):
+        if isinstance(x, P.BigOp) and x.kind == "sum" and x.var not in ("t", "T") and x.lo == "1" and x.hi == "T":
+            if _reads_index(x.body, "t"):
+                raise EquationError(f"a sum over {x.var} that also reads step t (derive reads sums over all steps)")
+            return P.BigOp("sum", "t", "1", "T", rename(_with_index(x.body, x.var, "t")))
+        return _rebuilt(x, rename)
+
+    return rename(node)
+
+
+def _index_pattern(var: str):
+    return re.compile(rf"(?<![A-Za-z\\]){re.escape(var)}(?![A-Za-z])")
+
+
+def _reads_index(node, var: str) -> bool:
+    pattern = _index_pattern(var)
+    found = []
+
+    def look(x):
+        if isinstance(x, P.Sym) and any(pattern.search(part or "") for part in (x.sub, x.sup)):
+            found.append(x)
+        elif isinstance(x, P.Power) and pattern.search(x.exponent):
+            found.append(x)
+        return _rebuilt(x, look)
+
+    look(node)
+    return bool(found)
+
+
+def _with_index(node, old: str, new: str):
+    """The tree with the index ``old`` written ``new`` in every subscript and time superscript."""
+    pattern = _index_pattern(old)
+
+    def rename(x):
+        if isinstance(x, P.Sym):
+            return P.Sym(x.base, pattern.sub(new, x.sub) if x.sub else x.sub,
+                         pattern.sub(new, x.sup) if x.sup else x.sup)
+        if isinstance(x, P.Power):
+            return P.Power(rename(x.base), pattern.sub(new, x.exponent))
         return _rebuilt(x, rename)
 
     return rename(node)
