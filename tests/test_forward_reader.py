@@ -152,6 +152,12 @@ BAD = {
     "a state that a product would make one number": (
         r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"e_t = A h_t" "\n" r"z = \sum_{t=1}^{T} e_t h_t" "\n"
         r"L = \frac{1}{2} \lVert z - y \rVert^2", "would be a single number"),
+    "a trained scale": (r"h = \tanh(W x)" "\n" r"L = \frac{1}{2} \lVert h - y \rVert^2 + \frac{\lambda}{2} \lVert W \rVert_F^2",
+                        "constants: {\\lambda: value}"),
+    "a vector on the left of a product": (r"z = W x + b" "\n" r"h = \tanh(a z)" "\n"
+                                          r"L = \frac{1}{2} \lVert V h - y \rVert^2", "a lowercase parameter is a column"),
+    "a hidden layer of one unit": (r"s = w^T x" "\n" r"h = \tanh(W x) \odot s" "\n" r"o = V h" "\n"
+                                   r"L = \frac{1}{2} \lVert o - y \rVert^2", "would be 1"),
     "data that is a matrix": (r"h_t = \tanh(W_t h_{t-1} + U x_t)" "\n" r"L = \sum_{t=1}^{T} h_t^T h_t",
                               "column vectors"),
 }
@@ -253,6 +259,54 @@ def test_an_objective_that_is_an_activation_derives_correctly(tmp_path):
     path = problem(tmp_path, r"L = \tanh(W x)")
     for layout in ("denominator", "numerator"):
         assert failures(Case(str(path), {}, 1, sizes=dict(d=2)), layout, with_sympy=True) == []
+
+
+def test_a_sum_with_equal_terms_is_generated_right(tmp_path):
+    """L = a^T a gives dL/da = a + a: the generated module once dropped the second a (and wrote
+    into the stored a), so every gradient was wrong while the loss was right."""
+    import importlib.util
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from modules import random_batch, reference
+
+    from derive.codegen.numpy_module import numpy_module
+
+    path = problem(tmp_path, r"""
+        h = \tanh(W x + b)
+        a = V h - y
+        L = a^T a
+    """)
+    model = source.resolve(str(path))
+    module_path = tmp_path / "m.py"
+    module_path.write_text(numpy_module(model, {}))
+    spec = importlib.util.spec_from_file_location("m_equal_terms", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net = model.build()
+    params, inputs, targets = random_batch(net, module, 1, 3, seed=5)
+    loss, grads = module.gradients(params, inputs, targets)
+    want_loss, want = reference(net, params, inputs, targets, 1)
+    assert abs(loss - want_loss) < 1e-10
+    assert all(np.allclose(grads[k], want[k], atol=1e-10) for k in params)
+
+
+def test_a_squared_error_between_two_computed_values_differentiates_both(tmp_path):
+    """½‖y − t‖² with t a parameter (Bishop's t, not listed under data:): t gets its gradient."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from harness import Case, failures
+
+    path = problem(tmp_path, r"""
+        a = W x + b
+        y = \sigma(a)
+        E = \frac{1}{2} \lVert y - t \rVert^2
+    """)
+    assert [p.name for p in source.resolve(str(path)).build().params] == ["W", "b", "t"]
+    assert failures(Case(str(path), {}, 1, sizes=dict(d=1, n_a=2)), "denominator", with_sympy=True) == []
 
 
 def test_the_resolver_refuses_a_missing_file():

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from derive.equations.declare import Declaration, Symbol
 
 
+LOSS_NAMES = {"ce": "cross-entropy", "bce": "binary cross-entropy", "generic": "generic loss ℓ"}
+
+
 class Builder:
     def __init__(self, decl: Declaration, sizes: dict[str, int], options: dict[str, str]):
         self.d, self.sizes = decl, sizes
@@ -228,6 +231,14 @@ class Builder:
 
     def _Loss(self, node):
         p, y = self.expr(node.prediction), self.expr(node.target)
+        if node.kind in ("se", "se_scalar") and not (self._is_target(node.target) or self._is_target(node.prediction)):
+            # neither side is data: both get a gradient, so the norm itself (a loss's rule treats its
+            # second argument as a given target)
+            norm = ops.frobenius_sq(sub(p, y))
+            return norm if node.factor != 1 else matmul(Rational(1, 2), norm)
+        if node.kind in ("ce", "bce", "generic") and not self._is_target(node.target):
+            raise EquationError(f"the {LOSS_NAMES[node.kind]}'s target {self._written(node.target)} is not data (it "
+                                "is unassigned but not spelled x or y, nor listed under data:): list it under data:")
         if node.kind == "ce":
             return ops.cross_entropy(p, y)
         if node.kind == "bce":
@@ -244,6 +255,10 @@ class Builder:
         if node.factor != 1:  # ‖o − y‖², (ŷ − y)² without the ½: the squared norm itself
             return ops.frobenius_sq(sub(p, y))
         return ops.squared_error(p, y)
+
+    def _written(self, node) -> str:
+        found = readings(node)
+        return self.pick(found).name.key if found else "(an expression)"
 
     def _is_target(self, node) -> bool:
         found = readings(node)

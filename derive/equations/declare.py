@@ -318,7 +318,7 @@ class _Reader:
 
     def _infer(self) -> None:
         dims = self.dims
-        shaped = {self._key_of(spelled, "shapes") for spelled, _ in self.shapes_given}
+        shaped = self.shaped = {self._key_of(spelled, "shapes") for spelled, _ in self.shapes_given}
         for key, s in self.symbols.items():
             letter = _letter(s.name)
             if s.role in ("constant", "size"):
@@ -326,7 +326,11 @@ class _Reader:
             elif s.role in ("state", "target"):
                 s.shape = Shape(dims.new(), self.one)
             elif s.role == "param" and key not in shaped and letter.startswith("\\") and letter[1:2].islower():
-                s.shape = Shape(self.one, self.one)  # λ, α: a scalar
+                # λ, α: a number; trained, its gradient would scale matrices by a 1×1 matrix (a Kronecker
+                # product), which derive does not generate: a hyperparameter is a constant
+                raise EquationError(f"{key} is a number the network would train (it is unassigned and not "
+                                    f"under constants:); for a hyperparameter write constants: {{{key}: value}}, "
+                                    "or give its shape under shapes: (derive does not train a single scale)")
             elif s.role == "param" and key not in shaped and letter.islower():
                 s.shape = Shape(dims.new(), self.one)  # b, v, w: a vector (W, U, V are the matrices)
             else:
@@ -363,10 +367,28 @@ class _Reader:
                 raise EquationError(f"{key} would be a single number, only because the equations multiply it "
                                     "as a matrix (a lowercase symbol is a vector, v^T h a number); if it is one, "
                                     f"say so under shapes: {{{key}: 1}}")
+        self._no_collapsed_layer(user_sized)
         row_classes = {dims.find(s.shape.rows) for s in self.symbols.values()}
         for s in self.symbols.values():  # a vector is a column unless the equations say otherwise
             if not dims.is_fixed(s.shape.cols) and dims.find(s.shape.cols) not in row_classes:
                 dims.unify(self.one, s.shape.cols)
+
+    def _no_collapsed_layer(self, user_sized: set[str]) -> None:
+        """A size between two weight matrices (W's rows, V's columns) that the products make 1: a
+        hidden layer of one unit, which is a misreading (γ ⊙ z with γ a number makes z one number)
+        unless shapes: says so."""
+        dims = self.dims
+        matrices = [(k, s) for k, s in self.symbols.items()
+                    if s.role == "param" and _letter(s.name)[:1].isupper() and k not in user_sized]
+        for key, s in matrices:
+            if dims.number(s.shape.rows) != 1:
+                continue
+            other = next((k for k, m in matrices if k != key and dims.find(m.shape.cols) == dims.find(s.shape.rows)),
+                         None)
+            if other is not None:
+                raise EquationError(f"the size between {key} and {other} would be 1 ({key} one row, {other} one "
+                                    "column), only because the products read it so (a lowercase Greek parameter "
+                                    "is a number: γ ⊙ z makes z one number); give the shapes under shapes:")
 
     def _fix(self, dim: int, value, where: str) -> None:
         if value is None:
@@ -437,7 +459,7 @@ class _Reader:
     def _product_shape(self, node) -> Shape:
         acc = self.shape(node.items[0])
         coefficient = self.is_coefficient(node.items[0])
-        for op, item in zip(node.ops, node.items[1:], strict=True):
+        for j, (op, item) in enumerate(zip(node.ops, node.items[1:], strict=True)):
             right = self.shape(item)
             if op == "⊗":
                 raise EquationError("a Kronecker product ⊗ in a forward equation")
@@ -451,10 +473,24 @@ class _Reader:
             elif self.is_coefficient(item) or self.scalar_now(right):
                 pass
             else:
+                self._no_vector_on_the_left(node.items[j])
                 self.dims.unify(acc.cols, right.rows)
                 acc = Shape(acc.rows, right.cols)
             coefficient = coefficient and self.is_coefficient(item)
         return acc
+
+    def _no_vector_on_the_left(self, node) -> None:
+        """a z with a a lowercase parameter (a column vector unless shapes: says otherwise) would make
+        z one row: a scale is a constant or given a shape, never guessed."""
+        found = readings(node) if node is not None else []
+        if not found:
+            return
+        key = self.pick(found).name.key
+        s = self.symbols.get(key)
+        if s is not None and s.role == "param" and s.shape.cols == self.one and self.dims.number(s.shape.rows) != 1 \
+                and key not in self.shaped:
+            raise EquationError(f"{key} multiplies what follows it, and a lowercase parameter is a column vector: "
+                                f"for a number, list it under constants: or give shapes: {{{key}: 1}}")
 
     def _call_shape(self, node) -> Shape:
         func = node.func

@@ -3,7 +3,8 @@ rules (softmax + cross-entropy, σ + binary cross-entropy) and the stable genera
 
     -y^T \log p,  -\sum_j y_j \log p_j            cross-entropy
     -(y \log p + (1 - y) \log(1 - p))             binary cross-entropy (also with the sign inside)
-    \frac{1}{2}\lVert o - y\rVert^2,  \frac{1}{2}(o - y)^2   squared error (without ½: twice it)
+    \frac{1}{2}\lVert o - y\rVert^2,  \frac{1}{2}(o - y)^2   squared error (without ½: twice it,
+    (o - y)^T (o - y)                             and so is the quadratic form)
     \ell(o, y)                                    a generic loss
 
 Anything else is built from its primitives and differentiated as it is.
@@ -88,6 +89,8 @@ def _loss(node):
     if isinstance(node, P.Call) and node.func.name == "\\ell" and len(node.args) == 2 and not node.func.primes:
         return Loss("generic", node.args[0], node.args[1])
     pair = _product(node)
+    if pair and isinstance(pair[0], P.Transpose) and pair[0].arg == pair[1] and _difference(pair[1]):
+        return Loss("se", *_difference(pair[1]), 2)  # (o − y)^T (o − y): ‖o − y‖²
     if pair and _half(pair[0]):
         return _squared(pair[1], 1)
     if isinstance(node, P.Frac) and node.den == P.Num(2.0):

@@ -291,13 +291,14 @@ class ModulePrinter(NumpyPrinter):
             if len(reads_old) > 1 or (reads_old and into_slot):
                 return [self._store(target, expr, into_slot)]
             fresh = reads_old or [a for a in expr.args if self._is_fresh(a)]
-            if not fresh and not into_slot:
-                fresh = [a for a in expr.args if self.is_data(a) and self._print(a) in dead][:1]
+            if not fresh and not into_slot:  # a stored array no later line reads, and this sum only once
+                fresh = [a for a in expr.args if self.is_data(a) and self._print(a) in dead
+                         and list(expr.args).count(a) == 1][:1]
             if fresh:
-                first = fresh[0]
-                lines = [self._store(target, first, into_slot)]
-                for term in expr.args:
-                    if term is first:
+                first = list(expr.args).index(fresh[0])  # by position: a sum may hold equal terms (o + o)
+                lines = [self._store(target, expr.args[first], into_slot)]
+                for position, term in enumerate(expr.args):
+                    if position == first:
                         continue
                     coeff, mats = split_coefficient(term)
                     labels = self._labels(mats[0]) if len(mats) == 1 and coeff in (1, -1) else None
