@@ -152,10 +152,12 @@ BAD = {
     "a state that a product would make one number": (
         r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"e_t = A h_t" "\n" r"z = \sum_{t=1}^{T} e_t h_t" "\n"
         r"L = \frac{1}{2} \lVert z - y \rVert^2", "would be a single number"),
-    "a trained scale": (r"h = \tanh(W x)" "\n" r"L = \frac{1}{2} \lVert h - y \rVert^2 + \frac{\lambda}{2} \lVert W \rVert_F^2",
+    "a trained scale": (r"h = \tanh(W x)" "\n"
+                        r"L = \frac{1}{2} \lVert h - y \rVert^2 + \frac{\lambda}{2} \lVert W \rVert_F^2",
                         "constants: {\\lambda: value}"),
     "a vector on the left of a product": (r"z = W x + b" "\n" r"h = \tanh(a z)" "\n"
-                                          r"L = \frac{1}{2} \lVert V h - y \rVert^2", "a lowercase parameter is a column"),
+                                          r"L = \frac{1}{2} \lVert V h - y \rVert^2",
+                                          "a lowercase parameter is a column"),
     "a hidden layer of one unit": (r"s = w^T x" "\n" r"h = \tanh(W x) \odot s" "\n" r"o = V h" "\n"
                                    r"L = \frac{1}{2} \lVert o - y \rVert^2", "would be 1"),
     "data that is a matrix": (r"h_t = \tanh(W_t h_{t-1} + U x_t)" "\n" r"L = \sum_{t=1}^{T} h_t^T h_t",
