@@ -263,9 +263,25 @@ def test_an_objective_that_is_an_activation_derives_correctly(tmp_path):
         assert failures(Case(str(path), {}, 1, sizes=dict(d=2)), layout, with_sympy=True) == []
 
 
-def test_a_sum_with_equal_terms_is_generated_right(tmp_path):
-    """L = a^T a gives dL/da = a + a: the generated module once dropped the second a (and wrote
-    into the stored a), so every gradient was wrong while the loss was right."""
+MODULE_CASES = {
+    # dL/da = a + a: the module once dropped the second a (and wrote into the stored a): every
+    # gradient wrong while the loss was right
+    "a sum with equal terms": r"""
+        h = \tanh(W x + b)
+        a = V h - y
+        L = a^T a
+    """,
+    # nothing reads h_T: its adjoint starts at zero, once printed (n, 1) instead of (B, n)
+    "an output read from the step before": r"""
+        h_t = \tanh(W h_{t-1} + U x_t + b)
+        o_t = V h_{t-1} + c
+        L = \sum_{t=1}^{T} \frac{1}{2} \lVert o_t - y_t \rVert^2
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODULE_CASES))
+def test_generated_module_matches_autograd(name, tmp_path):
     import importlib.util
     import sys
 
@@ -276,23 +292,20 @@ def test_a_sum_with_equal_terms_is_generated_right(tmp_path):
 
     from derive.codegen.numpy_module import numpy_module
 
-    path = problem(tmp_path, r"""
-        h = \tanh(W x + b)
-        a = V h - y
-        L = a^T a
-    """)
+    path = problem(tmp_path, MODULE_CASES[name])
     model = source.resolve(str(path))
     module_path = tmp_path / "m.py"
     module_path.write_text(numpy_module(model, {}))
-    spec = importlib.util.spec_from_file_location("m_equal_terms", module_path)
+    spec = importlib.util.spec_from_file_location(f"m_{abs(hash(name))}", module_path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     net = model.build()
-    params, inputs, targets = random_batch(net, module, 1, 3, seed=5)
-    loss, grads = module.gradients(params, inputs, targets)
-    want_loss, want = reference(net, params, inputs, targets, 1)
-    assert abs(loss - want_loss) < 1e-10
-    assert all(np.allclose(grads[k], want[k], atol=1e-10) for k in params)
+    for steps in (1, 3) if net.sequential else (1,):
+        params, inputs, targets = random_batch(net, module, steps, 2, seed=5)  # B = 2, not n
+        loss, grads = module.gradients(params, inputs, targets)
+        want_loss, want = reference(net, params, inputs, targets, steps)
+        assert abs(loss - want_loss) < 1e-10
+        assert all(np.allclose(grads[k], want[k], atol=1e-10) for k in params), name
 
 
 def test_a_squared_error_between_two_computed_values_differentiates_both(tmp_path):

@@ -250,6 +250,12 @@ class ModulePrinter(NumpyPrinter):
     def _print_OneMatrix(self, expr):
         return "1"
 
+    def _print_ZeroMatrix(self, expr):
+        """A zero per-example column, as the batch holds it (B rows): ∂L/∂h_T where nothing reads h_T."""
+        if expr.shape[1] != 1 or self.mode == "all":
+            raise ValueError(f"no batched form for a zero of shape {expr.shape}")
+        return f"np.zeros((B, {self._print(expr.shape[0])}), dtype=dtype)"
+
     def _print_Activation(self, expr):
         return expr.code(self._print(expr.arg), self._wrap(expr.arg), batched=True)
 
