@@ -102,7 +102,7 @@ def test_a_yaml_model_file(tmp_path, capsys):
 
 
 def test_canonical_losses_get_their_fused_rules(tmp_path, capsys):
-    spellings = [r"-y^\top \log p", r"-\sum_{j} y_j \log p_j", r"-y^T \log(p)"]
+    spellings = [r"-y^\top \log p", r"-\sum_{j} y_j \log p_j", r"-y^T \log(p)", r"-\log p^\top y"]
     for j, loss in enumerate(spellings):
         path = problem(tmp_path, rf"""
             p = \mathrm{{softmax}}(W x)
@@ -160,6 +160,8 @@ BAD = {
                                           "a lowercase parameter is a column"),
     "a hidden layer of one unit": (r"s = w^T x" "\n" r"h = \tanh(W x) \odot s" "\n" r"o = V h" "\n"
                                    r"L = \frac{1}{2} \lVert o - y \rVert^2", "would be 1"),
+    "the row convention": (r"h_t = \tanh(W h_{t-1} + U x_t + b)" "\n" r"o_t = h_t^\top V + c" "\n"
+                           r"L = \sum_{t=1}^{T} \frac{1}{2} \lVert o_t - y_t \rVert^2", "the row convention"),
     "data that is a matrix": (r"h_t = \tanh(W_t h_{t-1} + U x_t)" "\n" r"L = \sum_{t=1}^{T} h_t^T h_t",
                               "column vectors"),
 }

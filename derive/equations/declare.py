@@ -292,7 +292,7 @@ class _Reader:
             consumers = {id(eq): eq for eq, _ in reads.get(key, [])}.values()
             kinds = set()
             for eq in consumers:
-                kinds |= {loss.kind for loss in losses_in(eq.rhs) if key in self._keys_in(loss.target)}
+                kinds |= {loss.kind for loss in losses_in(eq.rhs) if key in self._target_keys(loss)}
             in_loss_only = all(
                 key not in self._keys_outside_losses(eq.rhs) for eq in consumers)
             objective = self.equations[-1]
@@ -303,9 +303,16 @@ class _Reader:
     def _keys_in(self, node) -> set[str]:
         return {self.pick(o).name.key for o in self._symbol_readings(node)}
 
+    def _target_keys(self, loss: Loss) -> set[str]:
+        """The symbols in a loss's target slot; a squared error is symmetric, ½(y − ŷ)²: either side."""
+        keys = self._keys_in(loss.target)
+        if loss.kind in ("se", "se_scalar"):
+            keys |= {k for k in self._keys_in(loss.prediction) if self.symbols[k].role in ("input", "target")}
+        return keys
+
     def _keys_outside_losses(self, node) -> set[str]:
         if isinstance(node, Loss):
-            return self._keys_in(node.prediction)
+            return self._keys_in(node.prediction) - self._target_keys(node)
         found = readings(node)
         if found:
             return {self.pick(found).name.key}
@@ -474,10 +481,27 @@ class _Reader:
                 pass
             else:
                 self._no_vector_on_the_left(node.items[j])
+                self._no_row_convention(node.items[j], item)
                 self.dims.unify(acc.cols, right.rows)
                 acc = Shape(acc.rows, right.cols)
             coefficient = coefficient and self.is_coefficient(item)
         return acc
+
+    def _no_row_convention(self, left, right) -> None:
+        """h^T V with V a weight matrix: the row-vector convention (CS231n, Karpathy), which derive
+        does not read (its vectors are columns: V h) — read as columns it would shrink the output to
+        one entry."""
+        found = readings(right)
+        if not (isinstance(left, P.Transpose) and found):
+            return
+        s = self.symbols.get(self.pick(found).name.key)
+        inner = readings(left.arg)
+        vector = self.symbols.get(self.pick(inner).name.key) if inner else None
+        if s is not None and s.role == "param" and _letter(s.name)[:1].isupper() and vector is not None \
+                and vector.role != "param":
+            raise EquationError(f"{vector.name.key}^T {s.name.key}: a row vector times a weight matrix (the row "
+                                f"convention); derive's vectors are columns: write {s.name.key}^T {vector.name.key}"
+                                f" or {s.name.key} {vector.name.key}")
 
     def _no_vector_on_the_left(self, node) -> None:
         """a z with a a lowercase parameter (a column vector unless shapes: says otherwise) would make

@@ -102,6 +102,8 @@ def _negated(inner):
     pair = _product(inner)
     if pair and isinstance(pair[0], P.Transpose) and _is_log(pair[1]):  # -y^T log p
         return Loss("ce", pair[1].args[0], pair[0].arg)
+    if pair and _is_log(pair[0]) and isinstance(pair[0].args[0], P.Transpose):  # -log p^T y (Karpathy)
+        return Loss("ce", pair[0].args[0].arg, pair[1])
     if pair and inner.ops == ("·",) and _is_log(pair[1]) and not isinstance(pair[0], P.Transpose):
         return Loss("ce", pair[1].args[0], pair[0])  # -y · log p: \cdot between two vectors, the dot product
     if isinstance(inner, P.BigOp) and inner.kind == "sum":  # -Σ_j y_j log p_j
