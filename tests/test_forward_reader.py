@@ -423,6 +423,20 @@ VARIANTS = {
         \hat{\mathbf{y}}^{(t)} = g(\mathbf{W}_{hy} \mathbf{h}^{(t)})
         J(\theta) = \sum_{t=1}^{T} \ell(\hat{\mathbf{y}}^{(t)}, \mathbf{y}^{(t)})
     """,
+    "WildML's loss without a transpose": r"""
+        s_t = \tanh(U x_t + W s_{t-1})
+        \hat{y}_t = \mathrm{softmax}(V s_t)
+        E = -\sum_{t=1}^{T} y_t \log \hat{y}_t
+    """,
+    "colah's LSTM, stacked with a comma": r"""
+        f_t = \sigma(W_f \cdot [h_{t-1}, x_t] + b_f)
+        i_t = \sigma(W_i \cdot [h_{t-1}, x_t] + b_i)
+        \tilde{C}_t = \tanh(W_C \cdot [h_{t-1}, x_t] + b_C)
+        o_t = \sigma(W_o \cdot [h_{t-1}, x_t] + b_o)
+        C_t = f_t \odot C_{t-1} + i_t \odot \tilde{C}_t
+        h_t = o_t \odot \tanh(C_t)
+        L = -\sum_{t=1}^{T} y_t^T \log \mathrm{softmax}(V h_t + c)
+    """,
     "two equations on a line, a squared scalar": r"""
         a = W x + b, \quad h = \sigma(a)
         \hat{y} = \sigma(w^\top h + c)

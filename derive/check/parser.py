@@ -465,6 +465,12 @@ def _assemble(nodes: list, ops: list):
                 and isinstance(following, Group) and joined == ""):
             node = Func(node.base)  # f(y_1): a call, not f times (y_1)
         if isinstance(node, Func):
+            after = nodes[j + 2] if j + 2 < len(nodes) else None
+            if (isinstance(following, Func) and not following.primes and joined == "" and isinstance(after, Group)
+                    and ops[j + 1] == ""):  # \log \mathrm{softmax}(s): the inner call first
+                nodes = [*nodes[:j + 1], Call(following, after.args), *nodes[j + 3:]]
+                ops = [*ops[:j + 1], *ops[j + 2:]]
+                following = nodes[j + 1]
             node, used = _call(node, following, joined)
             j += used
         elif isinstance(node, Group):

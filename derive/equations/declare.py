@@ -372,7 +372,8 @@ class _Reader:
         for key, s in self.symbols.items():  # a state or an input of one entry: a product read wrong
             if s.role in ("state", "input") and key not in user_sized and dims.number(s.shape.rows) == 1:
                 raise EquationError(f"{key} would be a single number, only because the equations multiply it "
-                                    "as a matrix (a lowercase symbol is a vector, v^T h a number); if it is one, "
+                                    "as a matrix (side by side, \\cdot and * are matrix products, \\odot is "
+                                    "entrywise; a lowercase symbol is a vector, v^T h a number); if it is one, "
                                     f"say so under shapes: {{{key}: 1}}")
         self._no_collapsed_layer(user_sized)
         row_classes = {dims.find(s.shape.rows) for s in self.symbols.values()}

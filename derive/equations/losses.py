@@ -104,9 +104,10 @@ def _negated(inner):
         return Loss("ce", pair[1].args[0], pair[0].arg)
     if pair and _is_log(pair[0]) and isinstance(pair[0].args[0], P.Transpose):  # -log p^T y (Karpathy)
         return Loss("ce", pair[0].args[0].arg, pair[1])
-    if pair and inner.ops == ("·",) and _is_log(pair[1]) and not isinstance(pair[0], P.Transpose):
-        return Loss("ce", pair[1].args[0], pair[0])  # -y · log p: \cdot between two vectors, the dot product
-    if isinstance(inner, P.BigOp) and inner.kind == "sum":  # -Σ_j y_j log p_j
+    if pair and _is_log(pair[1]) and not isinstance(pair[0], P.Transpose):
+        # -y · log p, -y log p (WildML): between two vectors the dot product, for numbers the same value
+        return Loss("ce", pair[1].args[0], pair[0])
+    if isinstance(inner, P.BigOp) and inner.kind == "sum" and inner.var != "t":  # -Σ_j y_j log p_j (t: time)
         pair = _product(inner.body)
         if pair and _is_log(pair[1]):
             y, p = _entry_of(pair[0], inner.var), _entry_of(pair[1].args[0], inner.var)

@@ -2,8 +2,8 @@ r"""One forward equation's text -> (left tree, right tree), read strictly.
 
 The checker's grammar (derive/check/grammar.lark) reads both sides. A declaration must not be
 misread, so before parsing, the few constructs the claims dialect has no tree for are spelled
-as calls it knows (‖x‖² -> \normsq(x), max(0, x) -> ReLU(x), [a; b] and a one-column bmatrix ->
-\stack(a, b)), and anything the grammar would read as something else is refused with the
+as calls it knows (‖x‖² -> \normsq(x), max(0, x) -> ReLU(x), [a; b], colah's [a, b] and a
+one-column bmatrix -> \stack(a, b)), and anything the grammar would read as something else is refused with the
 reason: a multi-letter word that is no known function (\mathrm{LayerNorm} would read as nine
 letters), a command it does not know (\max used otherwise, an unpaired \lVert), a norm that is
 not squared.
@@ -192,6 +192,8 @@ def _stacks(text: str) -> str:
     while (j := text.find("[", j)) >= 0:
         end = _matching(text, j)
         parts = _top_level_split(text[j + 1:end], ";")
+        if len(parts) == 1:  # colah's [h_{t-1}, x_t]: the same stack, written with a comma
+            parts = _top_level_split(text[j + 1:end], ",")
         if len(parts) > 1:
             text = f"{text[:j]}\\stack({', '.join(p.strip() for p in parts)}){text[end + 1:]}"
         j += 1
