@@ -457,3 +457,27 @@ def test_a_notation_real_problems_use(name, tmp_path):
         assert failures(Case(str(path), {}, steps, seed=steps), "denominator", with_sympy=False) == []
     assert failures(Case(str(path), {}, 1, sizes=dict(n=2, d=1, k=2, n_a=2, n_z1=2)), "numerator",
                     with_sympy=True) == []
+
+
+def test_a_problem_written_as_a_document(tmp_path, capsys):
+    """problem.md without front matter: its display equations state the network, as homework does."""
+    (tmp_path / "problem.md").write_text(textwrap.dedent(r"""
+        # Problem 3
+
+        Consider the network
+
+        $$h_t = \tanh(W h_{t-1} + U x_t + b), \quad t = 1, \dots, T$$
+        $$o_t = V h_t + c$$
+        $$L = \sum_{t=1}^{T} \frac{1}{2} \lVert o_t - y_t \rVert^2$$
+
+        Derive $\frac{\partial L}{\partial W}$.
+    """))
+    (tmp_path / "answer.md").write_text("---\nmodel: problem.md\n---\n"
+                                        r"$$\frac{\partial L}{\partial c} = \sum_{t=1}^{T} (o_t - y_t)$$" "\n")
+    code, out, _ = run(capsys, "show", str(tmp_path / "problem.md"))
+    assert code == 0 and "oₜ = V hₜ + c" in out
+    code, out, _ = run(capsys, "check", str(tmp_path / "answer.md"))
+    assert code == 0 and "CORRECT" in out
+    (tmp_path / "prose.md").write_text("no equations here\n")
+    code, _, err = run(capsys, "show", str(tmp_path / "prose.md"))
+    assert code == 2 and "no equations" in err

@@ -97,7 +97,7 @@ def _check_against_own_equations(answer: Answer, file: str | None, layout, setti
             pending.append(item)
             continue
         if pending:
-            lines = _forward_lines(pending)
+            lines = modelfile.forward_lines(pending)
             span = f"lines {lines[0][0]}–{lines[-1][0]}" if lines else ""
             try:
                 decl = _cached(("in file", file, tuple(lines)),
@@ -126,22 +126,6 @@ def _defines(definition) -> str | None:
     """The left side a definition writes, without spaces (h_t in h_t = ...), or None."""
     left, equals, _ = definition.text.partition("=")
     return "".join(left.split()) if equals else None
-
-
-def _forward_lines(definitions) -> list[tuple[int, str]]:
-    """The definitions as forward equations, less the unrolled instances of a step's equation
-    (h_1 = σ(U x_1 + w h_0) where h_t = σ(U x_t + w h_{t-1}) is written too)."""
-    import re
-
-    general = {m.group(1) for d in definitions
-               if (m := re.match(r"\s*(.+?)_\{?\s*t\s*\}?\s*=", d.text))}
-    out = []
-    for d in definitions:
-        instance = re.match(r"\s*(.+?)_\{?\s*[1-9]\d*\s*\}?\s*=", d.text)
-        if instance and instance.group(1) in general:
-            continue
-        out.append((d.line, d.text))
-    return out
 
 
 # A class of answer files shares its model: it is read, derived and sampled once per process.

@@ -103,12 +103,26 @@ def read(path: Path, ref: str) -> Declaration:
         else:
             settings, _, _ = frontmatter.split(text)
             offset = 1
+        if "forward" not in settings and path.suffix not in (".yaml", ".yml"):
+            return _document_declaration(text, path.stem)
         if "forward" not in settings:
-            raise EquationError("it has no forward: equations in its front matter")
+            raise EquationError("it has no forward: equations")
         first = forward_line(text, settings["forward"]) if isinstance(settings["forward"], str) else offset + 1
         return declaration(settings, stem=path.stem, first_line=first)
     except (EquationError, frontmatter.FrontMatterError) as err:
         raise DeclarationError(f"{ref}: {err}") from None
+
+
+def _document_declaration(text: str, stem: str) -> Declaration:
+    """A problem written as a document (no forward: in front matter): its display equations that
+    are not claims, as homework states a network."""
+    from derive.check.reader import Definition, items_in, repair
+
+    _, body, offset = frontmatter.split(text)
+    definitions = [x for x in items_in(repair(body), offset) if isinstance(x, Definition)]
+    if not definitions:
+        raise EquationError("it has no forward: in its front matter and no equations")
+    return declare_lines(forward_lines(definitions), stem)
 
 
 def forward_line(text: str, forward) -> int:
@@ -145,3 +159,21 @@ def declared_model(decl: Declaration, ref: str, stem: str) -> Model:
         Concrete(name, {name: "tanh"}, f"{name} is generic in the problem; this module uses tanh")
         for name in options)
     return Model(ref, stem, "", options, dict.fromkeys(options, "generic"), dict(decl.size_defaults), factory, concrete)
+
+
+def forward_lines(definitions) -> list[tuple[int, str]]:
+    """The definitions as forward equations, less the unrolled instances of a step's equation
+    (h_1 = σ(U x_1 + w h_0) where h_t = σ(U x_t + w h_{t-1}) is written too)."""
+    general = {m.group(1) for d in definitions
+               if (m := re.match(r"\s*(.+?)_\{?\s*t\s*\}?\s*=", d.text))}
+    out = []
+    for d in definitions:
+        instance = re.match(r"\s*(.+?)_\{?\s*[1-9]\d*\s*\}?\s*=", d.text)
+        if instance and instance.group(1) in general:
+            continue
+        text = re.sub(r"[,.;]\s*$", "", d.text.strip()).strip()
+        if out and re.match(r"\(?\s*t\s*=\s*1", text):  # "\quad t = 1, \dots, T": the range of the one before
+            out[-1] = (out[-1][0], f"{out[-1][1]}, {text}")
+            continue
+        out.append((d.line, text))
+    return out
