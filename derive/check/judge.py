@@ -164,17 +164,18 @@ class Checker:
             verdict.verdict, verdict.layout = "correct", layout
             verdict.reason = f"matches the true value ({layout} layout) {_where(outcome.compared)}"
             return verdict
+        special = self._special_case(lhs, rhs, condition)
+        if special:
+            # right only if the activation were the identity (at every t: d2l's closed form with
+            # (W^T)^{T-i}): a condition the problem leaves open for a generic φ (conditional), and
+            # rules out for a named one such as σ (incorrect)
+            reason, left_open = special
+            verdict.verdict, verdict.reason = ("conditional" if left_open else "incorrect"), reason
+            return verdict
         last_only = self._only_at_last_step(outcome)
         if last_only:  # a case the problem rules out (it asks for every t): wrong, and the reason says where
             verdict.verdict, verdict.layout = "incorrect", last_only
             verdict.reason = "holds only at t = T (the last step), not for t < T"
-            return verdict
-        special = self._special_case(lhs, rhs, condition)
-        if special:
-            # right only if the activation were the identity: a condition the problem leaves open
-            # for a generic φ (conditional), and rules out for a named one such as σ (incorrect)
-            reason, left_open = special
-            verdict.verdict, verdict.reason = ("conditional" if left_open else "incorrect"), reason
             return verdict
         if not outcome.compared and (outcome.out_of_range or not outcome.shape_problem):
             if outcome.out_of_range:

@@ -431,7 +431,17 @@ def _prime(node):
 
 
 def _build_product(items: list, ops: list):
-    return _assemble([_apply_posts(i) for i in items], ops)
+    nodes, node_ops = [], []
+    for j, item in enumerate(items):
+        if (nodes and isinstance(nodes[-1], Func) and isinstance(item.node, Group) and item.posts
+                and ops[j - 1] == "" and nodes[-1].name != "\\operatorname"):
+            # \tanh(x)^2 is (\tanh x)^2, σ(a)^T is σ(a)^T: what follows the parentheses is the call's
+            nodes[-1] = _apply_posts(_Item(Call(nodes[-1], item.node.args), item.posts))
+            continue
+        if nodes:
+            node_ops.append(ops[j - 1])
+        nodes.append(_apply_posts(item))
+    return _assemble(nodes, node_ops)
 
 
 def _assemble(nodes: list, ops: list):
@@ -484,7 +494,24 @@ def _assemble(nodes: list, ops: list):
         j += 1
     if len(out) == 1:
         return out[0]
-    return Product(tuple(out), tuple(out_ops[1:]))
+    return _entrywise_last(out, out_ops[1:])
+
+
+def _entrywise_last(items: list, ops: list):
+    """A product with ⊙ and matrix products mixed, as texts mean it: the matrix products first,
+    a ⊙ W b = a ⊙ (W b) (𝕀(h > 0) ⊙ W^T δ); a flat Product otherwise."""
+    if "⊙" not in ops or all(op == "⊙" for op in ops):
+        return Product(tuple(items), tuple(ops))
+    segments, segment, segment_ops = [], [items[0]], []
+    for op, item in zip(ops, items[1:], strict=True):
+        if op == "⊙":
+            segments.append(segment[0] if len(segment) == 1 else Product(tuple(segment), tuple(segment_ops)))
+            segment, segment_ops = [item], []
+        else:
+            segment.append(item)
+            segment_ops.append(op)
+    segments.append(segment[0] if len(segment) == 1 else Product(tuple(segment), tuple(segment_ops)))
+    return Product(tuple(segments), ("⊙",) * (len(segments) - 1))
 
 
 
