@@ -437,6 +437,11 @@ VARIANTS = {
         h_t = o_t \odot \tanh(C_t)
         L = -\sum_{t=1}^{T} y_t^T \log \mathrm{softmax}(V h_t + c)
     """,
+    "a bilinear score (not the row convention)": r"""
+        h_t = \tanh(W h_{t-1} + U x_t)
+        e_t = h_t^\top A h_t
+        L = \sum_{t=1}^{T} \frac{1}{2} (e_t - y_t)^2
+    """,
     "two equations on a line, a squared scalar": r"""
         a = W x + b, \quad h = \sigma(a)
         \hat{y} = \sigma(w^\top h + c)

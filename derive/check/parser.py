@@ -433,10 +433,13 @@ def _prime(node):
 def _build_product(items: list, ops: list):
     nodes, node_ops = [], []
     for j, item in enumerate(items):
-        if (nodes and isinstance(nodes[-1], Func) and isinstance(item.node, Group) and item.posts
-                and ops[j - 1] == "" and nodes[-1].name != "\\operatorname"):
+        called = nodes[-1] if nodes else None
+        if isinstance(called, Sym) and called.base in FUNCTION_LETTERS and called.sub is None and called.sup is None:
+            called = Func(called.base)  # f(y)^2: the generic f called, as below
+        if (isinstance(called, Func) and isinstance(item.node, Group) and item.posts and ops[j - 1] == ""
+                and called.name != "\\operatorname"):
             # \tanh(x)^2 is (\tanh x)^2, σ(a)^T is σ(a)^T: what follows the parentheses is the call's
-            nodes[-1] = _apply_posts(_Item(Call(nodes[-1], item.node.args), item.posts))
+            nodes[-1] = _apply_posts(_Item(Call(called, item.node.args), item.posts))
             continue
         if nodes:
             node_ops.append(ops[j - 1])

@@ -482,7 +482,8 @@ class _Reader:
                 pass
             else:
                 self._no_vector_on_the_left(node.items[j])
-                self._no_row_convention(node.items[j], item)
+                if j + 2 == len(node.items):  # h^T V ending the product: a row (h^T W s is a number)
+                    self._no_row_convention(node.items[j], item)
                 self.dims.unify(acc.cols, right.rows)
                 acc = Shape(acc.rows, right.cols)
             coefficient = coefficient and self.is_coefficient(item)
