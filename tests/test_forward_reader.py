@@ -486,3 +486,13 @@ def test_a_problem_written_as_a_document(tmp_path, capsys):
     (tmp_path / "prose.md").write_text("no equations here\n")
     code, _, err = run(capsys, "show", str(tmp_path / "prose.md"))
     assert code == 2 and "no equations" in err
+
+
+@pytest.mark.parametrize("value", ["'1/0'", "'x**2'", "true", ".nan"])
+def test_a_constant_is_a_number_yaml_read_never_parsed_text(value, tmp_path, capsys):
+    path = problem(tmp_path, r"""
+        h = \tanh(W x)
+        L = \frac{1}{2} \lVert h - y \rVert^2 + \frac{\mu}{2} \lVert W \rVert_F^2
+    """, f"constants: {{\\mu: {value}}}\n")
+    code, _, err = run(capsys, "show", str(path))
+    assert code == 2 and "must be a number" in err

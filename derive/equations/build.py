@@ -266,7 +266,7 @@ class Builder:
 
 
 def _number(value, key: str):
-    try:
-        return Rational(str(value))
-    except (TypeError, ValueError):
-        raise EquationError(f"constants: {key} must be a number, not {value!r}") from None
+    """A constant's value: a number YAML already read (a string of the user's is never parsed)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+        raise EquationError(f"constants: {key} must be a number, not {value!r}")
+    return Rational(value) if isinstance(value, int) else Rational(repr(value))

@@ -265,7 +265,6 @@ class _Reader:
         if unused:
             raise EquationError(f"constants: {sorted(unused)[0]} is not in the equations")
         self._targets(reads)
-        self.reads = reads
         objective = self.equations[-1].target.name.key
         for eq in self.equations:
             key = eq.target.name.key
