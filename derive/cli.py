@@ -207,9 +207,52 @@ def numpy_command(model, output, pairs):
     click.echo(f"wrote {path}")
 
 
-def _write(path: Path, text: str) -> None:
+@cli.command(epilog=MODEL_HELP)
+@click.argument("model")
+@click.option("--weights", "weights", default=None, metavar="FILE.npz",
+              help="The parameters to analyse, by the model's names (W, U, ...); the sizes follow their shapes. "
+                   "Parameters it lacks are drawn at random.")
+@click.option("--random", "seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="The seed of the random weights and of the sampled inputs.")
+@click.option("--scale", type=click.FloatRange(0, 1e3, min_open=True), default=1.0, show_default=True,
+              help="Random matrices have entries N(0, scale²/columns): a square one's spectral radius is about scale.")
+@click.option("--T", "steps", type=click.IntRange(1, None), default=None,
+              help="The horizon: dh_T/dh_k for k = T-1, ..., 0 (default 100).")
+@SET
+@click.option("-o", "--output", "folder", default=None, metavar="DIR",
+              help="Also write DIR/STEM-analysis.png (the plot) and DIR/STEM-analysis.json.")
+@click.option("--json", "as_json", is_flag=True, help="Print every number as one JSON object instead of the text.")
+def analyze(model, weights, seed, scale, steps, pairs, folder, as_json):
+    """Vanishing and exploding gradients in MODEL: the product dh_t/dh_k = Π J_i, the bound
+    (γ‖W‖)^(t−k), the recurrent matrix's eigendecomposition and powers, and the measured norms
+    along a sampled trajectory, with a verdict for each."""
+    from derive.analysis import DEFAULT_STEPS, AnalysisError, report
+    from derive.analysis import analyze as run_analysis
+    from derive.analysis.plot import png
+
+    settings = _settings(pairs, None)
+    resolved = _model(model)
     try:
-        write_atomic(path, text)
+        result = run_analysis(resolved, settings, steps or int(settings.get("T", DEFAULT_STEPS)), weights, seed, scale)
+    except AnalysisError as err:
+        raise UsageProblem(str(err)) from None
+    document = report.as_json(result)
+    written = []
+    if folder is not None:
+        if not folder:
+            raise UsageProblem("-o needs a folder name")
+        stem = Path(folder) / f"{resolved.stem}-analysis"
+        title = f"{resolved.ref}: T = {result.numbers.steps}, weights {result.source}"
+        written = [_write(stem.with_suffix(".png"), png(result.numbers, title)),
+                   _write(stem.with_suffix(".json"), document + "\n")]
+    click.echo(document if as_json else report.text(result), nl=as_json)
+    for path in written:
+        click.echo(f"wrote {path}", err=as_json)
+
+
+def _write(path: Path, text: str | bytes) -> Path:
+    try:
+        return write_atomic(path, text)
     except OutputError as err:
         raise UsageProblem(str(err)) from None
 

@@ -24,7 +24,7 @@ class Concrete:
 
     option: str  # the option whose value "generic" they replace
     settings: dict[str, str]
-    note: str
+    note: str  # "{user} uses tanh": ``user`` is what computes the numbers (this module)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ class Model:
         """``settings`` less T where the model has no time (--T on a feed-forward network)."""
         return settings if "T" in self.sizes else {k: v for k, v in settings.items() if k != "T"}
 
-    def concrete_settings(self, settings: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    def concrete_settings(self, settings: dict[str, str],
+                          user: str = "this module") -> tuple[dict[str, str], list[str]]:
         """The settings with every generic function given numbers, and the notes saying how.
 
         Generated code computes numbers; a model that offers a concrete choice for a generic
@@ -91,7 +92,7 @@ class Model:
                 continue
             for key, value in concrete.settings.items():
                 out.setdefault(key, value)
-            notes.append(concrete.note + f" (--set {concrete.option}=... for another).")
+            notes.append(concrete.note.format(user=user) + f" (--set {concrete.option}=... for another).")
             done.add(concrete.option)
         return out, notes
 

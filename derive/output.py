@@ -11,8 +11,8 @@ class OutputError(OSError):
     """A file that cannot be written; the message is one line for the user."""
 
 
-def write_atomic(path: Path | str, text: str) -> Path:
-    """Write ``text`` to ``path`` so that a failure leaves no partial file behind."""
+def write_atomic(path: Path | str, text: str | bytes) -> Path:
+    """Write ``text`` (or bytes: a PNG) to ``path`` so that a failure leaves no partial file behind."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a directory")
@@ -22,7 +22,8 @@ def write_atomic(path: Path | str, text: str) -> Path:
     except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
         raise OutputError(f"cannot write {path!r}: {getattr(err, 'strerror', None) or err}") from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        binary = isinstance(text, bytes)
+        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as out:
             out.write(text)
         os.replace(temporary, path)
     except OSError as err:

@@ -96,10 +96,10 @@ CONV_NOTATION = Notation.of(
 # Generated code computes numbers: a generic function gets the first concrete choice a preset
 # offers, and the module's docstring says so.
 CONCRETE = (
-    Concrete("activation", {"activation": "tanh"}, "the activation is generic in the preset; this module uses tanh"),
+    Concrete("activation", {"activation": "tanh"}, "the activation is generic in the preset; {user} uses tanh"),
     Concrete("loss", {"output": "softmax", "loss": "ce"},
-             "ℓ is generic in the preset; this module uses softmax cross-entropy on the outputs"),
-    Concrete("loss", {"loss": "mse"}, "ℓ is generic in the preset; this module uses the squared error ½‖z − y‖²"),
+             "ℓ is generic in the preset; {user} uses softmax cross-entropy on the outputs"),
+    Concrete("loss", {"loss": "mse"}, "ℓ is generic in the preset; {user} uses the squared error ½‖z − y‖²"),
 )
 
 

@@ -154,9 +154,9 @@ def declared_model(decl: Declaration, ref: str, stem: str) -> Model:
         raise DeclarationError(f"{ref}: {err}") from None
     options = decl.options()
     concrete = tuple(
-        Concrete(name, {name: "ce"}, "ℓ is generic in the problem; this module uses softmax cross-entropy on its "
+        Concrete(name, {name: "ce"}, "ℓ is generic in the problem; {user} uses softmax cross-entropy on its "
                  "arguments") if name == "ell" else
-        Concrete(name, {name: "tanh"}, f"{name} is generic in the problem; this module uses tanh")
+        Concrete(name, {name: "tanh"}, f"{name} is generic in the problem; {{user}} uses tanh")
         for name in options)
     return Model(ref, stem, "", options, dict.fromkeys(options, "generic"), dict(decl.size_defaults), factory, concrete)
 

@@ -33,6 +33,10 @@ class Activation(Primitive, Elementwise):
     parameters: tuple[str, ...] = ()  # constant arguments after x (a leaky ReLU's slope)
     defaults: tuple = ()
     domain = "real"  # where it is defined: "real", or "positive" (log)
+    # sup |f'(x)| and sup |f(x)| over the domain (None: unbounded): the gamma of the vanishing-
+    # gradient bound ||dh_t/dh_k|| <= (gamma ||W||)^(t-k), and a gate's bound, in derive analyze
+    derivative_sup = None
+    value_sup = None
 
     def __new__(cls, arg, *constants, **named):
         if named:  # ops.leaky_relu(x, slope=0.2)
@@ -59,6 +63,10 @@ class Activation(Primitive, Elementwise):
 
     def explicit(self, arg, *constants):
         return arg.applyfunc(lambda v: self.scalar(v, *constants))
+
+    def derivative_bound(self):
+        """sup |f'(x)| for this node's constants, or None where f' is unbounded."""
+        return self.derivative_sup
 
     def answer_derivative(self):
         """f'(x), entry by entry."""

@@ -1,7 +1,7 @@
 """Leaky ReLU(x) = x for x > 0, a·x otherwise (PyTorch's default slope a = 0.01); its
 derivative is a + (1 − a) 𝕀(x > 0)."""
 
-from sympy import Heaviside, Max, Rational
+from sympy import Abs, Heaviside, Max, Rational
 
 from derive.primitives.activation import Activation
 
@@ -15,6 +15,9 @@ class LeakyReLU(Activation):
     label = ("LeakyReLU' = a + (1 − a) 𝕀(· > 0)", r"$\operatorname{LeakyReLU}' = a + (1 - a)\,\mathbb{I}(\cdot > 0)$")
     parameters = ("slope",)
     defaults = (Rational(1, 100),)
+
+    def derivative_bound(self):
+        return Max(1, Abs(self.constants[0]))
 
     @staticmethod
     def scalar(x, slope):

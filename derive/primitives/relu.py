@@ -13,6 +13,7 @@ class ReLU(Activation):
     numpy = "np.maximum({x}, 0)"
     spellings = ("ReLU", "relu", r"\operatorname{ReLU}", r"\mathrm{ReLU}", r"\text{ReLU}", r"\operatorname{relu}")
     label = ("ReLU' = 𝕀(· > 0)", r"$\operatorname{ReLU}' = \mathbb{I}(\cdot > 0)$")
+    derivative_sup = 1
     prime_latex = r"\mathbb{{I}}({x} > 0)"
     prime_unicode = "𝕀({x} > 0)"
 

@@ -1,6 +1,6 @@
 """The logistic function σ(x) = 1 / (1 + e^{-x}); σ' = σ (1 − σ) from the forward result."""
 
-from sympy import exp
+from sympy import Rational, exp
 
 from derive.primitives.activation import Activation
 
@@ -23,6 +23,8 @@ class Sigmoid(Activation):
     )
     spellings = (r"\sigma", "sigmoid", "Sigmoid", r"\operatorname{sigmoid}", r"\mathrm{sigmoid}")
     label = ("σ' = σ(1 − σ)", r"$\sigma' = \sigma(1 - \sigma)$")
+    derivative_sup = Rational(1, 4)  # σ' = σ(1 − σ), largest at x = 0
+    value_sup = 1
 
     @staticmethod
     def scalar(x):

@@ -19,6 +19,7 @@ class SiLU(Activation):
     spellings = ("SiLU", r"\operatorname{SiLU}", r"\mathrm{SiLU}", r"\text{SiLU}", "silu",
                  "swish", r"\operatorname{swish}", r"\mathrm{swish}")
     label = ("SiLU' = σ (1 + x (1 − σ))", r"$\operatorname{SiLU}'(x) = \sigma(x)\,(1 + x(1 - \sigma(x)))$")
+    derivative_sup = 1.0998393201288669  # the maximum of SiLU', at x ≈ 2.39936 (as GELU's)
 
     @staticmethod
     def scalar(x):

@@ -12,6 +12,7 @@ class Softplus(Activation):
     numpy = "np.logaddexp(0, {x})"  # log(e^0 + e^x): finite for any x
     spellings = ("softplus", r"\operatorname{softplus}", r"\mathrm{softplus}", r"\text{softplus}")
     label = ("softplus' = σ", r"$\operatorname{softplus}' = \sigma$")
+    derivative_sup = 1  # softplus' = σ < 1, tending to 1
 
     @staticmethod
     def scalar(x):

@@ -12,6 +12,8 @@ class Tanh(Activation):
     numpy = "np.tanh({x})"
     spellings = (r"\tanh", "tanh", r"\operatorname{tanh}", r"\mathrm{tanh}")
     label = ("tanh' = 1 − tanh²", r"$\tanh' = 1 - \tanh^2$")
+    derivative_sup = 1  # at x = 0
+    value_sup = 1
 
     @staticmethod
     def scalar(x):
