@@ -107,17 +107,52 @@ def show(model, steps, layout, pairs):
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="The language of the sentences (zh compiles with xelatex).")
 @SET
-def latex(model, output, steps, layout, lang, pairs):
+@click.option("--analysis", is_flag=True, help="Add a section on vanishing and exploding gradients (derive analyze, "
+              "over 100 steps), its plot written beside the document.")
+@click.option("--weights", default=None, metavar="FILE.npz", help="With --analysis: the weights it analyses "
+              "(default: random, seed 0).")
+def latex(model, output, steps, layout, lang, pairs, analysis, weights):
     """A LaTeX document deriving every gradient of MODEL step by step."""
     from derive.latexdoc import latex_document
 
     settings = _settings(pairs, steps)
     resolved = _model(model)
     net = _network(resolved, settings)
-    document = latex_document(derive(net, layout), _steps(net, settings), lang)
     path = Path(output) if output else _default_output(resolved, ".tex")
+    extra, plot = [], None
+    if weights and not analysis:
+        raise UsageProblem("--weights goes with --analysis")
+    if analysis:
+        from derive.analysis.plot import png
+        from derive.analysis.section import analysis_section
+
+        result = _analysis(resolved, settings, None, weights, 0, 1.0)
+        plot = path.with_name(f"{path.stem}-analysis.png")
+        extra = [analysis_section(result, lang, plot.name)]
+    document = latex_document(derive(net, layout), _steps(net, settings), lang, extra)
+    if plot is not None:
+        _write(plot, png(result.numbers, f"{resolved.ref}: T = {result.numbers.steps}, weights {result.source}"))
+        click.echo(f"wrote {plot}")
     _write(path, document)
     click.echo(f"wrote {path}")
+
+
+def _whole(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageProblem(f"{name} must be a whole number, not {text!r}") from None
+
+
+def _analysis(model, settings, steps, weights, seed, scale):
+    from derive.analysis import DEFAULT_STEPS, AnalysisError
+    from derive.analysis import analyze as run_analysis
+
+    horizon = steps or DEFAULT_STEPS
+    try:
+        return run_analysis(model, {k: v for k, v in settings.items() if k != "T"}, horizon, weights, seed, scale)
+    except AnalysisError as err:
+        raise UsageProblem(str(err)) from None
 
 
 @cli.command()
@@ -226,16 +261,14 @@ def analyze(model, weights, seed, scale, steps, pairs, folder, as_json):
     """Vanishing and exploding gradients in MODEL: the product dh_t/dh_k = Π J_i, the bound
     (γ‖W‖)^(t−k), the recurrent matrix's eigendecomposition and powers, and the measured norms
     along a sampled trajectory, with a verdict for each."""
-    from derive.analysis import DEFAULT_STEPS, AnalysisError, report
-    from derive.analysis import analyze as run_analysis
+    from derive.analysis import report
     from derive.analysis.plot import png
 
     settings = _settings(pairs, None)
     resolved = _model(model)
-    try:
-        result = run_analysis(resolved, settings, steps or int(settings.get("T", DEFAULT_STEPS)), weights, seed, scale)
-    except AnalysisError as err:
-        raise UsageProblem(str(err)) from None
+    if steps is None and "T" in settings:
+        steps = _whole(settings["T"], "T")
+    result = _analysis(resolved, settings, steps, weights, seed, scale)
     document = report.as_json(result)
     written = []
     if folder is not None:

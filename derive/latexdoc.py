@@ -30,6 +30,8 @@ class Item:
 
     text: str = ""
     lines: list[str] = field(default_factory=list)
+    table: list[list[str]] = field(default_factory=list)  # a header row, then rows (math or text cells)
+    figure: str = ""  # an image file beside the document, ``text`` its caption
 
 
 @dataclass
@@ -46,8 +48,9 @@ class Section:
 
 
 class Document:
-    def __init__(self, derivation: Derivation, steps: int, lang: str = "en"):
+    def __init__(self, derivation: Derivation, steps: int, lang: str = "en", extra: list[Section] | None = None):
         self.d = derivation
+        self.extra = extra or []  # sections made elsewhere (derive analyze's), after the derivation
         self.net = derivation.network
         self.steps = steps
         self.lang = lang
@@ -287,7 +290,7 @@ class Document:
 
     def sections(self) -> list[Section]:
         parts = [self.network(), self.conventions(), self.backward(), self.recurrence(), self.gradients(),
-                 *self.convolutions(), self.jacobians(), self.bptt()]
+                 *self.convolutions(), self.jacobians(), self.bptt(), *self.extra]
         return [p for p in parts if p is not None]
 
     def _subtitle(self) -> str:
@@ -298,11 +301,13 @@ class Document:
 
     def render(self) -> str:
         env = templates.latex_environment()
+        sections = self.sections()
         return env.get_template("document.tex.j2").render(
             lang=self.lang,
+            graphics=any(item.figure for s in sections for item in s.items),
             title=self.say("title", model=plain_text(self.net.name)),
             subtitle=self._subtitle(),
-            sections=self.sections(),
+            sections=sections,
         )
 
 
@@ -320,8 +325,8 @@ def _walk(expr):
         yield from _walk(a)
 
 
-def latex_document(derivation: Derivation, steps: int, lang: str = "en") -> str:
-    return Document(derivation, steps, lang).render()
+def latex_document(derivation: Derivation, steps: int, lang: str = "en", extra: list[Section] | None = None) -> str:
+    return Document(derivation, steps, lang, extra).render()
 
 
 __all__ = ["ALWAYS", "Document", "latex_document"]

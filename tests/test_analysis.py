@@ -237,3 +237,25 @@ def test_cli_json_and_refusals(capsys):
     assert "no such weights file" in capsys.readouterr().err
     assert main(["analyze", "rnn-softmax", "--T", "6000"]) == 2
     assert main(["analyze", "rnn-softmax", "-o", ""]) == 2
+
+
+def test_latex_analysis_section_compiles(tmp_path, capsys):
+    import shutil
+    import subprocess
+
+    tex = tmp_path / "rnn.tex"
+    assert main(["latex", "rnn-softmax", "--analysis", "-o", str(tex)]) == 0
+    source = tex.read_text()
+    assert r"\section{Vanishing and exploding gradients}" in source
+    assert r"\includegraphics[width=0.8\linewidth]{rnn-analysis.png}" in source and r"\usepackage{graphicx}" in source
+    assert r"\left(\gamma \lVert W \rVert_2\right)^{t-k}" in source and r"\gamma = \frac{1}{4}" in source
+    assert (tmp_path / "rnn-analysis.png").read_bytes().startswith(b"\x89PNG")
+    assert main(["latex", "lstm", "--analysis", "--lang", "zh", "-o", str(tmp_path / "lstm.tex")]) == 0
+    assert "细胞路径" in (tmp_path / "lstm.tex").read_text()
+    assert main(["latex", "rnn-softmax", "--weights", "w.npz", "-o", str(tmp_path / "x.tex")]) == 2
+    assert "--weights goes with --analysis" in capsys.readouterr().err
+    if shutil.which("pdflatex"):
+        run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout[-2000:]
+        assert "Overfull" not in (tmp_path / "rnn.log").read_text()

@@ -49,6 +49,7 @@ class Eigen:
     power: int
     power_error: float | None  # ||QΛⁿQ⁻¹ − Mⁿ|| / ||Mⁿ||, None without Q
     condition: float
+    expr: object = None  # the matrix as the derivation writes it (for other printers)
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Numbers:
     products: dict[int, numpy.ndarray] = field(default_factory=dict)  # k -> ds_T/ds_k (tests read it)
 
 
-def eigen(name: str, matrix: numpy.ndarray, power: int) -> Eigen:
+def eigen(name: str, matrix: numpy.ndarray, power: int, expr=None) -> Eigen:
     values, vectors = numpy.linalg.eig(matrix)
     condition = float(numpy.linalg.cond(vectors))
     direct = numpy.linalg.matrix_power(matrix, power)
@@ -80,7 +81,7 @@ def eigen(name: str, matrix: numpy.ndarray, power: int) -> Eigen:
     else:
         vectors = None
     return Eigen(name, matrix, values, vectors, float(numpy.max(numpy.abs(values))),
-                 float(numpy.linalg.norm(matrix, 2)), power, error, condition)
+                 float(numpy.linalg.norm(matrix, 2)), power, error, condition, expr)
 
 
 def judge(series: Series, upper_bound: bool = False) -> Series:
@@ -151,7 +152,7 @@ def measure(rec: Recurrence, sizes: dict[str, int], steps: int, params: dict, da
                       step_norms=[_norm(jacobians[step]) for step in range(1, steps + 1)])
 
     for m in rec.matrices:
-        numbers.eigen.append(eigen(show(m), numpy.asarray(value(m, ns), dtype=float), steps))
+        numbers.eigen.append(eigen(show(m), numpy.asarray(value(m, ns), dtype=float), steps, m))
     if rec.bound is not None:
         matrix = numpy.asarray(value(rec.bound.matrix, ns), dtype=float)
         gamma = rec.bound.gamma.number

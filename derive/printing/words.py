@@ -103,6 +103,34 @@ PHRASES = {
         "fused_softmax_ce": r"$(\operatorname{diag}(\hat{y}) - \hat{y}\hat{y}^{\top})(-y \oslash \hat{y}) = "
                             r"\hat{y} - y$, because $\mathbf{1}^{\top} y = 1$",
         "fused_sigmoid_bce": r"$\sigma'(z) = p(1 - p)$ cancels the denominators, leaving $p - y$",
+        "analysis_title": "Vanishing and exploding gradients",
+        "analysis_jacobians": r"The one-step Jacobians, and their product from step $k$ to step $t$ "
+                              r"(numerator layout):",
+        "analysis_bound": r"The spectral norm is submultiplicative and $\lVert\operatorname{diag}(v)\rVert_2 = "
+                          r"\max_i |v_i|$, so, with $\gamma$ a bound of every entry of <<factor>>,",
+        "analysis_gamma": r"Here $\gamma = <<gamma>>$.",
+        "analysis_gamma_generic": r"Here $\gamma = \sup |<<phi>>'|$ ($<<phi>>$ is generic); the numbers below use "
+                                  r"<<used>>, for which $\gamma = <<gamma>>$.",
+        "analysis_no_bound": r"The step Jacobian is not one diagonal factor times one matrix with bounded entries, so "
+                             r"no bound of the form $(\gamma \lVert W\rVert_2)^{t-k}$ is derived; the measured norms "
+                             r"below stand alone.",
+        "analysis_cell": r"Along the direct path, <<jac>> $= \prod_{j=k+1}^{t} \operatorname{diag}(<<factor>>)$; "
+                         r"every entry of $<<factor>>$ is at most <<gamma>> in size, so this path never grows, and "
+                         r"it is the identity exactly when $<<factor>> = 1$ for every $j$.",
+        "analysis_numbers": r"The numbers: weights <<source>>, $T = <<steps>>$, sizes <<sizes>>.",
+        "analysis_matrix": r"The recurrent matrix $<<name>>$ has the eigenvalues <<values>>; its spectral radius is "
+                           r"$\rho = <<radius>>$ and $\lVert <<name>> \rVert_2 = <<norm>>$.",
+        "analysis_power": r" $<<name>>^{<<n>>} = Q\Lambda^{<<n>>}Q^{-1}$ agrees with the direct power to a relative "
+                          r"$<<error>>$.",
+        "analysis_table": r"Along one sampled trajectory (the spectral norms at distance $T - k$):",
+        "analysis_verdicts": r"Per-step rates over the last half of the distances (vanishing below 0.99, exploding "
+                             r"above 1.01):",
+        "analysis_figure": r"The norms against $T - k$ (log scale).",
+        "verdict_vanishing": "vanishing", "verdict_exploding": "exploding", "verdict_neither": "neither",
+        "verdict_no conclusion": "no conclusion (an upper bound above 1 decides nothing)",
+        "analysis_rate": r"<<verdict>>, $\times <<rate>>$ per step",
+        "series_measured": "measured", "series_bound": "bound", "series_power": "pure power",
+        "series_cell": "cell path",
     },
     "zh": {
         "title": r"\texttt{<<model>>} 的梯度推导",
@@ -161,6 +189,29 @@ PHRASES = {
         "fused_softmax_ce": r"$(\operatorname{diag}(\hat{y}) - \hat{y}\hat{y}^{\top})(-y \oslash \hat{y}) = "
                             r"\hat{y} - y$，因为 $\mathbf{1}^{\top} y = 1$",
         "fused_sigmoid_bce": r"$\sigma'(z) = p(1 - p)$ 与分母相消，得 $p - y$",
+        "analysis_title": "梯度消失与梯度爆炸",
+        "analysis_jacobians": r"单步雅可比矩阵，以及从第 $k$ 步到第 $t$ 步的乘积（分子布局）：",
+        "analysis_bound": r"谱范数满足次乘性，且 $\lVert\operatorname{diag}(v)\rVert_2 = \max_i |v_i|$，"
+                          r"记 $\gamma$ 为 <<factor>> 每个元素的上界，则",
+        "analysis_gamma": r"这里 $\gamma = <<gamma>>$。",
+        "analysis_gamma_generic": r"这里 $\gamma = \sup |<<phi>>'|$（$<<phi>>$ 为一般函数）；下面的数值取 <<used>>，"
+                                  r"此时 $\gamma = <<gamma>>$。",
+        "analysis_no_bound": r"单步雅可比矩阵不是一个对角因子乘一个矩阵的形式，因此不给出 "
+                             r"$(\gamma \lVert W\rVert_2)^{t-k}$ 形式的上界；下面只给出实测范数。",
+        "analysis_cell": r"沿直接路径，<<jac>> $= \prod_{j=k+1}^{t} \operatorname{diag}(<<factor>>)$；"
+                         r"$<<factor>>$ 的每个元素绝对值不超过 <<gamma>>，所以这条路径不会增长，"
+                         r"且当且仅当对每个 $j$ 都有 $<<factor>> = 1$ 时它是单位矩阵。",
+        "analysis_numbers": r"数值：权重 <<source>>，$T = <<steps>>$，尺寸 <<sizes>>。",
+        "analysis_matrix": r"循环矩阵 $<<name>>$ 的特征值为 <<values>>；谱半径 $\rho = <<radius>>$，"
+                           r"$\lVert <<name>> \rVert_2 = <<norm>>$。",
+        "analysis_power": r"$<<name>>^{<<n>>} = Q\Lambda^{<<n>>}Q^{-1}$ 与直接计算的幂的相对误差为 $<<error>>$。",
+        "analysis_table": r"沿一条采样轨迹（距离 $T - k$ 处的谱范数）：",
+        "analysis_verdicts": r"后一半距离上的每步衰减率（小于 0.99 为消失，大于 1.01 为爆炸）：",
+        "analysis_figure": r"范数随 $T - k$ 的变化（对数坐标）。",
+        "verdict_vanishing": "梯度消失", "verdict_exploding": "梯度爆炸", "verdict_neither": "既不消失也不爆炸",
+        "verdict_no conclusion": "无结论（大于 1 的上界不能说明什么）",
+        "analysis_rate": r"<<verdict>>，每步 $\times <<rate>>$",
+        "series_measured": "实测", "series_bound": "上界", "series_power": "纯幂", "series_cell": "细胞路径",
     },
 }
 
