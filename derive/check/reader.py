@@ -66,6 +66,9 @@ class Answer:
     forward_line: int = 1  # the file line where the forward: equations start
     claims: list[Claim] = field(default_factory=list)
     items: list = field(default_factory=list)  # claims and definitions, in file order
+    weights: dict = field(default_factory=dict)  # weights: the matrices a problem gives (check/matrices.py)
+    body: str = ""  # the text after the front matter, repaired
+    body_line: int = 0  # the file lines before it
 
 
 # OCR repairs: (pattern, replacement), applied where the damage cannot mean anything else.
@@ -129,7 +132,15 @@ def read_answer(text: str) -> Answer:
 
         answer.forward = {k: settings[k] for k in KEYS if k in settings}
         answer.forward_line = forward_line(text, settings["forward"])
-    answer.items = items_in(repair(body), offset)
+    if "weights" in settings:
+        from derive.check.matrices import read_weights
+
+        try:
+            answer.weights = read_weights(settings["weights"])
+        except ValueError as err:
+            raise AnswerError(str(err)) from None
+    answer.body, answer.body_line = repair(body), offset
+    answer.items = items_in(answer.body, offset)
     answer.claims = [x for x in answer.items if isinstance(x, Claim)]
     return answer
 

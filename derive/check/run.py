@@ -46,6 +46,23 @@ def check_answers(file, model_text, layout, claims, settings=None) -> tuple[str 
     model the file names in its front matter is resolved relative to the file, and never as
     Python code. ``settings`` (--set) override the file's set:."""
     answer = load(file, claims)
+    given = _given_matrices(answer)
+    if given and not answer.claims and model_text is None and answer.model is None and answer.forward is None:
+        return None, given  # only arithmetic on the given matrices: no network needed
+    name, verdicts = _derivative_claims(answer, file, model_text, layout, settings)
+    return name, sorted(verdicts + given, key=lambda v: v.line)
+
+
+def _given_matrices(answer: Answer) -> list[Verdict]:
+    """The verdicts on the numeric claims about the matrices the front matter gives (weights:)."""
+    if not answer.weights:
+        return []
+    from derive.check.matrices import check
+
+    return check(answer.body, answer.weights, answer.notation, answer.body_line)
+
+
+def _derivative_claims(answer, file, model_text, layout, settings):
     if model_text is None and answer.model is None and answer.forward is None:
         return _check_against_own_equations(answer, file, layout, settings)
     try:

@@ -1,0 +1,389 @@
+"""Numeric claims about the matrices a problem gives (front matter ``weights:``): W^{30} = [...],
+Λ^{30} = diag(0.9^{30}, 0.4^{30}), QΛ^{30}Q^{-1} = ... — seed 003's eigendecomposition part.
+
+A display equation is such a claim when its left side is an expression over the given matrices
+(after ``notation:``) and numbers; each side after an '=' is evaluated and compared with it.
+The text is read by the small parser below (numbers, names, powers, products, sums, fractions,
+bmatrix/pmatrix literals, \\operatorname{diag}); nothing is ever evaluated as code.
+
+OCR often loses the line break between two equations ("A^{30} = [...] w^{30} = [...]"): a side
+that ends in a power of a given name with the left side's exponent starts a new equation there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy
+
+from derive.check.judge import Verdict
+from derive.check.reader import DISPLAY
+
+# A rounded answer (0.015260 for 0.0152608) is right within this relative error.
+TOLERANCE = 5e-3
+MAX_POWER = 10_000
+MAX_SIZE = 64
+
+
+class Unreadable(ValueError):
+    """Text this reader does not take as matrix arithmetic."""
+
+
+class Unknown(ValueError):
+    """A name no given matrix has."""
+
+
+TOKEN = re.compile(r"""
+    (?P<num>\d+(?:\.\d+)?|\.\d+)
+  | (?P<begin>\\begin\{(?:b|p|v)?matrix\})
+  | (?P<end>\\end\{(?:b|p|v)?matrix\})
+  | (?P<rowsep>\\\\|\\\ (?=\s*[-\d.\\]))
+  | (?P<cmd>\\[A-Za-z]+)
+  | (?P<name>[A-Za-z])
+  | (?P<op>[-+*^_{}()&,=\[\]])
+  | (?P<space>\s+|\\[,;!:]|\\quad|\\qquad)
+""", re.X)
+
+GREEK = {r"\Lambda", r"\lambda", r"\Sigma", r"\sigma", r"\Gamma", r"\Phi", r"\Psi", r"\Omega"}
+IGNORED = {r"\left", r"\right", r"\big", r"\Big", r"\bigl", r"\bigr", r"\mathbf", r"\boldsymbol", r"\mathrm"}
+TIMES = {"*", r"\cdot", r"\times"}
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    out, at = [], 0
+    while at < len(text):
+        m = TOKEN.match(text, at)
+        if m is None:
+            raise Unreadable(f"cannot read {text[at:at + 12]!r}")
+        at = m.end()
+        kind = m.lastgroup
+        if kind == "space" or (kind == "cmd" and m.group() in IGNORED):
+            continue
+        out.append((kind, m.group()))
+    return out
+
+
+@dataclass
+class Parser:
+    toks: list
+    names: dict  # name as written -> matrix
+    at: int = 0
+
+    def peek(self, ahead: int = 0):
+        i = self.at + ahead
+        return self.toks[i] if i < len(self.toks) else (None, None)
+
+    def take(self, value=None):
+        tok = self.peek()
+        if value is not None and tok[1] != value:
+            raise Unreadable(f"expected {value!r}, found {tok[1]!r}")
+        self.at += 1
+        return tok
+
+    def done(self) -> bool:
+        return self.at >= len(self.toks)
+
+    def sum(self):
+        sign = -1.0 if self.peek()[1] == "-" else 1.0
+        if self.peek()[1] in ("+", "-"):
+            self.take()
+        value = sign * self.product()
+        while self.peek()[1] in ("+", "-"):
+            op = self.take()[1]
+            right = self.product()
+            value = _add(value, right if op == "+" else -right)
+        return value
+
+    def product(self):
+        value = self.power()
+        while not self.done() and self.peek()[1] not in ("+", "-", ")", "}", "&", "=", ",", "]") \
+                and self.peek()[0] not in ("rowsep", "end"):
+            if self.peek()[1] in TIMES:
+                self.take()
+            value = _times(value, self.power())
+        return value
+
+    def power(self):
+        base = self.atom()
+        while self.peek()[1] == "^":
+            self.take()
+            exponent = self.exponent()
+            base = _power(base, exponent)
+        return base
+
+    def exponent(self):
+        if self.peek()[1] == "{":
+            self.take()
+            if self.peek()[1] in ("T", r"\top") and self.peek(1)[1] == "}":
+                self.take(), self.take()
+                return "T"
+            value = self.sum()
+            self.take("}")
+            return value
+        kind, text = self.take()
+        if kind == "num":
+            return float(text)
+        if text in ("T", r"\top"):
+            return "T"
+        raise Unreadable(f"an exponent {text!r}")
+
+    def atom(self):
+        kind, text = self.peek()
+        if kind == "num":
+            self.take()
+            return float(text)
+        if text == "(" or text == "{":
+            self.take()
+            value = self.sum()
+            self.take(")" if text == "(" else "}")
+            return value
+        if kind == "begin":
+            return self.literal()
+        if text == r"\frac":
+            self.take()
+            self.take("{")
+            top = self.sum()
+            self.take("}")
+            self.take("{")
+            bottom = self.sum()
+            self.take("}")
+            if not isinstance(bottom, float):
+                raise Unreadable("a fraction with a matrix below")
+            return top / bottom
+        if text in (r"\operatorname", r"\text") and self.peek(1)[1] == "{":
+            self.take(), self.take()
+            word = ""
+            while self.peek()[1] not in ("}", None):
+                word += self.take()[1]
+            self.take("}")
+            if word != "diag":
+                raise Unreadable(f"the function {word}")
+            return self.diag()
+        if text == r"\diag" or (kind == "name" and text == "d" and self._spells("diag")):
+            return self.diag()
+        if kind == "name" or text in GREEK:
+            self.take()
+            name = text
+            if self.peek()[1] == "_":
+                self.take()
+                sub = self.take()
+                if sub[1] == "{":
+                    parts = []
+                    while self.peek()[1] not in ("}", None):
+                        parts.append(self.take()[1])
+                    self.take("}")
+                    sub = (None, "".join(parts))
+                name = f"{text}_{{{sub[1]}}}"
+            if name not in self.names:
+                raise Unknown(name)
+            return self.names[name]
+        raise Unreadable(f"{text!r}")
+
+    def _spells(self, word: str) -> bool:
+        letters = [self.peek(i)[1] for i in range(len(word))]
+        if "".join(x or "" for x in letters) == word:
+            self.at += len(word) - 1
+            self.take()
+            return True
+        return False
+
+    def diag(self):
+        self.take("(")
+        entries = [self.sum()]
+        while self.peek()[1] == ",":
+            self.take()
+            entries.append(self.sum())
+        self.take(")")
+        if not all(isinstance(e, float) for e in entries):
+            raise Unreadable("diag of matrices")
+        return numpy.diag(entries)
+
+    def literal(self):
+        self.take()
+        rows, row = [], []
+        while True:
+            kind, text = self.peek()
+            if kind is None:
+                raise Unreadable("a matrix without its \\end")
+            if kind == "end":
+                self.take()
+                break
+            if kind == "rowsep":
+                self.take()
+                rows.append(row)
+                row = []
+                continue
+            if text == "&":
+                self.take()
+                continue
+            entry = self.sum()
+            if not isinstance(entry, float):
+                raise Unreadable("a matrix entry that is not a number")
+            row.append(entry)
+        if row:
+            rows.append(row)
+        if not rows or len({len(r) for r in rows}) != 1:
+            raise Unreadable("a matrix whose rows differ in length")
+        return numpy.array(rows, dtype=float)
+
+
+def _is_matrix(x) -> bool:
+    return isinstance(x, numpy.ndarray)
+
+
+def _add(a, b):
+    if _is_matrix(a) and _is_matrix(b) and a.shape != b.shape:
+        raise Unreadable(f"a sum of a {a.shape[0]}×{a.shape[1]} and a {b.shape[0]}×{b.shape[1]} matrix")
+    if _is_matrix(a) != _is_matrix(b):
+        raise Unreadable("a number added to a matrix")
+    return a + b
+
+
+def _times(a, b):
+    if _is_matrix(a) and _is_matrix(b):
+        if a.shape[1] != b.shape[0]:
+            raise Unreadable(f"a product of a {a.shape[0]}×{a.shape[1]} and a {b.shape[0]}×{b.shape[1]} matrix")
+        return a @ b
+    return a * b
+
+
+def _power(base, exponent):
+    if exponent == "T":
+        if not _is_matrix(base):
+            raise Unreadable("a number transposed")
+        return base.T
+    if _is_matrix(exponent):
+        raise Unreadable("a matrix exponent")
+    if not _is_matrix(base):
+        return float(base) ** exponent
+    if exponent != int(exponent) or abs(exponent) > MAX_POWER or base.shape[0] != base.shape[1]:
+        raise Unreadable(f"the power {exponent:g} of a matrix")
+    if exponent < 0:
+        base, exponent = numpy.linalg.inv(base), -exponent
+    return numpy.linalg.matrix_power(base, int(exponent))
+
+
+def evaluate(text: str, names: dict):
+    parser = Parser(tokens(text), names)
+    with numpy.errstate(all="ignore"):
+        value = parser.sum()
+    if not parser.done():
+        raise Unreadable(f"{parser.peek()[1]!r} after a whole expression")
+    return value
+
+
+def given(weights: dict, notation: dict) -> dict:
+    """name as an answer writes it -> matrix: the weights, and every spelling notation: maps to one."""
+    names = {}
+    for key, rows in weights.items():
+        names[str(key)] = numpy.array(rows, dtype=float)
+    for spelled, meant in notation.items():
+        if meant in names:
+            names[spelled] = names[meant]
+    return names
+
+
+def read_weights(value) -> dict:
+    """weights: from the front matter: name -> a list of rows of numbers (small matrices only)."""
+    if not isinstance(value, dict):
+        raise ValueError("weights must map a matrix's name to its rows ([[0.58, 0.24], [0.24, 0.72]])")
+    out = {}
+    for name, rows in value.items():
+        if (not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows)
+                or len({len(r) for r in rows}) != 1
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for r in rows for x in r)):
+            raise ValueError(f"weights: {name} must be a list of rows of numbers of one length")
+        if len(rows) > MAX_SIZE or len(rows[0]) > MAX_SIZE:
+            raise ValueError(f"weights: {name} is over {MAX_SIZE}×{MAX_SIZE}")
+        out[str(name)] = rows
+    return out
+
+
+def _sides(math: str) -> list[str]:
+    """The sides of a = b = c, split at '=' outside braces and matrix environments."""
+    sides, depth, start, at = [], 0, 0, 0
+    while at < len(math):
+        if math.startswith(r"\begin{", at):
+            depth += 1
+        elif math.startswith(r"\end{", at):
+            depth -= 1
+        elif math[at] == "{":
+            depth += 1
+        elif math[at] == "}":
+            depth -= 1
+        elif math[at] == "=" and depth == 0:
+            sides.append(math[start:at])
+            start = at + 1
+        at += 1
+    sides.append(math[start:])
+    return [s.strip().strip("&").strip() for s in sides]
+
+
+NEW_LEFT = re.compile(r"\\end\{(?:b|p|v)?matrix\}\s*"
+                      r"(?P<left>[A-Za-z](?:_\{?\w+\}?)?\s*\^\s*\{?\s*(?P<exp>\d+)\s*\}?)\s*$")
+POWER_LEFT = re.compile(r"^\s*(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*\^\s*\{?\s*(?P<exp>\d+)\s*\}?\s*$")
+
+
+def equations(math: str) -> list[list[str]]:
+    """The chains of one display: split again where OCR joined two equations."""
+    chains, current = [], []
+    for side in _sides(math):
+        current.append(side)
+        first = POWER_LEFT.match(current[0]) if current else None
+        joined = NEW_LEFT.search(side)
+        if first and joined and joined.group("exp") == first.group("exp") and len(current) >= 2:
+            current[-1] = side[:joined.start("left")].strip()
+            chains.append(current)
+            current = [joined.group("left")]
+    if current:
+        chains.append(current)
+    return [c for c in chains if len(c) >= 2]
+
+
+def check(body: str, weights: dict, notation: dict, line_offset: int = 0) -> list[Verdict]:
+    """A verdict for every equation in ``body`` whose left side is arithmetic on the given matrices."""
+    names = given(weights, notation)
+    verdicts = []
+    for match in DISPLAY.finditer(body):
+        math = match.group("a") or match.group("b") or match.group("c") or match.group("d") or ""
+        line = body.count("\n", 0, match.start()) + 1 + line_offset
+        for chain in equations(math):
+            try:
+                left = evaluate(chain[0], names)
+            except (Unreadable, Unknown, ValueError, numpy.linalg.LinAlgError, OverflowError):
+                continue  # not arithmetic on the given matrices: not this reader's claim
+            if not _is_matrix(left):
+                continue
+            for right_text in chain[1:]:
+                verdicts.append(_judge(line, chain[0], right_text, left, names))
+    return verdicts
+
+
+def _judge(line, left_text, right_text, left, names) -> Verdict:
+    quantity = " ".join(left_text.split())
+    latex = f"{quantity} = {' '.join(right_text.split())}"
+    try:
+        right = evaluate(right_text, names)
+    except Unknown as err:
+        return Verdict(line, quantity, latex, "unchecked", f"{err} is not a given matrix (weights:, notation:)")
+    except (Unreadable, ValueError, numpy.linalg.LinAlgError, OverflowError) as err:
+        return Verdict(line, quantity, latex, "unchecked", f"derive cannot read the right side as matrix arithmetic "
+                       f"({err})")
+    expected = _matrix_text(left)
+    if not _is_matrix(right) or right.shape != left.shape:
+        shape = "a number" if not _is_matrix(right) else f"{right.shape[0]}×{right.shape[1]}"
+        return Verdict(line, quantity, latex, "incorrect", f"the right side is {shape}; {quantity} is "
+                       f"{left.shape[0]}×{left.shape[1]}", expected)
+    scale = max(float(numpy.max(numpy.abs(left))), 1e-300)
+    error = float(numpy.max(numpy.abs(right - left))) / scale
+    if error <= TOLERANCE:
+        return Verdict(line, quantity, latex, "correct", "equal to the given matrices' value, entry by entry")
+    worst = numpy.unravel_index(numpy.argmax(numpy.abs(right - left)), left.shape)
+    return Verdict(line, quantity, latex, "incorrect", f"entry ({worst[0] + 1}, {worst[1] + 1}) is "
+                   f"{right[worst]:.6g}, but it is {left[worst]:.6g}", expected)
+
+
+def _matrix_text(m: numpy.ndarray) -> str:
+    rows = [" & ".join(f"{x:.6g}" for x in row) for row in m]
+    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
