@@ -148,7 +148,7 @@ def _analysis(model, settings, steps, weights, seed, scale):
     from derive.analysis import DEFAULT_STEPS, AnalysisError
     from derive.analysis import analyze as run_analysis
 
-    horizon = steps or DEFAULT_STEPS
+    horizon = DEFAULT_STEPS if steps is None else steps
     try:
         return run_analysis(model, {k: v for k, v in settings.items() if k != "T"}, horizon, weights, seed, scale)
     except AnalysisError as err:
@@ -276,11 +276,27 @@ def analyze(model, weights, seed, scale, steps, pairs, folder, as_json):
             raise UsageProblem("-o needs a folder name")
         stem = Path(folder) / f"{resolved.stem}-analysis"
         title = f"{resolved.ref}: T = {result.numbers.steps}, weights {result.source}"
-        written = [_write(stem.with_suffix(".png"), png(result.numbers, title)),
-                   _write(stem.with_suffix(".json"), document + "\n")]
+        files = {stem.with_suffix(".png"): png(result.numbers, title), stem.with_suffix(".json"): document + "\n"}
+        written = _write_all(files)
     click.echo(document if as_json else report.text(result), nl=as_json)
     for path in written:
         click.echo(f"wrote {path}", err=as_json)
+
+
+def _write_all(files: dict) -> list[Path]:
+    """Write every file or none: one that fails removes those written before it."""
+    for path in files:
+        if Path(path).is_dir():
+            raise UsageProblem(f"cannot write {path}: it is a directory")
+    written = []
+    try:
+        for path, content in files.items():
+            written.append(_write(path, content))
+    except UsageProblem:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return written
 
 
 def _write(path: Path, text: str | bytes) -> Path:

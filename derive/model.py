@@ -86,7 +86,7 @@ class Model:
             if concrete.option in done or chosen.get(concrete.option) != "generic":
                 continue
             if settings.get(concrete.option) == "generic":
-                raise DeclarationError(f"generated code needs a concrete {concrete.option}; "
+                raise DeclarationError(f"{user} needs a concrete {concrete.option}; "
                                        f"--set {concrete.option}=generic has none")
             if not all(value in (self.options.get(key) or ()) for key, value in concrete.settings.items()):
                 continue

@@ -13,7 +13,7 @@ from sympy import Symbol, lambdify
 
 from derive import presets
 from derive.analysis import AnalysisError, analyze
-from derive.analysis.measure import Series, judge
+from derive.analysis.measure import Series, by_rate, judge
 from derive.cli import main
 from derive.primitives import REGISTRY
 
@@ -153,10 +153,15 @@ def test_verdicts():
     assert judge(Series("s", [1.5**j for j in range(1, 41)])).verdict == "exploding"
     assert judge(Series("s", [1.005**j for j in range(1, 41)])).verdict == "neither"
     assert judge(Series("s", [0.9**j for j in range(1, 31)])).verdict == "vanishing"  # W^30 of seed 003
-    assert judge(Series("s", [1.5**j for j in range(1, 41)]), upper_bound=True).verdict == "no conclusion"
-    assert judge(Series("s", [0.5**j for j in range(1, 41)]), upper_bound=True).verdict == "vanishing"
-    zero = judge(Series("s", [0.5, 0.0, 0.0]))
-    assert (zero.verdict, zero.note) == ("vanishing", "exactly 0 from T − k = 2")
+    assert judge(Series("s", [1.009**j for j in range(1, 5001)])).verdict == "exploding"  # slow, over a long horizon
+    assert judge(Series("s", [0.995**j for j in range(1, 201)])).verdict == "neither"  # ×0.6 over the last half
+    assert judge(Series("s", [2.0, 4.0, 8.0])).verdict == "no conclusion"  # too few steps
+    assert judge(Series("s", [1.0, float("nan"), 2.0])).verdict == "no conclusion"
+    assert by_rate(Series("s", [1.5**j for j in range(1, 41)]), 1.5, True).verdict == "no conclusion"
+    assert by_rate(Series("s", [0.5**j for j in range(1, 41)]), 0.5, True).verdict == "vanishing"
+    assert by_rate(Series("s", []), 1.0, False).verdict == "neither"
+    zero = judge(Series("s", [0.5, 0.0, 0.0, 0.0]))
+    assert (zero.verdict, zero.note) == ("vanishing", "0 from T − k = 2")
 
 
 def test_scale_moves_the_verdict():
@@ -259,3 +264,51 @@ def test_latex_analysis_section_compiles(tmp_path, capsys):
                              capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stdout[-2000:]
         assert "Overfull" not in (tmp_path / "rnn.log").read_text()
+
+
+def test_review_findings(tmp_path, capsys):
+    # the identity has no diagonal factor: the bound is ‖W^(t−k)‖ ≤ ‖W‖^(t−k), not a γ of W's entries
+    assert main(["analyze", "rnn-softmax", "--set", "activation=identity", "--T", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "‖∂hₜ/∂hₖ‖ = ‖W^(t−k)‖ ≤ ‖W‖^(t−k)" in out and "a bound of every entry of W" not in out
+    # a leaky ReLU steeper than 1 is another function: refused, not derived wrongly
+    from derive import ops
+    from derive.network import Network
+
+    net = Network("leaky", dict(n=2), sequential=False)
+    (n,) = net.sizes("n")
+    with pytest.raises(TypeError, match="slope must be at most 1"):
+        ops.leaky_relu(net.param("W", n, n) @ net.input("x", n), slope=2)
+    # W = 1e200 I overflows: no SVD of a NaN matrix, a clean report
+    big = tmp_path / "big.npz"
+    numpy.savez(big, W=1e200 * numpy.eye(2))
+    assert main(["analyze", "rnn-softmax", "--weights", str(big), "--T", "5"]) == 0
+    capsys.readouterr()
+    # a 1×1 recurrent W is a weight: --scale reaches it
+    result = analyze(preset("rnn-softmax"), {"n": "1"}, steps=10, scale=100.0)
+    assert result.numbers.eigen[0].norm > 5
+    # a σ saturated to σ' = 0 in floating point, a dead ReLU step, and an underflow are told apart
+    assert "dead or saturated" in result.numbers.measured.note
+    dead = analyze(preset("rnn-binary"), {}, steps=30).numbers.measured
+    assert dead.note.startswith("exactly 0 from") and "dead or saturated" in dead.note
+    tiny = analyze(preset("rnn-softmax"), {}, steps=1000, scale=0.5).numbers.measured
+    assert tiny.note == "below the smallest float from T − k = 328 (underflow)" and tiny.verdict == "vanishing"
+    # T = 0 is refused; one step gives no rate, the pure power is judged by ρ
+    assert main(["analyze", "rnn-softmax", "--set", "T=0"]) == 2
+    capsys.readouterr()
+    short = analyze(preset("rnn-softmax"), {}, steps=1).numbers
+    assert short.measured.verdict == "no conclusion" and short.power.rate == pytest.approx(short.eigen[0].radius)
+    # -o is all or nothing, and files get the umask's mode
+    folder = tmp_path / "o"
+    (folder / "rnn-softmax-analysis.json").mkdir(parents=True)
+    assert main(["analyze", "rnn-softmax", "--T", "10", "-o", str(folder)]) == 2
+    assert not (folder / "rnn-softmax-analysis.png").exists()
+    capsys.readouterr()
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        assert main(["analyze", "rnn-softmax", "--T", "10", "-o", str(tmp_path / "m")]) == 0
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "m" / "rnn-softmax-analysis.png").stat().st_mode & 0o777 == 0o644

@@ -19,9 +19,25 @@ Q = [[-0.6, -0.8], [-0.8, 0.6]]
 NAMES = {"W": numpy.array(W), "Q": numpy.array(Q), r"\Lambda": numpy.diag([0.9, 0.4])}
 
 
+def test_seed_003_part_2b_induction_on_a_general_diagonalisable_matrix():
+    _, verdicts = check_answers(str(HERE / "claims" / "seed003_weights.md"), None, None, ())
+    steps = [(v.line, v.latex, v.verdict) for v in verdicts if v.quantity.startswith("M")]
+    assert steps == [
+        (48, "M^{n} = M^{n-1}M", "correct"),
+        (49, "M = QAQ^{-1}", "correct"),
+        (50, "M^{n} = M^{n-1}QAQ^{-1}", "correct"),
+        (51, "M^{n} = M^{n-2}QAQ^{-1}QAQ^{-1}", "correct"),  # "$= ...$" continues the left side
+        (52, "M^{n} = M^{n-2}QA^{2}Q^{-1}", "correct"),
+        (54, "M^{n} = QA^{n}Q^{-1}", "correct"),
+    ]
+    # on a general M, not one that satisfies a wrong identity by accident (the given W is symmetric)
+    wrong = check(r"$$M^{n} = Q A^{n} Q^{\top}$$", {"W": W, "Q": Q}, {"A": r"\Lambda"}, 0, {"M": ["Q", r"\Lambda"]})
+    assert [v.verdict for v in wrong] == ["incorrect"] and wrong[0].reason.startswith("at n = 3")
+
+
 def test_seed_003_part_2c_as_it_is():
     _, verdicts = check_answers(str(HERE / "claims" / "seed003_weights.md"), None, None, ())
-    numeric = [(v.quantity, v.verdict) for v in verdicts if v.line == 56]
+    numeric = [(v.quantity, v.verdict) for v in verdicts if v.line == 58]
     # A is the OCR'd Λ (notation: A -> Λ): Λ^30 = diag(0.9^30, 0.4^30) is right; the student's
     # w^30 = QΛ^30 lacks Q^{-1}
     assert numeric == [("A^{30}", "correct"), ("w^{30}", "incorrect")]

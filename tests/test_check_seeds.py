@@ -98,8 +98,9 @@ PINNED = {
     ("000", "conv-dense"): [X, C, C, C, C, X, C, X, C, X, C, X] + [U] * 3 + [X] + [U] * 12,
     ("001", "rnn-binary"): [C] * 13,
     ("002", "rnn-d2l"): [U] * 15 + [C, U, C, U, K, U, C, U, C, X],
-    ("003", "rnn-softmax"): [U, U, U, C, C, U, U, U],
-    ("004", "rnn-softmax"): [U] * 9 + [X, X, U, U],
+    # line 50 (003) and lines 59, 61 (004): the prose on vanishing and exploding (check/limits.py)
+    ("003", "rnn-softmax"): [U, U, U, C, C, C, C, U, U, U],
+    ("004", "rnn-softmax"): [U] * 9 + [C, X, X, X, U, U],
 }
 
 
@@ -119,13 +120,14 @@ def test_every_unchecked_claim_says_why(name, model):
 # Each seed as it is, with no flags: judged against the network its own forward equations define,
 # where they define one (seed 001); elsewhere every claim is unchecked and says which equations
 # failed and why (OCR damage such as seed 002's "0 = W^{(2)} h", a loss never written, a conv or
-# an LSTM written schematically), never judged against a guess.
+# an LSTM written schematically), never judged against a guess. The prose of seeds 003 and 004 on
+# vanishing and exploding gradients is judged by what is true of it (check/limits.py).
 AS_THEY_ARE = {  # seed: (claims found, verdicts)
     "000": (28, [U] * 28),
     "001": (13, [C] * 13),
     "002": (25, [U] * 25),
-    "003": (8, [U] * 8),
-    "004": (13, [U] * 13),
+    "003": (10, [U] * 5 + [C, C] + [U] * 3),  # eigenvalues below 1 → 0, one above 1 → ∞: both right
+    "004": (15, [U] * 9 + [C, X] + [U] * 4),  # σ'w < 1 → vanishing: right; σ'w > 1 → exploding: not forced
 }
 
 

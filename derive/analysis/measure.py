@@ -2,12 +2,14 @@
 one sampled trajectory the norms of dh_T/dh_k computed from the derivation's own one-step
 Jacobians, with the bound and the pure power beside them, and a verdict for each.
 
-Norms are spectral (the 2-norm, the largest singular value). A series of norms s_j at distance
-j = T − k (j = 1..T) has a per-step rate: the exponential of the least-squares slope of log s_j
-over the second half of the distances, where the transient of the first steps is over. It is
-vanishing when the rate is below 0.99 (s_j shrinks geometrically, to 0 as j grows), exploding
-above 1.01, and neither within 1 % of 1. The bound (γ‖W‖)^j has the rate γ‖W‖ exactly: below 1
-it proves the norms vanish; at or above 1 an upper bound decides nothing.
+Norms are spectral (the 2-norm, the largest singular value). The measured series s_j at
+distance j = T − k (j = 1..T) is judged over this horizon: its per-step rate r is the
+exponential of the least-squares slope of log s_j over the second half of the distances, where
+the transient of the first steps is over, and it is vanishing when r^{T/2} ≤ 1/2 (the norm at
+least halves over that half), exploding when r^{T/2} ≥ 2, and neither otherwise; with fewer
+than four steps there is no verdict. The pure power ‖W^j‖ is judged by the spectral radius ρ,
+its exact asymptotic rate, and the bound (γ‖W‖)^j by γ‖W‖: below 1 it proves the norms tend to
+0 as T − k grows; at or above 1 an upper bound decides nothing.
 """
 
 from __future__ import annotations
@@ -69,9 +71,12 @@ class Numbers:
 def eigen(name: str, matrix: numpy.ndarray, power: int, expr=None) -> Eigen:
     values, vectors = numpy.linalg.eig(matrix)
     condition = float(numpy.linalg.cond(vectors))
-    direct = numpy.linalg.matrix_power(matrix, power)
+    with numpy.errstate(all="ignore"):
+        direct = numpy.linalg.matrix_power(matrix, power)
     error = None
-    if numpy.isfinite(condition) and condition < 1e8:
+    if not numpy.all(numpy.isfinite(direct)):
+        pass  # the power overflows: there is nothing to compare
+    elif numpy.isfinite(condition) and condition < 1e8:
         rebuilt = vectors @ numpy.diag(values**power) @ numpy.linalg.inv(vectors)
         scale = numpy.linalg.norm(direct, 2)
         if scale > 0 and numpy.isfinite(scale):
@@ -84,33 +89,56 @@ def eigen(name: str, matrix: numpy.ndarray, power: int, expr=None) -> Eigen:
                  float(numpy.linalg.norm(matrix, 2)), power, error, condition, expr)
 
 
-def judge(series: Series, upper_bound: bool = False) -> Series:
-    """The verdict and rate of a series (an upper bound can show vanishing, never exploding)."""
+MIN_STEPS = 4
+FACTOR = 2.0  # over the last half of the horizon: halved (vanishing) or doubled (exploding)
+
+
+def judge(series: Series) -> Series:
+    """The verdict and per-step rate of a measured series, over its horizon."""
     norms = numpy.asarray(series.norms, dtype=float)
     steps = len(norms)
+    nan = numpy.flatnonzero(numpy.isnan(norms))
+    if nan.size:
+        series.verdict = "no conclusion"
+        series.note = f"not a number from T − k = {nan[0] + 1}: a derivative overflowed"
+        return series
+    infinite = numpy.flatnonzero(numpy.isinf(norms))
+    if infinite.size:
+        series.verdict, series.rate = "exploding", float("inf")
+        series.note = f"overflows from T − k = {infinite[0] + 1}"
+        return series
     zero = numpy.flatnonzero(norms == 0)
     if zero.size:
-        series.verdict, series.rate = "vanishing", 0.0
-        series.note = f"exactly 0 from T − k = {zero[0] + 1}"
-        return series
-    finite = numpy.isfinite(norms)
-    if not finite.all():
-        series.verdict, series.rate = ("exploding", float("inf")) if not upper_bound else ("no conclusion", None)
-        series.note = f"overflows from T − k = {numpy.flatnonzero(~finite)[0] + 1}"
-        return series
-    start = steps // 2 if steps >= 4 else 0
-    distances = numpy.arange(1, steps + 1)[start:]
-    logs = numpy.log(norms[start:])
-    slope = float(numpy.polyfit(distances, logs, 1)[0]) if len(distances) > 1 else float(logs[0])
-    series.rate = float(numpy.exp(slope))
-    if upper_bound:
-        series.verdict = "vanishing" if series.rate < 1 else "no conclusion"
-    elif series.rate < SHRINKING:
         series.verdict = "vanishing"
-    elif series.rate > GROWING:
+        series.note = f"0 from T − k = {zero[0] + 1}"
+        return series
+    if steps < MIN_STEPS:
+        series.verdict = "no conclusion"
+        series.note = f"{steps} step{'s' if steps > 1 else ''} are too few for a rate"
+        return series
+    start = steps // 2
+    distances = numpy.arange(1, steps + 1)[start:]
+    slope = float(numpy.polyfit(distances, numpy.log(norms[start:]), 1)[0])
+    series.rate = float(numpy.exp(slope))
+    change = slope * (steps - start)  # log of the change over the last half at this rate
+    if change <= -numpy.log(FACTOR):
+        series.verdict = "vanishing"
+    elif change >= numpy.log(FACTOR):
         series.verdict = "exploding"
     else:
         series.verdict = "neither"
+    return series
+
+
+def by_rate(series: Series, rate: float, upper_bound: bool) -> Series:
+    """A series whose asymptotic per-step rate is known exactly (ρ of a pure power, γ‖W‖ of the bound)."""
+    series.rate = rate
+    if rate < 1:
+        series.verdict = "vanishing"
+    elif upper_bound or rate == 1:
+        series.verdict = "no conclusion" if upper_bound else "neither"
+    else:
+        series.verdict = "exploding"
     return series
 
 
@@ -148,8 +176,20 @@ def measure(rec: Recurrence, sizes: dict[str, int], steps: int, params: dict, da
         label = f"‖{show(Jac(rec.states[0].now.at(T), rec.states[0].now.at(k)))}‖"
     else:
         label = "‖∂(" + ", ".join(show(s.now.at(T)) for s in rec.states) + ")/∂(…)ₖ‖"
+    step_norms = [_norm(jacobians[step]) for step in range(1, steps + 1)]
     numbers = Numbers(steps, dict(sizes), [], judge(Series(label, measured)), None, None, products=products,
-                      step_norms=[_norm(jacobians[step]) for step in range(1, steps + 1)])
+                      step_norms=step_norms)
+    if numbers.measured.note.startswith("0 from"):
+        first = T_minus(numbers.measured)
+        dead = [step for step, norm in enumerate(step_norms, 1) if norm == 0]
+        before = measured[first - 2] if first >= 2 else 1.0
+        if dead:
+            numbers.measured.note = (f"exactly 0 from T − k = {first}: the step Jacobian is 0 at t = {dead[-1]} "
+                                     "(every unit's derivative is 0 there: dead or saturated)")
+        elif before > 1e-200:
+            numbers.measured.note = f"exactly 0 from T − k = {first}: the product of the step Jacobians is 0"
+        else:
+            numbers.measured.note = f"below the smallest float from T − k = {first} (underflow)"
 
     for m in rec.matrices:
         numbers.eigen.append(eigen(show(m), numpy.asarray(value(m, ns), dtype=float), steps, m))
@@ -160,14 +200,20 @@ def measure(rec: Recurrence, sizes: dict[str, int], steps: int, params: dict, da
         factor = gamma * numpy.linalg.norm(matrix, 2)
         with numpy.errstate(over="ignore"):
             bound = [float(factor**j) for j in range(1, steps + 1)]
-        numbers.bound = Series(f"(γ‖{show(rec.bound.matrix)}‖)^(T−k)", bound, rate=float(factor),
-                               verdict="vanishing" if factor < 1 else "no conclusion")
+        numbers.bound = by_rate(Series(f"(γ‖{show(rec.bound.matrix)}‖)^(T−k)", bound), float(factor), True)
         powers, power = [], numpy.eye(matrix.shape[0])
         with numpy.errstate(over="ignore", invalid="ignore"):
             for _ in range(steps):
                 power = power @ matrix
                 powers.append(_norm(power))
-        numbers.power = judge(Series(f"‖{show(rec.bound.matrix)}^(T−k)‖", powers))
+        finite = numpy.all(numpy.isfinite(matrix))
+        radius = float(numpy.max(numpy.abs(numpy.linalg.eigvals(matrix)))) if finite else None
+        numbers.power = Series(f"‖{show(rec.bound.matrix)}^(T−k)‖", powers)
+        if radius is None:
+            numbers.power.verdict = "no conclusion"
+        else:
+            by_rate(numbers.power, radius, False)
+            numbers.power.note = f"ρ = {radius:.4g}"
     for cell in rec.cell_paths:
         path, norms = None, []
         for step in range(steps, 0, -1):
@@ -179,7 +225,14 @@ def measure(rec: Recurrence, sizes: dict[str, int], steps: int, params: dict, da
     return numbers
 
 
+def T_minus(series: Series) -> int:  # noqa: N802 - the distance T − k where a series first is 0
+    return int(numpy.flatnonzero(numpy.asarray(series.norms) == 0)[0]) + 1
+
+
 def _norm(matrix: numpy.ndarray) -> float:
+    """The spectral norm; nan where an entry is not a number, inf where one overflowed."""
+    if numpy.any(numpy.isnan(matrix)):
+        return float("nan")
     if not numpy.all(numpy.isfinite(matrix)):
         return float("inf")
     return float(numpy.linalg.norm(matrix, 2))

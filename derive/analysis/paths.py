@@ -28,7 +28,7 @@ class Gamma:
     """A bound of every entry of diag(v): a number, or the symbolic sup |φ'| of a generic φ."""
 
     value: object  # a SymPy number: the bound, or its factor beside γ_φ where ``generic``
-    factor: MatrixExpr  # v, as the derivation writes it (σ'(a_t))
+    factor: MatrixExpr | None  # v, as the derivation writes it (σ'(a_t)); None: no diagonal factor (identity)
     generic: str | None = None  # the generic function φ whose sup |φ'| stays a symbol
 
     @property
@@ -103,7 +103,7 @@ def recurrence(derivation: Derivation) -> Recurrence:
 def _step_bound(jac, net) -> StepBound | None:
     """diag(v) M, or M alone (the identity activation: γ = 1)."""
     if _is_matrix(jac, net):
-        return StepBound(Gamma(Integer(1), jac), jac)
+        return StepBound(Gamma(Integer(1), None), jac)
     if (isinstance(jac, MatMul) and len(jac.args) == 2 and isinstance(jac.args[0], Diag)
             and _is_matrix(jac.args[1], net)):
         gamma = entry_bound(jac.args[0].vec, net)

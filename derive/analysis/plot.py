@@ -9,8 +9,6 @@ import numpy
 
 from derive.analysis.measure import Numbers
 
-FLOOR = 1e-300  # a norm of exactly 0 sits here on the log scale
-
 
 def png(numbers: Numbers, title: str) -> bytes:
     import matplotlib
@@ -27,7 +25,7 @@ def png(numbers: Numbers, title: str) -> bytes:
         if series is None:
             continue
         values = numpy.asarray(series.norms, dtype=float)
-        values = numpy.where(numpy.isfinite(values), numpy.maximum(values, FLOOR), numpy.nan)
+        values = numpy.where(numpy.isfinite(values) & (values > 0), values, numpy.nan)  # log scale: no 0
         axes.semilogy(distances, values, line, color=colour, label=series.label)
     axes.set_xlabel("T − k")
     axes.set_ylabel("spectral norm")

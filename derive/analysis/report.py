@@ -49,7 +49,11 @@ def symbolic_lines(a: Analysis, p: UnicodePrinter) -> list[str]:
     lines += ["", "The bound (spectral norms)"]
     s = rec.states[0]
     index = d.product_index
-    if rec.bound is not None:
+    if rec.bound is not None and rec.bound.gamma.factor is None:
+        m = p.doprint(rec.bound.matrix)
+        jac = p.doprint(Jac(s.now, s.now.at(k)))
+        lines.append(f"  ‖{jac}‖ = ‖{m}^(t−k)‖ ≤ ‖{m}‖^(t−k)    (no activation between the steps: γ = 1)")
+    elif rec.bound is not None:
         factor = p.doprint(substitute(rec.bound.gamma.factor, {t: index}))
         m = p.doprint(rec.bound.matrix)
         jac = p.doprint(Jac(s.now, s.now.at(k)))
@@ -142,10 +146,14 @@ def text(a: Analysis) -> str:
     lines = [f"{a.symbolic.derivation.network.name} · analysis over T = {n.steps} · sizes {sizes}",
              f"  weights: {a.source}", *[f"  {note}" for note in a.notes], ""]
     lines += symbolic_lines(a, p)
+    if n.eigen and a.numeric.bound is None:
+        lines += ["", "The matrices on the path (the step Jacobian has other terms too, so their eigenvalues do not "
+                  "decide the product alone)"]
     for e in n.eigen:
         lines += [""] + eigen_lines(e, n.gamma if a.numeric.bound is not None else None)
     series = [n.measured] + [s for s in (n.bound, n.power) if s is not None] + n.cells
-    lines += ["", "Along the sampled trajectory (k = T − distance)"]
+    step = "k a step (not the size k)" if "k" in n.sizes else "k a step"
+    lines += ["", f"Along the sampled trajectory (the distance T − k, {step})"]
     header = ["T − k"] + [s.label for s in series]
     rows = [[str(j)] + [number(s.norms[j - 1]) for s in series] for j in SHOWN if j <= n.steps]
     if n.steps not in SHOWN:
@@ -153,11 +161,13 @@ def text(a: Analysis) -> str:
     widths = [max(len(r[c]) for r in [header] + rows) for c in range(len(header))]
     for r in [header] + rows:
         lines.append("  " + "  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
-    lines += ["", "Verdicts (the per-step rate of the last half: vanishing below 0.99, exploding above 1.01)"]
+    lines += ["", "Verdicts (measured: over this horizon, by the rate of its last half — vanishing where the norm "
+              "at least halves there, exploding where it at least doubles; the bound by γ‖W‖ < 1; the pure power "
+              "by ρ)"]
     lines.append(verdict_text(n.measured, "measured"))
     if n.bound is not None:
-        guarantee = (" — the bound proves it vanishes" if n.bound.verdict == "vanishing" else
-                     " — an upper bound above 1 decides nothing")
+        guarantee = (" — the bound proves it tends to 0 as T − k grows" if n.bound.verdict == "vanishing" else
+                     " — an upper bound at or above 1 decides nothing")
         lines.append(verdict_text(n.bound, "bound") + guarantee)
     if n.power is not None:
         lines.append(verdict_text(n.power, "pure power"))
@@ -184,7 +194,8 @@ def as_dict(a: Analysis) -> dict:
     rec = a.symbolic
     bound = None
     if rec.bound is not None:
-        bound = {"matrix": p.doprint(rec.bound.matrix), "factor": p.doprint(rec.bound.gamma.factor),
+        factor = rec.bound.gamma.factor
+        bound = {"matrix": p.doprint(rec.bound.matrix), "factor": None if factor is None else p.doprint(factor),
                  "gamma": None if rec.bound.gamma.generic else str(rec.bound.gamma.value),
                  "generic": rec.bound.gamma.generic, "gamma_used": _finite(n.gamma)}
     return {

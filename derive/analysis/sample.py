@@ -1,9 +1,10 @@
 """The numbers an analysis runs on: the parameters (from a user's .npz, or random at a scale),
 the inputs and targets of one sampled trajectory, and the sizes the given weights imply.
 
-Random parameters: a matrix with c columns has entries N(0, scale²/c), so that a square
-recurrent matrix has a spectral radius of about ``scale`` (the circular law); a column (a bias)
-has entries N(0, 0.1²). Inputs are N(0, 1) at every step. An .npz is read with
+Random parameters: a weight (a parameter some product multiplies from the left: W in W h_{t−1},
+a 1×1 W too) with c columns has entries N(0, scale²/c), so that a square recurrent matrix has a
+spectral radius of about ``scale`` (the circular law); any other parameter (a bias, added) has
+entries N(0, 0.1²). Inputs are N(0, 1) at every step. An .npz is read with
 ``allow_pickle=False``: it holds arrays, never code.
 """
 
@@ -64,6 +65,10 @@ def implied_sizes(net: Network, weights: dict[str, numpy.ndarray], fixed: set[st
                            f"(its parameters: {', '.join(params)})")
     implied: dict[str, tuple[int, str]] = {}
     for name, matrix in weights.items():
+        rows, cols = (sympify(d) for d in params[name].shape)
+        if rows == cols and matrix.shape[0] != matrix.shape[1]:
+            raise WeightsError(f"{name} is {matrix.shape[0]}×{matrix.shape[1]} in the weights, but the model's {name} "
+                               f"is square ({rows}×{cols})")
         for dim, actual in zip(params[name].shape, matrix.shape, strict=True):
             dim = sympify(dim)
             if isinstance(dim, Symbol) and dim.name not in fixed:
@@ -75,11 +80,34 @@ def implied_sizes(net: Network, weights: dict[str, numpy.ndarray], fixed: set[st
     return {size: value for size, (value, _) in implied.items()}
 
 
+def multiplied(net: Network) -> set[str]:
+    """The parameters some matrix product multiplies from the left (W h, W_f [h; x])."""
+    from sympy.matrices.expressions import MatMul
+
+    from derive.primitives import ColSlice
+
+    found = set()
+
+    def walk(x):
+        if isinstance(x, MatMul):
+            first = x.args[0]
+            first = first.args[0] if isinstance(first, ColSlice) else first
+            if getattr(first, "name", None) in {p.name for p in net.params}:
+                found.add(first.name)
+        for a in getattr(x, "args", ()):
+            walk(a)
+
+    for a in net.assignments:
+        walk(a.expr)
+    return found
+
+
 def parameters(net: Network, sizes: dict[str, int], weights: dict[str, numpy.ndarray],
                rng: numpy.random.Generator, scale: float) -> tuple[dict[str, numpy.ndarray], list[str]]:
     """(every parameter's value, the names drawn at random): the given ones, checked against
     their shapes, and random ones for the rest."""
     values, drawn = {}, []
+    scaled = multiplied(net)
     for p in net.params:
         shape = (size_of(p.shape[0], sizes), size_of(p.shape[1], sizes))
         if p.name in weights:
@@ -89,7 +117,7 @@ def parameters(net: Network, sizes: dict[str, int], weights: dict[str, numpy.nda
                                    f"weights, but the model's {p.name} is {rows}×{cols} = {shape[0]}×{shape[1]}")
             values[p.name] = weights[p.name]
             continue
-        spread = BIAS_SCALE if shape[1] == 1 else scale / shape[1] ** 0.5
+        spread = scale / shape[1] ** 0.5 if p.name in scaled else BIAS_SCALE
         values[p.name] = rng.normal(0.0, spread, shape)
         drawn.append(p.name)
     return values, drawn

@@ -54,7 +54,11 @@ def analysis_section(a: Analysis, lang: str, figure: str = "") -> Section:
     s.show([line for eq in rec.derivation.jacobian_equations()
             for line in latex_layout.lines(p.doprint(eq.lhs), eq.rhs, p, "")])
     state = rec.states[0]
-    if rec.bound is not None:
+    if rec.bound is not None and rec.bound.gamma.factor is None:
+        m = p.doprint(rec.bound.matrix)
+        s.show([rf"\left\lVert {p.doprint(Jac(state.now, state.now.at(k)))} \right\rVert_2 &= "
+                rf"\lVert {m}^{{t-k}} \rVert_2 \le \lVert {m} \rVert_2^{{t-k}}"])
+    elif rec.bound is not None:
         index = rec.derivation.product_index
         factor = p.doprint(substitute(rec.bound.gamma.factor, {t: index}))
         m = p.doprint(rec.bound.matrix)

@@ -68,6 +68,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
 class Parser:
     toks: list
     names: dict  # name as written -> matrix
+    integers: dict = None  # free whole numbers of the exponents (n in M^{n-1}) -> a value
     at: int = 0
 
     def peek(self, ahead: int = 0):
@@ -126,6 +127,8 @@ class Parser:
             return float(text)
         if text in ("T", r"\top"):
             return "T"
+        if kind == "name" and self.integers and text in self.integers:
+            return float(self.integers[text])
         raise Unreadable(f"an exponent {text!r}")
 
     def atom(self):
@@ -175,9 +178,11 @@ class Parser:
                     self.take("}")
                     sub = (None, "".join(parts))
                 name = f"{text}_{{{sub[1]}}}"
-            if name not in self.names:
-                raise Unknown(name)
-            return self.names[name]
+            if name in self.names:
+                return self.names[name]
+            if self.integers and name in self.integers:
+                return float(self.integers[name])
+            raise Unknown(name)
         raise Unreadable(f"{text!r}")
 
     def _spells(self, word: str) -> bool:
@@ -264,8 +269,8 @@ def _power(base, exponent):
     return numpy.linalg.matrix_power(base, int(exponent))
 
 
-def evaluate(text: str, names: dict):
-    parser = Parser(tokens(text), names)
+def evaluate(text: str, names: dict, integers: dict | None = None):
+    parser = Parser(tokens(text), names, integers or {})
     with numpy.errstate(all="ignore"):
         value = parser.sum()
     if not parser.done():
@@ -282,6 +287,27 @@ def given(weights: dict, notation: dict) -> dict:
         if meant in names:
             names[spelled] = names[meant]
     return names
+
+
+def decomposed(spec: dict, sizes: dict, seed: int = 0) -> dict:
+    """A general diagonalisable matrix for each {M: [Q, Λ]} (M = QΛQ⁻¹): a random well-conditioned
+    Q, distinct nonzero eigenvalues, M made from them, so that an identity such as Mⁿ = QΛⁿQ⁻¹ is
+    checked in general, not on one matrix that might satisfy it by accident (a symmetric one)."""
+    rng = numpy.random.default_rng(seed)
+    names = {}
+    for m, (q, lam) in spec.items():
+        size = max(sizes.get(m, 3), 3)
+        names[q] = numpy.eye(size) + 0.4 * rng.normal(size=(size, size))
+        names[lam] = numpy.diag(rng.uniform(0.3, 1.4, size) * rng.choice([-1, 1], size))
+        names[m] = names[q] @ names[lam] @ numpy.linalg.inv(names[q])
+    return names
+
+
+def read_decomposition(value) -> dict:
+    """eigendecomposition: from the front matter: {M: [Q, \\Lambda]}."""
+    if not isinstance(value, dict) or not all(isinstance(v, list) and len(v) == 2 for v in value.values()):
+        raise ValueError("eigendecomposition must map a matrix to its [Q, Λ] (M = QΛQ⁻¹): {M: [Q, \\Lambda]}")
+    return {str(m): [str(q), str(lam)] for m, (q, lam) in value.items()}
 
 
 def read_weights(value) -> dict:
@@ -325,10 +351,14 @@ NEW_LEFT = re.compile(r"\\end\{(?:b|p|v)?matrix\}\s*"
 POWER_LEFT = re.compile(r"^\s*(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*\^\s*\{?\s*(?P<exp>\d+)\s*\}?\s*$")
 
 
-def equations(math: str) -> list[list[str]]:
-    """The chains of one display: split again where OCR joined two equations."""
+def equations(math: str, carried: str | None = None) -> list[list[str]]:
+    """The chains of one display: split again where OCR joined two equations; a display that
+    starts with '=' continues ``carried``, the last left side."""
     chains, current = [], []
-    for side in _sides(math):
+    sides = _sides(math)
+    if len(sides) >= 2 and not sides[0] and carried:
+        sides[0] = carried
+    for side in sides:
         current.append(side)
         first = POWER_LEFT.match(current[0]) if current else None
         joined = NEW_LEFT.search(side)
@@ -341,30 +371,81 @@ def equations(math: str) -> list[list[str]]:
     return [c for c in chains if len(c) >= 2]
 
 
-def check(body: str, weights: dict, notation: dict, line_offset: int = 0) -> list[Verdict]:
-    """A verdict for every equation in ``body`` whose left side is arithmetic on the given matrices."""
+INTEGER_VALUES = (3, 4, 5, 6)  # where a claim has a free exponent n, it must hold at each
+EXPONENT = re.compile(r"\^\s*\{([^{}]*)\}|\^\s*([A-Za-z])")
+
+
+def check(body: str, weights: dict, notation: dict, line_offset: int = 0,
+          decomposition: dict | None = None) -> list[Verdict]:
+    """A verdict for every equation in ``body`` whose left side is arithmetic on the given matrices.
+
+    A math fragment that starts with '=' continues the last claim's left side (a derivation
+    written one step per line)."""
     names = given(weights, notation)
-    verdicts = []
+    general = None
+    if decomposition:  # claims about M are checked on a general M = QΛQ⁻¹, the others on the weights
+        made = decomposed(decomposition, {m: names[m].shape[0] for m in decomposition if m in names})
+        general = {**names, **given(made, notation)}
+    verdicts, carried = [], None
     for match in DISPLAY.finditer(body):
         math = match.group("a") or match.group("b") or match.group("c") or match.group("d") or ""
         line = body.count("\n", 0, match.start()) + 1 + line_offset
-        for chain in equations(math):
+        for chain in equations(math, carried):
+            world = general if general is not None and _mentions(chain[0], decomposition, notation) else names
+            integers = _free_integers(chain, world)
             try:
-                left = evaluate(chain[0], names)
+                lefts = [evaluate(chain[0], world, values) for values in integers]
             except (Unreadable, Unknown, ValueError, numpy.linalg.LinAlgError, OverflowError):
                 continue  # not arithmetic on the given matrices: not this reader's claim
-            if not _is_matrix(left):
+            if not all(_is_matrix(x) for x in lefts):
                 continue
+            carried = chain[0]
             for right_text in chain[1:]:
-                verdicts.append(_judge(line, chain[0], right_text, left, names))
+                verdicts.append(_judge(line, chain[0], right_text, lefts, world, integers))
     return verdicts
 
 
-def _judge(line, left_text, right_text, left, names) -> Verdict:
+def _mentions(text: str, decomposition: dict, notation: dict) -> bool:
+    """Whether a left side names a decomposed matrix (M), as written or through notation:."""
+    spellings = set(decomposition) | {k for k, v in notation.items() if v in decomposition}
+    try:
+        return any(kind == "name" and value in spellings for kind, value in tokens(text))
+    except Unreadable:
+        return False
+
+
+def _free_integers(chain: list[str], names: dict) -> list[dict]:
+    """The values to try for the free letters of the exponents (n), one dict per trial."""
+    letters = set()
+    for side in chain:
+        for m in EXPONENT.finditer(side):
+            group = m.group(1) if m.group(1) is not None else m.group(2)
+            letters |= {x for x in re.findall(r"(?<!\\)\b[a-z]\b|(?<![\\A-Za-z])[a-z](?![A-Za-z])", group)
+                        if x not in names}
+    if not letters:
+        return [{}]
+    return [dict.fromkeys(sorted(letters), value) for value in INTEGER_VALUES]
+
+
+def _judge(line, left_text, right_text, lefts, names, integers) -> Verdict:
     quantity = " ".join(left_text.split())
     latex = f"{quantity} = {' '.join(right_text.split())}"
+    for left, values in zip(lefts, integers, strict=True):
+        verdict = _judge_at(line, quantity, latex, right_text, left, names, values)
+        if verdict.verdict != "correct":
+            if values:
+                where = ", ".join(f"{k} = {v}" for k, v in values.items())
+                verdict.reason = f"at {where}: {verdict.reason}"
+            return verdict
+    if integers != [{}]:
+        letters = ", ".join(integers[0])
+        verdict.reason = f"equal at {letters} = {', '.join(str(v) for v in INTEGER_VALUES)}, entry by entry"
+    return verdict
+
+
+def _judge_at(line, quantity, latex, right_text, left, names, integers) -> Verdict:
     try:
-        right = evaluate(right_text, names)
+        right = evaluate(right_text, names, integers)
     except Unknown as err:
         return Verdict(line, quantity, latex, "unchecked", f"{err} is not a given matrix (weights:, notation:)")
     except (Unreadable, ValueError, numpy.linalg.LinAlgError, OverflowError) as err:

@@ -67,6 +67,7 @@ class Answer:
     claims: list[Claim] = field(default_factory=list)
     items: list = field(default_factory=list)  # claims and definitions, in file order
     weights: dict = field(default_factory=dict)  # weights: the matrices a problem gives (check/matrices.py)
+    decomposition: dict = field(default_factory=dict)  # eigendecomposition: {M: [Q, Λ]}, M = QΛQ⁻¹
     body: str = ""  # the text after the front matter, repaired
     body_line: int = 0  # the file lines before it
 
@@ -137,6 +138,13 @@ def read_answer(text: str) -> Answer:
 
         try:
             answer.weights = read_weights(settings["weights"])
+        except ValueError as err:
+            raise AnswerError(str(err)) from None
+    if "eigendecomposition" in settings:
+        from derive.check.matrices import read_decomposition
+
+        try:
+            answer.decomposition = read_decomposition(settings["eigendecomposition"])
         except ValueError as err:
             raise AnswerError(str(err)) from None
     answer.body, answer.body_line = repair(body), offset

@@ -54,12 +54,16 @@ def check_answers(file, model_text, layout, claims, settings=None) -> tuple[str 
 
 
 def _given_matrices(answer: Answer) -> list[Verdict]:
-    """The verdicts on the numeric claims about the matrices the front matter gives (weights:)."""
-    if not answer.weights:
-        return []
-    from derive.check.matrices import check
+    """The verdicts on the numeric claims about the matrices the front matter gives (weights:,
+    eigendecomposition:) and on the statements about vanishing and exploding the prose makes."""
+    from derive.check.limits import judge_all
 
-    return check(answer.body, answer.weights, answer.notation, answer.body_line)
+    verdicts = judge_all(answer.body, answer.weights, answer.body_line)
+    if answer.weights or answer.decomposition:
+        from derive.check.matrices import check
+
+        verdicts += check(answer.body, answer.weights, answer.notation, answer.body_line, answer.decomposition)
+    return verdicts
 
 
 def _derivative_claims(answer, file, model_text, layout, settings):

@@ -47,7 +47,12 @@ class Activation(Primitive, Elementwise):
         values = [sympify(v) for v in (constants or cls.defaults)]
         if len(values) != len(cls.parameters):
             raise TypeError(f"{cls.symbol} takes {len(cls.parameters)} constant(s): {', '.join(cls.parameters)}")
+        cls.validate(*values)
         return Basic.__new__(cls, arg, *values)
+
+    @classmethod
+    def validate(cls, *constants) -> None:
+        """Refuse (TypeError, one line) constants for which the rule or the code would be wrong."""
 
     @property
     def constants(self) -> tuple:

@@ -16,6 +16,14 @@ class LeakyReLU(Activation):
     parameters = ("slope",)
     defaults = (Rational(1, 100),)
 
+    @classmethod
+    def validate(cls, slope) -> None:
+        # max(x, a x) is x for x > 0 and a x below only when a <= 1; a steeper slope is another
+        # function (its rule and code would both be wrong), so it is refused
+        if slope.is_number and slope > 1:
+            raise TypeError(f"leaky_relu's slope must be at most 1 (max(x, a·x) is the leaky ReLU only then), "
+                            f"not {float(slope):g}")
+
     def derivative_bound(self):
         return Max(1, Abs(self.constants[0]))
 

@@ -123,11 +123,13 @@ PHRASES = {
         "analysis_power": r" $<<name>>^{<<n>>} = Q\Lambda^{<<n>>}Q^{-1}$ agrees with the direct power to a relative "
                           r"$<<error>>$.",
         "analysis_table": r"Along one sampled trajectory (the spectral norms at distance $T - k$):",
-        "analysis_verdicts": r"Per-step rates over the last half of the distances (vanishing below 0.99, exploding "
-                             r"above 1.01):",
+        "analysis_verdicts": r"The verdicts: the measured norms over this horizon (the per-step rate over the last "
+                             r"half of the distances, vanishing where it shrinks the norm at least twofold there, "
+                             r"exploding where it grows it twofold), the bound by $\gamma\lVert W\rVert_2 < 1$, the "
+                             r"pure power by its spectral radius:",
         "analysis_figure": r"The norms against $T - k$ (log scale).",
         "verdict_vanishing": "vanishing", "verdict_exploding": "exploding", "verdict_neither": "neither",
-        "verdict_no conclusion": "no conclusion (an upper bound above 1 decides nothing)",
+        "verdict_no conclusion": "no conclusion",
         "analysis_rate": r"<<verdict>>, $\times <<rate>>$ per step",
         "series_measured": "measured", "series_bound": "bound", "series_power": "pure power",
         "series_cell": "cell path",
@@ -206,10 +208,11 @@ PHRASES = {
                            r"$\lVert <<name>> \rVert_2 = <<norm>>$。",
         "analysis_power": r"$<<name>>^{<<n>>} = Q\Lambda^{<<n>>}Q^{-1}$ 与直接计算的幂的相对误差为 $<<error>>$。",
         "analysis_table": r"沿一条采样轨迹（距离 $T - k$ 处的谱范数）：",
-        "analysis_verdicts": r"后一半距离上的每步衰减率（小于 0.99 为消失，大于 1.01 为爆炸）：",
+        "analysis_verdicts": r"结论：实测范数看本时间范围（后一半距离上的每步比率，使范数在其中缩小至少一半为消失，"
+                             r"增大至少一倍为爆炸），上界看 $\gamma\lVert W\rVert_2 < 1$，纯幂看谱半径：",
         "analysis_figure": r"范数随 $T - k$ 的变化（对数坐标）。",
         "verdict_vanishing": "梯度消失", "verdict_exploding": "梯度爆炸", "verdict_neither": "既不消失也不爆炸",
-        "verdict_no conclusion": "无结论（大于 1 的上界不能说明什么）",
+        "verdict_no conclusion": "无结论",
         "analysis_rate": r"<<verdict>>，每步 $\times <<rate>>$",
         "series_measured": "实测", "series_bound": "上界", "series_power": "纯幂", "series_cell": "细胞路径",
     },
