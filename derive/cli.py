@@ -131,10 +131,15 @@ def latex(model, output, steps, layout, lang, pairs, analysis, weights):
         extra = [analysis_section(result, lang, plot.name)]
     document = latex_document(derive(net, layout), _steps(net, settings), lang, extra)
     if plot is not None:
-        _write(plot, png(result.numbers, f"{resolved.ref}: T = {result.numbers.steps}, weights {result.source}"))
+        _write(plot, png(result.numbers, _plot_title(resolved, settings, result)))
         click.echo(f"wrote {plot}")
     _write(path, document)
     click.echo(f"wrote {path}")
+
+
+def _plot_title(model, settings, result) -> str:
+    chosen = ", ".join(f"{k}={v}" for k, v in settings.items() if k != "T")
+    return f"{model.ref}{f' ({chosen})' if chosen else ''}: T = {result.numbers.steps}, weights {result.source}"
 
 
 def _whole(text: str, name: str) -> int:
@@ -275,7 +280,7 @@ def analyze(model, weights, seed, scale, steps, pairs, folder, as_json):
         if not folder:
             raise UsageProblem("-o needs a folder name")
         stem = Path(folder) / f"{resolved.stem}-analysis"
-        title = f"{resolved.ref}: T = {result.numbers.steps}, weights {result.source}"
+        title = _plot_title(resolved, settings, result)
         files = {stem.with_suffix(".png"): png(result.numbers, title), stem.with_suffix(".json"): document + "\n"}
         written = _write_all(files)
     click.echo(document if as_json else report.text(result), nl=as_json)

@@ -143,7 +143,9 @@ def text(a: Analysis) -> str:
     p = _printer(a)
     n = a.numbers
     sizes = ", ".join(f"{k} = {v}" for k, v in n.sizes.items())
+    options = ", ".join(f"{k}={v}" for k, v in a.numeric.derivation.network.options.items())
     lines = [f"{a.symbolic.derivation.network.name} · analysis over T = {n.steps} · sizes {sizes}",
+             *([f"  options: {options}"] if options else []),
              f"  weights: {a.source}", *[f"  {note}" for note in a.notes], ""]
     lines += symbolic_lines(a, p)
     if n.eigen and a.numeric.bound is None:
@@ -152,8 +154,8 @@ def text(a: Analysis) -> str:
     for e in n.eigen:
         lines += [""] + eigen_lines(e, n.gamma if a.numeric.bound is not None else None)
     series = [n.measured] + [s for s in (n.bound, n.power) if s is not None] + n.cells
-    step = "k a step (not the size k)" if "k" in n.sizes else "k a step"
-    lines += ["", f"Along the sampled trajectory (the distance T − k, {step})"]
+    step = " (k is a step here, not the size k)" if "k" in n.sizes else ""
+    lines += ["", f"Along the sampled trajectory, at distance T − k{step}"]
     header = ["T − k"] + [s.label for s in series]
     rows = [[str(j)] + [number(s.norms[j - 1]) for s in series] for j in SHOWN if j <= n.steps]
     if n.steps not in SHOWN:
