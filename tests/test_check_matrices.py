@@ -84,3 +84,11 @@ def test_weights_front_matter_refusals(tmp_path, capsys):
         assert "weights" in capsys.readouterr().err
     with pytest.raises(ValueError, match="over 64"):
         read_weights({"W": [[0.0] * 65] * 65})
+
+
+def test_eigenvalue_claims():
+    found = check(r"$$\lambda_1 = 0.9$$ $$\lambda_1, \lambda_2 = 0.9, \frac{2}{5}$$ $\lambda = 0.8$ $$\lambda_2 = W$$",
+                  {"W": W}, {})
+    assert [v.verdict for v in found] == ["correct", "correct", "incorrect", "unchecked"]
+    assert "0.8 is not an eigenvalue" in found[2].reason and "0.4, 0.9" in found[2].reason
+    assert check(r"$$\lambda_1 = 0.9$$", {}, {}) == []  # no matrix given: not a claim

@@ -73,22 +73,22 @@ def statement(clause: str, have_weights: bool):
 def judge_all(text: str, weights: dict, line_offset: int = 0) -> list[Verdict]:
     """A verdict for every statement about vanishing or exploding in ``text``."""
     verdicts = []
-    recurrent = _recurrent(weights)
+    matrix = recurrent(weights)
     for number, clause in clauses(text):
-        found = statement(clause, recurrent is not None)
+        found = statement(clause, matrix is not None)
         if found is None:
             continue
         kind, comparison, limit = found
         line = number + line_offset
         shown = " ".join(MATH.sub("", clause).split())
         if kind == "given":
-            verdicts.append(_given(line, shown, limit, recurrent))
+            verdicts.append(_given(line, shown, limit, matrix))
         else:
             verdicts.append(_rule(line, shown, kind, comparison, limit))
     return verdicts
 
 
-def _recurrent(weights: dict):
+def recurrent(weights: dict):
     """The matrix whose powers a statement without a name is about: W, or the one square matrix
     given that is not diagonal (Λ is not it)."""
     if "W" in weights:

@@ -391,6 +391,9 @@ def check(body: str, weights: dict, notation: dict, line_offset: int = 0,
         math = match.group("a") or match.group("b") or match.group("c") or match.group("d") or ""
         line = body.count("\n", 0, match.start()) + 1 + line_offset
         for chain in equations(math, carried):
+            if EIGEN_LEFT.match(chain[0]) and r"\lambda" not in names:
+                verdicts += _eigenvalues(line, chain, weights)
+                continue
             world = general if general is not None and _mentions(chain[0], decomposition, notation) else names
             integers = _free_integers(chain, world)
             try:
@@ -403,6 +406,54 @@ def check(body: str, weights: dict, notation: dict, line_offset: int = 0,
             for right_text in chain[1:]:
                 verdicts.append(_judge(line, chain[0], right_text, lefts, world, integers))
     return verdicts
+
+
+EIGEN_LEFT = re.compile(r"^\s*\\lambda(?:_\{?\s*\w+\s*\}?)?(?:\s*,\s*\\lambda(?:_\{?\s*\w+\s*\}?)?)*\s*$")
+
+
+def _eigenvalues(line: int, chain: list[str], weights: dict) -> list[Verdict]:
+    """λ₁ = 0.9, λ = 0.9, 0.4: each number must be an eigenvalue of the given recurrent matrix
+    (which λ is the first is a convention the claim does not fix, so the order is not judged)."""
+    from derive.check.limits import recurrent
+
+    matrix = recurrent(weights)
+    if matrix is None:
+        return []
+    truth = numpy.linalg.eigvals(matrix)
+    shown = ", ".join(f"{complex(z).real:.6g}" if abs(complex(z).imag) < 1e-12 else f"{complex(z):.6g}" for z in truth)
+    out = []
+    for right_text in chain[1:]:
+        quantity = " ".join(chain[0].split())
+        latex = f"{quantity} = {' '.join(right_text.split())}"
+        try:
+            values = [evaluate(part, {}) for part in _sides_at_commas(right_text)]
+        except (Unreadable, Unknown, ValueError, OverflowError):
+            out.append(Verdict(line, quantity, latex, "unchecked", "derive reads eigenvalues written as numbers"))
+            continue
+        if any(_is_matrix(v) for v in values):
+            out.append(Verdict(line, quantity, latex, "unchecked", "derive reads eigenvalues written as numbers"))
+            continue
+        wrong = [v for v in values if not numpy.any(numpy.abs(truth - v) <= TOLERANCE * max(1.0, abs(v)))]
+        if wrong:
+            out.append(Verdict(line, quantity, latex, "incorrect", f"{wrong[0]:.6g} is not an eigenvalue of the given "
+                               f"matrix (its eigenvalues: {shown})", shown))
+        else:
+            what = "an eigenvalue" if len(values) == 1 else "eigenvalues"
+            out.append(Verdict(line, quantity, latex, "correct", f"{what} of the given matrix (its eigenvalues: "
+                               f"{shown})"))
+    return out
+
+
+def _sides_at_commas(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for at, ch in enumerate(text):
+        depth += ch in "{("
+        depth -= ch in "})"
+        if ch == "," and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    parts.append(text[start:])
+    return [x.strip() for x in parts if x.strip()]
 
 
 def _mentions(text: str, decomposition: dict, notation: dict) -> bool:
