@@ -150,6 +150,16 @@ class Checker:
         if not isinstance(lhs, (S.Adjoint, S.Jacobian)):
             verdict.reason = "the left side is not a derivative of the model's loss or of one of its variables"
             return verdict
+        world = self.worlds[0]
+        if isinstance(lhs, S.Adjoint) and lhs.name != world.net.objective.name and lhs.name not in world.kind:
+            from sympy import Symbol
+
+            from derive.printing.unicode import UnicodePrinter
+
+            name = UnicodePrinter().doprint(Symbol(lhs.name))
+            verdict.reason = (f"{name} is a constant of the model, not a parameter or a variable: its derivation "
+                              "has no gradient with respect to it")
+            return verdict
         verdict.expected = self.expected(lhs)
         try:
             rhs = S.Resolver(self.symbols).resolve(P.parse(claim.rhs))
@@ -424,9 +434,9 @@ class Checker:
                 return "; ".join(self._equation(eq) for eq in eqs)
             if isinstance(lhs, S.Jacobian) and lhs.of == lhs.wrt and len(d.states) == 1 and lhs.of in d.state_names:
                 return self.printer.doprint(d.jacobian_product(lhs.of))
-            one_step = (lhs.of_index is not None and lhs.wrt_index is not None
+            one_step = (isinstance(lhs, S.Jacobian) and lhs.of_index is not None and lhs.wrt_index is not None
                         and lhs.of_index.shifted(-1) == lhs.wrt_index)
-            if isinstance(lhs, S.Jacobian) and one_step and (lhs.of, lhs.wrt) in d.step_jacobians:
+            if one_step and (lhs.of, lhs.wrt) in d.step_jacobians:
                 return self.printer.doprint(d.step_jacobians[(lhs.of, lhs.wrt)])
         except (KeyError, ValueError):
             return ""

@@ -469,7 +469,8 @@ class Resolver:
     def _loss(self, node):
         if len(node.args) != 2:
             raise Unmapped("ℓ takes two arguments, ℓ(o, y)")
-        return ("loss-call", self.resolve(node.args[0]), self.resolve(node.args[1]))
+        raise Unmapped("ℓ(o, y) is the loss itself, a number; a gradient is written with its derivative "
+                       "(\\frac{\\partial \\ell}{\\partial o}) or the model's name for it")
 
     def _Deriv(self, node):
         of, wrt = (P.time_as_subscript(x) or x for x in (node.of, node.wrt))

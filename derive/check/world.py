@@ -217,6 +217,10 @@ class World:
         return Evaluator(self, env, reverse_products, layout).run(node)
 
 
+_UNBOUND = object()
+MAX_IDENTITY = 64  # a written I_{m} larger than this conforms with nothing at the (capped) sizes claims are checked at
+
+
 def _array(x):
     if isinstance(x, numpy.ndarray):
         return x if x.ndim == 2 else x.reshape(-1, 1)
@@ -346,12 +350,21 @@ class Evaluator:
         lo, hi = node.lo.value(self.env), node.hi.value(self.env)
         if abs(hi - lo) > 10_000:
             raise Undefined("a sum or product over more than 10000 terms")
+        outer = self.env.get(node.var, _UNBOUND)  # a sum over t inside a claim about h_t: t again after it
+        try:
+            return self._reduce(node, lo, hi)
+        finally:
+            if outer is _UNBOUND:
+                self.env.pop(node.var, None)
+            else:
+                self.env[node.var] = outer
+
+    def _reduce(self, node, lo, hi):
         if node.kind == "sum":
             total = mpmath.mpf(0)
             for v in range(lo, hi + 1):
                 self.env[node.var] = v
                 total = total + self.run(node.body)
-            self.env.pop(node.var, None)
             return total
         if node.kind == "prod-written":  # a \cdots chain: the order it was written in
             values = range(lo, hi - 1, -1) if lo >= hi else range(lo, hi + 1)
@@ -366,7 +379,6 @@ class Evaluator:
             out = factor if out is None else self._times(out, factor)
         if out is None:  # the empty product of square factors: the identity of their size
             out = precise.eye(self._factor_size(node, lo))
-        self.env.pop(node.var, None)
         return out
 
     def _factor_size(self, node, at: int) -> int:
@@ -457,6 +469,8 @@ class Evaluator:
             size = self.w.state_size
         else:
             raise Undefined("I without a size (write I_n)")
+        if not 1 <= size <= MAX_IDENTITY:
+            raise Undefined(f"I_{{{size}}} is larger than any matrix of this model")
         return precise.eye(size)
 
     def _Conv(self, node):
