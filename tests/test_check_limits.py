@@ -46,7 +46,12 @@ def test_the_counterexample_is_one():
 @pytest.mark.parametrize("text, expected", [
     ("If all eigenvalues of W are less than 1 in absolute value, W^n tends to 0.", "correct"),
     ("If every eigenvalue is greater than 1, $W^n \\to 0$.", "incorrect"),
-    ("如果所有特征值都大于1，梯度消失。", "incorrect"),
+    ("如果所有特征值都大于1，W^n 趋于 0。", "incorrect"),
+    ("若最大特征值小于1，W^n 趋于 0。", "correct"),
+    ("如果W的特征值都大于1，那么$W^n \\rightarrow \\infty$", "correct"),
+    ("If all eigenvalues are less than 1, W^n → 0.", "correct"),
+    ("If the spectral radius of W is less than 1, W^n tends to 0.", "correct"),
+    ("If $|\\sigma' w| > 1$ the gradient will explode.", "incorrect"),
     ("若 $\\sigma' W < 1$，梯度爆炸。", "incorrect"),
     ("If $\\sigma' W > 1$ the gradient vanishes.", "incorrect"),
     ("If $f' W < 1$ then $\\partial h_t/\\partial h_k \\to 0$.", "correct"),
@@ -62,9 +67,36 @@ def test_rules(text, expected):
     "If the eigenvalues are below 1 it tends to 0 or explodes.",  # both limits
     "The forget gate lies between 0 and 1; 1 keeps everything, 0 forgets.",
     "$$W^{30} \\to 0$$",  # display math is the matrix reader's
+    # from a second reader: negations, modals, reciprocals, other thresholds, n → ∞, the gradient
+    "If all eigenvalues are less than 1, the gradient does not vanish.",
+    "如果特征值的绝对值都小于1，梯度不会消失。",
+    "如果所有特征值小于1，不会出现梯度爆炸。",
+    "If $\\sigma' w > 1$, the gradient may explode.",
+    "If all eigenvalues λ > 1 then 1/λ^n → 0.",
+    "If all eigenvalues |λ| > 1 then W^{-n} → 0.",
+    "If all eigenvalues are greater than 1/2, W^n → ∞",
+    "If $\\sigma' W < 1/\\gamma$ the gradient vanishes",
+    "If all eigenvalues are less than 1e3, W^n → 0",
+    "When n > 1 the eigenvalue power λ^n → ∞",
+    "If all eigenvalues λ satisfy -3 < λ < 1, W^n → 0",
+    "If |λ| ≤ 1, W^n → 0.",
+    "If one eigenvalue is smaller than 1, W^n tends to 0.",
+    "Usually when the eigenvalue is below 1 the gradient vanishes.",
+    "If any eigenvalue is greater than 1 the gradient explodes.",  # through σ', W's eigenvalues do not decide
+    "If all eigenvalues λ_i of W satisfy |λ_i| < 1, $\\lim_{n\\to\\infty} W^n = 0$",  # n → ∞ is no limit value
 ])
 def test_not_statements(text):
     assert verdicts_of(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "W^{30} does not tend to 0.", "W^{30} 不会趋于 0。", "The Jacobian matrix vanishes when h saturates.",
+    "The output matrix explodes when the learning rate is too large.", "If W were larger, its powers would explode.",
+    "Gradient clipping solves the exploding matrix norm problem.", "The squared error (y - \\hat y)^2 vanishes.",
+    "In LSTM, f_t = 1, so no matrix power appears and the gradient does not vanish.",
+])
+def test_not_statements_about_the_given_matrix(text):
+    assert verdicts_of(text, {"W": W}) == []
 
 
 def test_given_matrix_powers():

@@ -87,8 +87,54 @@ def test_weights_front_matter_refusals(tmp_path, capsys):
 
 
 def test_eigenvalue_claims():
-    found = check(r"$$\lambda_1 = 0.9$$ $$\lambda_1, \lambda_2 = 0.9, \frac{2}{5}$$ $\lambda = 0.8$ $$\lambda_2 = W$$",
-                  {"W": W}, {})
-    assert [v.verdict for v in found] == ["correct", "correct", "incorrect", "unchecked"]
+    found = check("$$\\lambda_1 = 0.9$$ $$\\lambda_1, \\lambda_2 = 0.9, \\frac{2}{5}$$\n"
+                  "the eigenvalue $\\lambda = 0.8$\n$$\\lambda_2 = W$$ $$\\lambda_1, \\lambda_2 = 0.9$$", {"W": W}, {})
+    assert [v.verdict for v in found] == ["correct", "correct", "incorrect", "unchecked", "unchecked"]
     assert "0.8 is not an eigenvalue" in found[2].reason and "0.4, 0.9" in found[2].reason
     assert check(r"$$\lambda_1 = 0.9$$", {}, {}) == []  # no matrix given: not a claim
+    # a bare λ with no word of eigenvalues is not one (an L2 coefficient λ = 0.01)
+    assert check(r"$\lambda = 0.01$", {"W": W}, {}) == []
+    (v,) = check(r"$$\lambda_{1} = 0.90$$", {"W": [[0.9004, 0], [0, 0.4]]}, {})
+    assert v.verdict == "correct"  # to its last written digit
+
+
+def test_from_a_second_reader():
+    given = {"W": W}
+    # a '=' continues only the math just before it
+    assert [v.quantity for v in check(r"$$W^{30} = W^{30}$$ $$x = 2$$ $$= 2$$", given, {})] == ["W^{30}"]
+    found = check(r"$$W^{30} = W^{30}$$ $$\frac{\partial h_t}{\partial h_k} = \prod W$$ $$= W^{2}$$", given, {})
+    assert [v.quantity for v in found] == ["W^{30}"]
+    # every free letter its own value: W^{t-k} = Λ^{t-k} is not true at t = k only
+    lam = {"W": W, r"\Lambda": [[0.9, 0], [0, 0.4]]}
+    assert [v.verdict for v in check(r"$$W^{t-k} = \Lambda^{t-k}$$", lam, {})] == ["incorrect"]
+    # equations side by side are two claims
+    w30 = numpy.linalg.matrix_power(numpy.array(W), 30)
+    a, b, c, d = (f"{x:.6f}" for x in w30.ravel())
+    literal = rf"\begin{{bmatrix}} {a} & {b} \\ {c} & {d} \end{{bmatrix}}"
+    found = check(r"$$\Lambda^{30} = \begin{bmatrix} 0.9^{30} & 0 \\ 0 & 0.4^{30} \end{bmatrix}, \quad W^{30} = "
+                  + literal + "$$", lam, {})
+    assert [(v.quantity, v.verdict) for v in found] == [(r"\Lambda^{30}", "correct"), ("W^{30}", "correct")]
+    # rounding to the digits written: 3 decimals right, an entry 5 off in 3325 wrong
+    assert check(r"$$W^{30} = \begin{bmatrix} 0.015 & 0.020 \\ 0.020 & 0.027 \end{bmatrix}$$", given, {})[0].verdict \
+        == "correct"
+    big = {"W": [[1.5, 0], [0, 0.5]]}
+    assert check(r"$$W^{20} = \begin{bmatrix} 3325.26 & 5 \\ -5 & 1 \end{bmatrix}$$", big, {})[0].verdict \
+        == "incorrect"
+    # 1×1 matrices are numbers, 0 the zero matrix
+    assert check(r"$$W^{2} = 2.25$$", {"W": [[1.5]]}, {})[0].verdict == "correct"
+    assert check(r"$$W^{10000} = 0$$", given, {})[0].verdict == "correct"
+    # no crash: division by 0, deep nesting, a non-square W with prose, non-finite weights refused
+    assert check(r"$$W^{2} = \frac{1}{0} W$$", given, {})[0].verdict == "unchecked"
+    assert check("$$W = " + "(" * 300 + "W" + ")" * 300 + "$$", given, {})[0].verdict == "unchecked"
+    from derive.check.limits import judge_all
+
+    assert judge_all("The matrix powers W^{n} tend to 0.", {"W": [[1, 2, 3], [4, 5, 6]]}) == []
+    with pytest.raises(ValueError, match="finite"):
+        read_weights({"W": [[float("nan")]]})
+
+
+def test_eigendecomposition_of_a_given_matrix_is_refused(tmp_path, capsys):
+    f = tmp_path / "a.md"
+    f.write_text("---\nweights: {W: [[1, 0], [0, 1]]}\neigendecomposition: {W: [Q, L]}\n---\n$$W^2 = W$$\n")
+    assert main(["check", str(f)]) == 2
+    assert "names a general diagonalisable matrix" in capsys.readouterr().err

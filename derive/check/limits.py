@@ -29,17 +29,36 @@ import numpy
 from derive.check.judge import Verdict
 
 CLAUSE_START = re.compile(r"(?=如果|假如|若|(?<![A-Za-z])[Ii]f\s)|但是|但|[;；。]|(?<![A-Za-z])but\s|However,?")
-ZERO = re.compile(r"(?:\\to|\\rightarrow|→)\s*0(?![.\d])|趋[于近][于]?\s*\$?\s*0(?![.\d])|tends? to (?:zero|0)|"
-                  r"goes? to (?:zero|0)|消失|vanish")
+ZERO = re.compile(r"(?:\\to|\\rightarrow|→)\s*0(?!\d|\.\d)|趋[于近向][于]?\s*\$?\s*0(?!\d|\.\d)|tends? to (?:zero|0)\b|"
+                  r"goes? to (?:zero|0)\b|消失|vanish")
 INFINITY = re.compile(r"(?:\\to|\\rightarrow|→)\s*\\?infty|无穷|∞|爆炸|explod|blows? up|tends? to infinity")
+# an index growing without bound is the limit's variable, not its value: n → ∞, lim_{n→∞}
+INDEX_TO_INFINITY = re.compile(
+    r"\\lim_\{[^{}]*\}|(?<![A-Za-z\\^_{])[a-z](?:\s*-\s*[a-z])?\s*(?:\\to|\\rightarrow|→)\s*(?:\\?infty|∞)"
+    r"|(?<![A-Za-z\\^_{])[a-z](?:\s*-\s*[a-z])?\s*\$?\s*(?:增大|增加|变大|趋于|趋向|趋近于?)\s*(?:到|至)?\s*无穷大?"
+    r"|\bas [a-z](?: ?- ?[a-z])? (?:goes|tends|grows) to infinity")
+NEGATION = re.compile(r"\b(?:not|no|never|nor|cannot|can't|won't|doesn't|don't|isn't|aren't|neither|without)\b"
+                      r"|不|没|非|未|免", re.I)
+MODAL = re.compile(r"\b(?:may|might|could|can|possibl\w*|likely|tends? to be)\b|可能|也许|容易", re.I)
+INVERSE = re.compile(r"1\s*/|\^\s*\{\s*-|\\frac\s*\{\s*1\s*\}")  # 1/λⁿ, W^{-n}: a reciprocal
+COMPARATOR = re.compile(r"[<>]|小于|大于|\b(?:less|smaller|greater|larger) than\b|\b(?:below|above)\b")
+# what the eigenvalues decide: a pure power (Wⁿ, λⁿ, 矩阵的 n 次方), not a gradient through an activation
+POWER_SUBJECT = re.compile(r"(?<![A-Za-z\\])[A-Z]\s*\^\s*\{?\s*(?:\d+|n)\b|\\lambda\s*(?:_\{?\w+\}?)?\s*\^|λ\s*\^"
+                           r"|次方|次幂|\bpowers?\b")
+HYPOTHETICAL = re.compile(r"如果|假如|若|\b(?:if|were|would|suppose)\b", re.I)
 EIGEN = re.compile(r"特征值|eigenvalue|\\lambda|λ")
-STEP = re.compile(r"(?:\\sigma|σ|f|\\phi|φ|\\varphi)\s*(?:_\{?'\}?|\^\{?\\prime\}?|')\s*(?:\\cdot\s*|\*\s*)?"
-                  r"(?:\\mathbf\{)?[wW]")
-BELOW = re.compile(r"<\s*1(?![.\d])|小于\s*1(?![.\d])|less than 1|below 1|smaller than 1")
-ABOVE = re.compile(r">\s*1(?![.\d])|大于\s*1(?![.\d])|greater than 1|above 1|larger than 1")
-EVERY = re.compile(r"都|所有|全部|every|all")
-MATRIX_POWER = re.compile(r"次方|次幂|矩阵|power|matrix|\^\{?\s*\d+|\^\{?n\}?")
+LARGEST = re.compile(r"spectral radius|谱半径|largest eigenvalue|最大(?:的)?特征值|\\rho\b|ρ")
+STEP = re.compile(r"(?:diag\s*\(\s*)?(?:\\sigma|σ|f|\\phi|φ|\\varphi|\\tanh|tanh)\s*(?:'|\^\{?\\prime\}?|_\{?'\}?)"
+                  r"\s*(?:\([^()]*\))?\s*\)?\s*(?:\\cdot|\*)?\s*(?:\\mathbf\{)?[wW](?![A-Za-z])")
+ONE = r"1(?![\d./eE])"
+BELOW = re.compile(rf"<\s*{ONE}|小于\s*{ONE}|\b(?:less|smaller) than {ONE}|\bbelow {ONE}")
+ABOVE = re.compile(rf">\s*{ONE}|大于\s*{ONE}|\b(?:greater|larger) than {ONE}|\babove {ONE}")
+NOT_STRICT = re.compile(r"\\le|\\ge|≤|≥|<=|>=|不大于|不小于|at most|at least")
+EVERY = re.compile(r"都|所有|全部|均|\b(?:every|all)\b", re.I)
+GIVEN_POWER = re.compile(r"(?<![A-Za-z\\])W\s*\^\s*\{?\s*(?:\d+|n)\s*\}?|矩阵的\s*\$?\s*(?:\d+|n)\s*\$?\s*次(?:方|幂)"
+                         r"|\bpowers? of (?:the matrix|W)\b")
 MATH = re.compile(r"\$+")
+INDEX_LETTERS = set("ntkijm")
 
 
 def clauses(text: str):
@@ -52,20 +71,44 @@ def clauses(text: str):
                 yield number, clause.strip()
 
 
-def statement(clause: str, have_weights: bool):
-    """(kind, comparison, limit) of a clause, or None where it is not one such statement."""
-    zero, infinity = bool(ZERO.search(clause)), bool(INFINITY.search(clause))
+def _comparisons(pattern, clause: str) -> list:
+    """The comparisons with 1 that are about a quantity, not an index (n > 1 is not a condition)."""
+    found = []
+    for m in pattern.finditer(clause):
+        before = clause[:m.start()].rstrip(" $")
+        if len(before) >= 1 and before[-1] in INDEX_LETTERS and (len(before) == 1 or not before[-2].isalnum()
+                                                                 and before[-2] != "\\"):
+            continue
+        found.append(m)
+    return found
+
+
+def statement(clause: str, have_weights: bool, power_topic: bool = False):
+    """(kind, comparison, limit) of a clause, or None where it is not one such statement. Never
+    one: a clause with a negation, a modal (may explode), a reciprocal (1/λⁿ), a comparison that
+    is not strict or other than one with 1, or both limits; eigenvalues decide only a pure power,
+    named in the clause or earlier on its line (``power_topic``)."""
+    if NEGATION.search(clause) or NOT_STRICT.search(clause) or MODAL.search(clause) or INVERSE.search(clause):
+        return None
+    core = INDEX_TO_INFINITY.sub(" ", clause)
+    if len(COMPARATOR.findall(core)) > 1:
+        return None
+    zero, infinity = bool(ZERO.search(core)), bool(INFINITY.search(core))
     if zero == infinity:
         return None
     limit = "0" if zero else "∞"
-    below, above = bool(BELOW.search(clause)), bool(ABOVE.search(clause))
-    eigen, step = bool(EIGEN.search(clause)), bool(STEP.search(clause))
+    below, above = bool(_comparisons(BELOW, core)), bool(_comparisons(ABOVE, core))
+    largest = bool(LARGEST.search(core))
+    eigen, step = bool(EIGEN.search(core)) or largest, bool(STEP.search(core))
     if below != above and eigen != step:
         kind = "eigen" if eigen else "step"
-        if kind == "eigen" and below and not EVERY.search(clause):
+        if kind == "eigen" and below and not (EVERY.search(core) or largest):
             return None  # "an eigenvalue below 1" decides nothing about the others
+        if kind == "eigen" and not (power_topic or POWER_SUBJECT.search(core)):
+            return None  # the gradient through an activation: W's eigenvalues alone do not decide it
         return kind, "<" if below else ">", limit
-    if not below and not above and not eigen and not step and have_weights and MATRIX_POWER.search(clause):
+    if (not below and not above and not eigen and not step and have_weights and GIVEN_POWER.search(core)
+            and not HYPOTHETICAL.search(core)):
         return "given", None, limit
     return None
 
@@ -74,8 +117,12 @@ def judge_all(text: str, weights: dict, line_offset: int = 0) -> list[Verdict]:
     """A verdict for every statement about vanishing or exploding in ``text``."""
     verdicts = []
     matrix = recurrent(weights)
+    topic_line, topic = None, False
     for number, clause in clauses(text):
-        found = statement(clause, matrix is not None)
+        if number != topic_line:
+            topic_line, topic = number, False
+        found = statement(clause, matrix is not None, topic)
+        topic = topic or bool(POWER_SUBJECT.search(INDEX_TO_INFINITY.sub(" ", clause)))
         if found is None:
             continue
         kind, comparison, limit = found
@@ -91,10 +138,14 @@ def judge_all(text: str, weights: dict, line_offset: int = 0) -> list[Verdict]:
 def recurrent(weights: dict):
     """The matrix whose powers a statement without a name is about: W, or the one square matrix
     given that is not diagonal (Λ is not it)."""
+    def usable(m):
+        return m.shape[0] == m.shape[1] and numpy.all(numpy.isfinite(m))
+
     if "W" in weights:
-        return numpy.array(weights["W"], dtype=float)
+        w = numpy.array(weights["W"], dtype=float)
+        return w if usable(w) else None
     square = [numpy.array(m, dtype=float) for m in weights.values()]
-    square = [m for m in square if m.shape[0] == m.shape[1] and not numpy.allclose(m, numpy.diag(numpy.diag(m)))]
+    square = [m for m in square if usable(m) and not numpy.allclose(m, numpy.diag(numpy.diag(m)))]
     return square[0] if len(square) == 1 else None
 
 

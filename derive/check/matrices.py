@@ -12,6 +12,8 @@ that ends in a power of a given name with the left side's exponent starts a new 
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from dataclasses import dataclass
 
@@ -20,10 +22,13 @@ import numpy
 from derive.check.judge import Verdict
 from derive.check.reader import DISPLAY
 
-# A rounded answer (0.015260 for 0.0152608) is right within this relative error.
-TOLERANCE = 5e-3
+# A right side computed from the given numbers (0.6*0.9^{30}, QΛ^{30}Q^{-1}) must agree to this
+# relative error entry by entry; a matrix of decimals, to one unit in its last written digit
+# (0.015260 for 0.0152608: rounded or cut off).
+TOLERANCE = 1e-6
 MAX_POWER = 10_000
 MAX_SIZE = 64
+MAX_DEPTH = 40
 
 
 class Unreadable(ValueError):
@@ -70,6 +75,7 @@ class Parser:
     names: dict  # name as written -> matrix
     integers: dict = None  # free whole numbers of the exponents (n in M^{n-1}) -> a value
     at: int = 0
+    depth: int = 0
 
     def peek(self, ahead: int = 0):
         i = self.at + ahead
@@ -132,6 +138,15 @@ class Parser:
         raise Unreadable(f"an exponent {text!r}")
 
     def atom(self):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise Unreadable(f"more than {MAX_DEPTH} nested groups")
+            return self._atom()
+        finally:
+            self.depth -= 1
+
+    def _atom(self):
         kind, text = self.peek()
         if kind == "num":
             self.take()
@@ -153,6 +168,8 @@ class Parser:
             self.take("}")
             if not isinstance(bottom, float):
                 raise Unreadable("a fraction with a matrix below")
+            if bottom == 0:
+                raise Unreadable("a division by 0")
             return top / bottom
         if text in (r"\operatorname", r"\text") and self.peek(1)[1] == "{":
             self.take(), self.take()
@@ -261,7 +278,12 @@ def _power(base, exponent):
     if _is_matrix(exponent):
         raise Unreadable("a matrix exponent")
     if not _is_matrix(base):
-        return float(base) ** exponent
+        if base == 0 and exponent < 0:
+            raise Unreadable("0 to a negative power")
+        try:
+            return float(base) ** exponent
+        except (OverflowError, ZeroDivisionError):
+            raise Unreadable("a number too large") from None
     if exponent != int(exponent) or abs(exponent) > MAX_POWER or base.shape[0] != base.shape[1]:
         raise Unreadable(f"the power {exponent:g} of a matrix")
     if exponent < 0:
@@ -318,8 +340,9 @@ def read_weights(value) -> dict:
     for name, rows in value.items():
         if (not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows)
                 or len({len(r) for r in rows}) != 1
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for r in rows for x in r)):
-            raise ValueError(f"weights: {name} must be a list of rows of numbers of one length")
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                           for r in rows for x in r)):
+            raise ValueError(f"weights: {name} must be a list of rows of finite numbers of one length")
         if len(rows) > MAX_SIZE or len(rows[0]) > MAX_SIZE:
             raise ValueError(f"weights: {name} is over {MAX_SIZE}×{MAX_SIZE}")
         out[str(name)] = rows
@@ -351,9 +374,43 @@ NEW_LEFT = re.compile(r"\\end\{(?:b|p|v)?matrix\}\s*"
 POWER_LEFT = re.compile(r"^\s*(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\w+\}?)?\s*\^\s*\{?\s*(?P<exp>\d+)\s*\}?\s*$")
 
 
+SEPARATOR = re.compile(r"\\q?quad|\\text\{\s*(?:and|,)\s*\}|\\textrm\{\s*and\s*\}|;|,")
+
+
+def _pieces(math: str) -> list[str]:
+    """Equations written side by side (A = …, \\quad B = …): cut at a top-level separator where
+    both parts hold an '='."""
+    depth, at, cuts = 0, 0, [0]
+    while at < len(math):
+        if math.startswith(r"\begin{", at) or math[at] in "{(":
+            depth += 1
+        elif math.startswith(r"\end{", at) or math[at] in "})":
+            depth -= 1
+        elif depth == 0:
+            m = SEPARATOR.match(math, at)
+            if m:
+                cuts += [m.start(), m.end()]
+                at = m.end()
+                continue
+        at += 1
+    cuts.append(len(math))
+    parts = [math[cuts[i]:cuts[i + 1]] for i in range(0, len(cuts), 2)]
+    parts = [part for part in parts if part.strip()]  # ", \quad" is one separator
+    if len(parts) > 1 and all("=" in part for part in parts):
+        return parts
+    return [math]
+
+
 def equations(math: str, carried: str | None = None) -> list[list[str]]:
-    """The chains of one display: split again where OCR joined two equations; a display that
-    starts with '=' continues ``carried``, the last left side."""
+    """The chains of one display: split again where OCR joined two equations or they stand side
+    by side; a display that starts with '=' continues ``carried``, the last left side."""
+    chains = []
+    for number, piece in enumerate(_pieces(math)):
+        chains += _chains(piece, carried if number == 0 else None)
+    return chains
+
+
+def _chains(math: str, carried: str | None) -> list[list[str]]:
     chains, current = [], []
     sides = _sides(math)
     if len(sides) >= 2 and not sides[0] and carried:
@@ -384,30 +441,47 @@ def check(body: str, weights: dict, notation: dict, line_offset: int = 0,
     names = given(weights, notation)
     general = None
     if decomposition:  # claims about M are checked on a general M = QΛQ⁻¹, the others on the weights
-        made = decomposed(decomposition, {m: names[m].shape[0] for m in decomposition if m in names})
+        made = decomposed(decomposition, {})
         general = {**names, **given(made, notation)}
     verdicts, carried = [], None
+    starts = [i for i, ch in enumerate(body) if ch == "\n"]
     for match in DISPLAY.finditer(body):
-        math = match.group("a") or match.group("b") or match.group("c") or match.group("d") or ""
-        line = body.count("\n", 0, match.start()) + 1 + line_offset
-        for chain in equations(math, carried):
-            if EIGEN_LEFT.match(chain[0]) and r"\lambda" not in names:
-                verdicts += _eigenvalues(line, chain, weights)
-                continue
-            world = general if general is not None and _mentions(chain[0], decomposition, notation) else names
-            integers = _free_integers(chain, world)
+        text = match.group("a") or match.group("b") or match.group("c") or match.group("d") or ""
+        line = bisect.bisect_left(starts, match.start()) + 1 + line_offset
+        if not text.lstrip().startswith("="):
+            carried = None  # a continuation continues the math just before it, nothing older
+        for chain in equations(text, carried):
             try:
-                lefts = [evaluate(chain[0], world, values) for values in integers]
-            except (Unreadable, Unknown, ValueError, numpy.linalg.LinAlgError, OverflowError):
-                continue  # not arithmetic on the given matrices: not this reader's claim
-            if not all(_is_matrix(x) for x in lefts):
-                continue
-            carried = chain[0]
-            for right_text in chain[1:]:
-                verdicts.append(_judge(line, chain[0], right_text, lefts, world, integers))
+                found, left = _chain_verdicts(line, chain, names, general, weights, notation, decomposition, body,
+                                              match.start())
+            except Exception as err:  # noqa: BLE001 - one claim's failure must not stop the others
+                found, left = [Verdict(line, " ".join(chain[0].split()), " = ".join(chain), "unchecked",
+                                       f"derive could not check it ({type(err).__name__})")], None
+            verdicts += found
+            carried = left
     return verdicts
 
 
+def _chain_verdicts(line, chain, names, general, weights, notation, decomposition, body, at):
+    """(the verdicts on one chain a = b = c, its left side when it is a matrix claim, else None)."""
+    if EIGEN_LEFT.match(chain[0]) and r"\lambda" not in names:
+        context = body[max(0, body.rfind("\n", 0, at)):body.find("\n", at) if body.find("\n", at) >= 0 else None]
+        if SUBSCRIPTED_LAMBDA.match(chain[0]) or EIGEN_WORDS.search(context):
+            return _eigenvalues(line, chain, weights), None
+        return [], None
+    world = general if general is not None and _mentions(chain[0], decomposition, notation) else names
+    integers = _free_integers(chain, world)
+    try:
+        lefts = [evaluate(chain[0], world, values) for values in integers]
+    except (Unreadable, Unknown, ValueError, numpy.linalg.LinAlgError, OverflowError):
+        return [], None  # not arithmetic on the given matrices: not this reader's claim
+    if not all(_is_matrix(x) for x in lefts):
+        return [], None
+    return [_judge(line, chain[0], right_text, lefts, world, integers) for right_text in chain[1:]], chain[0]
+
+
+SUBSCRIPTED_LAMBDA = re.compile(r"^\s*\\lambda_\{?\s*\d+\s*\}?(?:\s*,\s*\\lambda_\{?\s*\d+\s*\}?)*\s*$")
+EIGEN_WORDS = re.compile(r"特征值|eigenvalue", re.I)
 EIGEN_LEFT = re.compile(r"^\s*\\lambda(?:_\{?\s*\w+\s*\}?)?(?:\s*,\s*\\lambda(?:_\{?\s*\w+\s*\}?)?)*\s*$")
 
 
@@ -433,7 +507,15 @@ def _eigenvalues(line: int, chain: list[str], weights: dict) -> list[Verdict]:
         if any(_is_matrix(v) for v in values):
             out.append(Verdict(line, quantity, latex, "unchecked", "derive reads eigenvalues written as numbers"))
             continue
-        wrong = [v for v in values if not numpy.any(numpy.abs(truth - v) <= TOLERANCE * max(1.0, abs(v)))]
+        named = chain[0].count(r"\lambda")
+        if named > 1 and len(values) != named:
+            out.append(Verdict(line, quantity, latex, "unchecked", f"{named} eigenvalues named, {len(values)} given"))
+            continue
+        units = [10.0 ** -len(part.split(".")[1]) if "." in part and part.replace(".", "", 1).strip().isdigit()
+                 else None for part in _sides_at_commas(right_text)]
+        wrong = [v for v, unit in zip(values, units, strict=True)
+                 if not any(as_written(v, z.real, unit) if unit else abs(z - v) <= TOLERANCE * max(1.0, abs(v))
+                            for z in truth if abs(z.imag) < 1e-12)]
         if wrong:
             out.append(Verdict(line, quantity, latex, "incorrect", f"{wrong[0]:.6g} is not an eigenvalue of the given "
                                f"matrix (its eigenvalues: {shown})", shown))
@@ -475,7 +557,8 @@ def _free_integers(chain: list[str], names: dict) -> list[dict]:
                         if x not in names}
     if not letters:
         return [{}]
-    return [dict.fromkeys(sorted(letters), value) for value in INTEGER_VALUES]
+    # each letter its own value (t = k would make W^{t-k} = I for any W), later letters larger
+    return [{x: value + 3 * rank for rank, x in enumerate(sorted(letters))} for value in INTEGER_VALUES]
 
 
 def _judge(line, left_text, right_text, lefts, names, integers) -> Verdict:
@@ -489,8 +572,8 @@ def _judge(line, left_text, right_text, lefts, names, integers) -> Verdict:
                 verdict.reason = f"at {where}: {verdict.reason}"
             return verdict
     if integers != [{}]:
-        letters = ", ".join(integers[0])
-        verdict.reason = f"equal at {letters} = {', '.join(str(v) for v in INTEGER_VALUES)}, entry by entry"
+        trials = "; ".join(", ".join(f"{k} = {v}" for k, v in values.items()) for values in integers)
+        verdict.reason = f"equal at {trials}, entry by entry"
     return verdict
 
 
@@ -503,17 +586,71 @@ def _judge_at(line, quantity, latex, right_text, left, names, integers) -> Verdi
         return Verdict(line, quantity, latex, "unchecked", f"derive cannot read the right side as matrix arithmetic "
                        f"({err})")
     expected = _matrix_text(left)
+    if not _is_matrix(right) and (left.shape == (1, 1) or right == 0):
+        right = numpy.full(left.shape, float(right))  # a 1×1 matrix is its number; 0 is the zero matrix
     if not _is_matrix(right) or right.shape != left.shape:
         shape = "a number" if not _is_matrix(right) else f"{right.shape[0]}×{right.shape[1]}"
         return Verdict(line, quantity, latex, "incorrect", f"the right side is {shape}; {quantity} is "
                        f"{left.shape[0]}×{left.shape[1]}", expected)
-    scale = max(float(numpy.max(numpy.abs(left))), 1e-300)
-    error = float(numpy.max(numpy.abs(right - left))) / scale
-    if error <= TOLERANCE:
-        return Verdict(line, quantity, latex, "correct", "equal to the given matrices' value, entry by entry")
-    worst = numpy.unravel_index(numpy.argmax(numpy.abs(right - left)), left.shape)
+    if not numpy.all(numpy.isfinite(left)) or not numpy.all(numpy.isfinite(right)):
+        return Verdict(line, quantity, latex, "unchecked", "a value overflows: there is nothing to compare")
+    units = _written_precision(right_text)
+    if units is not None and units.shape == left.shape:
+        good = numpy.vectorize(as_written)(right, left, units)
+        how = "to the digits written"
+    else:
+        good = numpy.abs(right - left) <= _allowed_error(right_text, left)
+        how = "entry by entry"
+    if numpy.all(good):
+        return Verdict(line, quantity, latex, "correct", f"equal to the given matrices' value, {how}")
+    worst = numpy.unravel_index(numpy.argmax(numpy.where(good, -1.0, numpy.abs(right - left))), left.shape)
     return Verdict(line, quantity, latex, "incorrect", f"entry ({worst[0] + 1}, {worst[1] + 1}) is "
                    f"{right[worst]:.6g}, but it is {left[worst]:.6g}", expected)
+
+
+def _written_precision(text: str):
+    """One unit in the last written digit of each entry, for a right side that is a matrix of
+    decimals alone (None otherwise)."""
+    try:
+        toks = tokens(text)
+    except Unreadable:
+        return None
+    if not toks or toks[0][0] != "begin" or toks[-1][0] != "end":
+        return None
+    rows, row = [], []
+    sign = False
+    for kind, value in toks[1:-1]:
+        if kind == "num":
+            row.append(10.0 ** -(len(value.split(".")[1]) if "." in value else 0))
+            sign = False
+        elif kind == "rowsep":
+            rows.append(row)
+            row = []
+        elif value == "-" and not sign:
+            sign = True
+        elif value != "&":
+            return None
+    if row:
+        rows.append(row)
+    if not rows or len({len(r) for r in rows}) != 1:
+        return None
+    return numpy.array(rows)
+
+
+def _allowed_error(right_text: str, left: numpy.ndarray):
+    """How far each entry may be off: a relative TOLERANCE for a right side computed from the
+    given numbers; for a matrix of decimals, see _as_written."""
+    return TOLERANCE * numpy.abs(left) + 1e-12 * max(float(numpy.max(numpy.abs(left))), 1e-300)
+
+
+def as_written(written: float, truth: float, unit: float) -> bool:
+    """Whether ``written`` is ``truth`` rounded or cut off to the digits written (one unit
+    ``unit`` in the last of them): 0.015260 and 0.015261 both stand for 0.0152608, 0.8 not for 0.9."""
+    slack = 1e-9 * max(abs(truth), unit)
+    if abs(written - truth) <= unit / 2 + slack:
+        return True  # rounded
+    cut = math.copysign(math.floor(abs(truth) / unit + 1e-9) * unit, truth)  # cut off toward 0
+    return abs(written - cut) <= slack
 
 
 def _matrix_text(m: numpy.ndarray) -> str:

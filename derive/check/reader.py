@@ -147,6 +147,10 @@ def read_answer(text: str) -> Answer:
             answer.decomposition = read_decomposition(settings["eigendecomposition"])
         except ValueError as err:
             raise AnswerError(str(err)) from None
+        given = sorted(set(answer.decomposition) & set(answer.weights))
+        if given:
+            raise AnswerError(f"eigendecomposition: {given[0]} is given under weights:; it names a general "
+                              "diagonalisable matrix (M), checked on random Q and Λ")
     answer.body, answer.body_line = repair(body), offset
     answer.items = items_in(answer.body, offset)
     answer.claims = [x for x in answer.items if isinstance(x, Claim)]
