@@ -54,6 +54,15 @@ def _default_output(model: Model, suffix: str) -> Path:
     return Path("outputs") / model.stem / f"{model.stem}{suffix}"
 
 
+def _output_path(output: str | None, model: Model, suffix: str) -> Path:
+    """-o as given (a file, never "" or a folder: dir/), or the default outputs/STEM/STEM<suffix>."""
+    if output is None:
+        return _default_output(model, suffix)
+    if not output or output.endswith(("/", "\\")):
+        raise UsageProblem(f"-o takes a file name, not {output!r}")
+    return Path(output)
+
+
 def _steps(net, settings) -> int:
     return int(settings.get("T", net.sizes_default.get("T", 3)))
 
@@ -118,7 +127,7 @@ def latex(model, output, steps, layout, lang, pairs, analysis, weights):
     settings = _settings(pairs, steps)
     resolved = _model(model)
     net = _network(resolved, settings)
-    path = Path(output) if output else _default_output(resolved, ".tex")
+    path = _output_path(output, resolved, ".tex")
     extra, plot = [], None
     if weights and not analysis:
         raise UsageProblem("--weights goes with --analysis")
@@ -242,7 +251,7 @@ def numpy_command(model, output, pairs):
         module = numpy_module(resolved, settings)
     except (DeclarationError, NotGeneratable) as err:
         raise UsageProblem(str(err)) from None
-    path = Path(output) if output else _default_output(resolved, "_grad.py")
+    path = _output_path(output, resolved, "_grad.py")
     _write(path, module)
     click.echo(f"wrote {path}")
 
@@ -278,7 +287,7 @@ def analyze(model, weights, seed, scale, steps, pairs, folder, as_json):
     written = []
     if folder is not None:
         if not folder:
-            raise UsageProblem("-o needs a folder name")
+            raise UsageProblem("-o takes a folder name, not ''")
         stem = Path(folder) / f"{resolved.stem}-analysis"
         title = _plot_title(resolved, settings, result)
         files = {stem.with_suffix(".png"): png(result.numbers, title), stem.with_suffix(".json"): document + "\n"}

@@ -11,6 +11,7 @@ backprop-through-time double sum for a concrete T.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from sympy import And, Eq, Gt, Integer, Lt, Symbol
@@ -372,11 +373,24 @@ class Derivation:
         double = TimeSum(generic, k, 1, T) if self.loss_at_last_step else TimeSum(TimeSum(generic, k, 1, t), t, 1, T)
         return Equation(self.lhs(theta), double, note=str(self.bptt_term(param)))
 
-    def bptt_pairs(self, steps: int) -> list[tuple[int, int]]:
-        """The (t, k) of every term of the double sum for T = ``steps``, in order: T(T+1)/2
-        pairs, or the T with t = T when the loss sits on the last step."""
+    def bptt_pairs(self, steps: int):
+        """The (t, k) of every term of the double sum for T = ``steps``, in order, one at a time:
+        T(T+1)/2 pairs, or the T with t = T when the loss sits on the last step."""
         ts = [steps] if self.loss_at_last_step else range(1, steps + 1)
-        return [(tt, kk) for tt in ts for kk in range(1, tt + 1)]
+        return ((tt, kk) for tt in ts for kk in range(1, tt + 1))
+
+    def bptt_count(self, steps: int) -> int:
+        return steps if self.loss_at_last_step else steps * (steps + 1) // 2
+
+    def bptt_shown(self, steps: int, head: int, tail: int, full: int) -> list:
+        """The pairs a reader is shown: all of them up to ``full``, else the first ``head``, None
+        (the elided middle) and the last ``tail`` — found without listing the rest, so that
+        showing T = 100 000 costs what T = 10 does."""
+        if self.bptt_count(steps) <= full:
+            return list(self.bptt_pairs(steps))
+        first = list(itertools.islice(self.bptt_pairs(steps), head))
+        last = [(steps, kk) for kk in range(steps - tail + 1, steps + 1)]  # the last row is t = T in both sums
+        return first + [None] + last
 
     def bptt_terms(self, param: str, steps: int):
         """Every (t, k, term) of the double sum for T = ``steps``, built lazily."""

@@ -34,6 +34,8 @@ def load_yaml(text: str):
         raise FrontMatterError(f"the YAML has {len(text)} characters; derive reads up to {MAX_YAML_CHARS}")
     try:
         return yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
+    except ValueError as err:  # an integer of more than 4300 digits
+        raise FrontMatterError(f"a value in the YAML cannot be read ({err.args[0].split(':')[0]})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1} of the YAML)" if mark is not None else ""

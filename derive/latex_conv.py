@@ -19,6 +19,10 @@ from derive.printing.latex import LatexPrinter, with_index
 # Entries beyond these counts are elided with \cdots (a 28 × 28 image has 676 positions).
 SHOWN_KERNEL_ENTRIES = 9
 SHOWN_TERMS = 9
+# Written out on named entries, a convolution costs (outputs × kernel) SymPy terms: beyond this
+# many outputs a document gives the general form alone (a 300 × 300 image took 84 s for lines
+# that show five terms of each sum).
+MAX_EXPANDED_OUTPUTS = 400
 
 
 class Entry(Symbol):
@@ -53,6 +57,7 @@ class ConvExpansion:
     lines: list[str]
     bias_lines: list[str]
     elided: int  # kernel entries not shown
+    too_large: int = 0  # the outputs, where there are too many to write out (0: written out)
 
 
 def conv_expansions(d: Derivation, printer: LatexPrinter) -> list[ConvExpansion]:
@@ -68,10 +73,17 @@ def _expand(d, printer, assignment, conv) -> ConvExpansion:
     def partial(of: str) -> str:
         return rf"\frac{{\partial {objective}}}{{\partial {of}}}"
 
+    side = f"{geo.size} \\times {geo.size}"
+    image_note = (rf"${z} \in \mathbb{{R}}^{{{side}}}$" if geo.c_in == 1
+                  else rf"${z} \in \mathbb{{R}}^{{{geo.c_in} \times {side}}}$")
+    output_note = rf"${with_index(y, '1')}, \dots, {with_index(y, str(conv.shape[0]))}$"
+    term = next(c.expr for c in d.adjoints[conv.kernel.name].terms if isinstance(c.expr, ConvKernelGrad))
+    if int(conv.shape[0]) > MAX_EXPANDED_OUTPUTS:
+        return ConvExpansion(image_note, output_note, [rf"{partial(w)} &= {printer.doprint(term)}"], [], 0,
+                             too_large=int(conv.shape[0]))
     grad = _entries(conv.shape[0], lambda r: partial(with_index(y, str(r + 1))))
     image = _entries(conv.image.shape[0], lambda r: with_index(z, _pixel(geo, r)))
     # the derivation's own term conv(dL/dy, z), on named entries
-    term = next(c.expr for c in d.adjoints[conv.kernel.name].terms if isinstance(c.expr, ConvKernelGrad))
     entries = term.func(grad, image, term.args[-1]).doit()
     shown = min(len(entries), SHOWN_KERNEL_ENTRIES)
     order = {entry: j for j, entry in enumerate(grad)}
@@ -87,10 +99,6 @@ def _expand(d, printer, assignment, conv) -> ConvExpansion:
                     entry = b if total.shape[0] == 1 else with_index(b, str(ch + 1))
                     bias_lines.append(rf"{partial(entry)} &= {_sum(total[ch], order)}")
                 bias_lines.append(rf"{partial(b)} &= {printer.doprint(c.expr)}")
-    side = f"{geo.size} \\times {geo.size}"
-    image_note = (rf"${z} \in \mathbb{{R}}^{{{side}}}$" if geo.c_in == 1
-                  else rf"${z} \in \mathbb{{R}}^{{{geo.c_in} \times {side}}}$")
-    output_note = rf"${with_index(y, '1')}, \dots, {with_index(y, str(conv.shape[0]))}$"
     return ConvExpansion(image_note, output_note, lines, bias_lines, len(entries) - shown)
 
 

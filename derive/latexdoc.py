@@ -13,7 +13,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive import templates
 from derive.algebra import add, matmul, substitute, transpose
 from derive.derivation import AFTER_FIRST, ALWAYS, BEFORE_LAST, FIRST, LAST, Derivation
-from derive.latex_conv import conv_expansions
+from derive.latex_conv import MAX_EXPANDED_OUTPUTS, conv_expansions
 from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeSum, TimeSym, k, t
 from derive.printing import latex_layout
 from derive.printing.latex import LatexPrinter
@@ -242,9 +242,8 @@ class Document:
         if not params:
             return None
         s = Section(self.say("bptt_title", steps=self.steps))
-        pairs = self.d.bptt_pairs(self.steps)
-        count = len(pairs)
-        shown = pairs if count <= FULL_EXPANSION else pairs[:HEAD_TERMS] + [None] + pairs[-TAIL_TERMS:]
+        count = self.d.bptt_count(self.steps)
+        shown = self.d.bptt_shown(self.steps, HEAD_TERMS, TAIL_TERMS, FULL_EXPANSION)
         s.say(self.say("bptt_intro", count=count))
         for theta in params:
             general = self.d.bptt_symbolic(theta.name)
@@ -278,6 +277,8 @@ class Document:
             s = Section(self.say("conv_title"))
             s.say(self.say("conv_intro", image=e.image_note, outputs=e.output_note))
             s.show(e.lines)
+            if e.too_large:
+                s.say(self.say("conv_too_large", count=e.too_large, limit=MAX_EXPANDED_OUTPUTS))
             if e.elided:
                 s.say(self.say("conv_elided", count=e.elided))
             if e.bias_lines:

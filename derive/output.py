@@ -19,9 +19,20 @@ def _umask() -> int:
 
 def write_atomic(path: Path | str, text: str | bytes) -> Path:
     """Write ``text`` (or bytes: a PNG) to ``path`` so that a failure leaves no partial file behind."""
+    if not str(path) or str(path).endswith(("/", os.sep)):
+        raise OutputError(f"cannot write {str(path)!r}: give a file name, not a folder")
     path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"cannot write {path}: it is a directory")
+    try:
+        if path.is_symlink():
+            raise OutputError(f"cannot write {path}: it is a symbolic link (give the file it points to)")
+        if path.is_dir():
+            raise OutputError(f"cannot write {path}: it is a directory")
+        if path.exists() and not path.is_file():
+            raise OutputError(f"cannot write {path}: it is not a regular file")
+    except OSError as err:
+        if isinstance(err, OutputError):
+            raise
+        raise OutputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -33,7 +44,9 @@ def write_atomic(path: Path | str, text: str | bytes) -> Path:
         with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as out:
             out.write(text)
         os.replace(temporary, path)
-    except OSError as err:
+    except BaseException as err:  # an interrupt too: no .name.XXXX.tmp is left behind
         Path(temporary).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {err.strerror or err}") from None
+        if isinstance(err, OSError):
+            raise OutputError(f"cannot write {path}: {err.strerror or err}") from None
+        raise
     return path

@@ -83,10 +83,9 @@ class TerminalReport:
         params = self.d.bptt_params()
         if not params:
             return []
-        pairs = self.d.bptt_pairs(self.steps)
-        count = len(pairs)
+        count = self.d.bptt_count(self.steps)
         lines = ["", f"Backprop through time, unrolled for T = {self.steps} ({count} terms per parameter)"]
-        shown = pairs if count <= HEAD_TERMS + TAIL_TERMS else pairs[:HEAD_TERMS] + [None] + pairs[-TAIL_TERMS:]
+        shown = self.d.bptt_shown(self.steps, HEAD_TERMS, TAIL_TERMS, HEAD_TERMS + TAIL_TERMS)
         for theta in params:
             general = self.d.bptt_symbolic(theta.name)
             lines += _aligned([(self.show(general.lhs), self.show(general.rhs), "")])

@@ -30,3 +30,124 @@ def test_once_internal_errors(model, latex, verdict_, reason):
     found = verdict(model, latex)
     assert found.verdict == verdict_ and reason in found.reason, found.reason
     assert "could not check it" not in found.reason
+
+
+# ---------------------------------------------------------------- sizes a user may set
+
+
+def test_show_and_latex_at_the_largest_T_cost_what_a_small_T_does(tmp_path, capsys):
+    """T(T+1)/2 pairs were listed to show five of them: --T 100000 reached 23.7 GB."""
+    import resource
+
+    from derive.cli import main
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert main(["show", "rnn-softmax", "--T", "100000"]) == 0
+    out = capsys.readouterr().out
+    assert "(5000050000 terms per parameter)" in out and "(t=100000, k=100000)" in out
+    assert main(["latex", "rnn-softmax", "--T", "100000", "-o", str(tmp_path / "a.tex")]) == 0
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 500_000
+
+
+def test_a_large_convolution_document_gives_the_general_form(tmp_path, capsys):
+    """conv-dense at size=300 took 84 s to write sums of which it shows five terms."""
+    import time
+
+    from derive.cli import main
+
+    start = time.monotonic()
+    assert main(["latex", "conv-dense", "--set", "size=300", "-o", str(tmp_path / "c.tex")]) == 0
+    assert time.monotonic() - start < 30
+    assert "not written out entry by entry" in (tmp_path / "c.tex").read_text()
+
+
+# ---------------------------------------------------------------- files a user names
+
+
+@pytest.mark.parametrize("make, message", [
+    ("fifo", "not a regular file"),
+    ("zero", "not a regular file"),
+    ("huge", "larger than"),
+])
+def test_answer_and_model_files_are_read_within_limits(tmp_path, capsys, make, message):
+    import os
+
+    from derive.cli import main
+
+    path = tmp_path / "a.md"
+    if make == "fifo":
+        os.mkfifo(path)
+    elif make == "zero":
+        path = "/dev/zero"
+    else:
+        path.write_bytes(b"a" * 8_000_001)
+    assert main(["check", str(path), "--model", "rnn-softmax"]) == 2
+    assert message in capsys.readouterr().err
+    model = tmp_path / "m.md"
+    if make == "fifo":
+        os.mkfifo(model)
+        assert main(["show", str(model)]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_front_matter_numbers_and_nesting(tmp_path, capsys):
+    from derive.cli import main
+
+    digits = tmp_path / "d.md"
+    digits.write_text("---\nmodel: " + "9" * 5000 + "\n---\n$$\\frac{\\partial L}{\\partial c} = 1$$\n")
+    assert main(["check", str(digits)]) == 2
+    assert "cannot be read" in capsys.readouterr().err
+    deep = tmp_path / "n.md"
+    deep.write_text("---\nx: " + "[" * 10000 + "]" * 10000 + "\n---\n$$x$$\n")
+    assert main(["check", str(deep)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- writing outputs
+
+
+@pytest.mark.parametrize("target, message", [
+    ("", "takes a file name"),
+    ("dir/", "takes a file name"),
+    ("a" * 300 + ".tex", "cannot write"),
+    ("link.tex", "symbolic link"),
+])
+def test_outputs_are_written_carefully(tmp_path, capsys, monkeypatch, target, message):
+    from derive.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere.tex").write_text("keep")
+    (tmp_path / "link.tex").symlink_to(tmp_path / "elsewhere.tex")
+    assert main(["latex", "rnn-softmax", "-o", target]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "internal error" not in err
+    assert (tmp_path / "elsewhere.tex").read_text() == "keep"
+    assert not (tmp_path / "outputs").exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_an_interrupted_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import os
+
+    from derive import output
+
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_atomic(tmp_path / "a.txt", "text")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    from derive import output
+
+    mask = os.umask(0o027)
+    try:
+        output.write_atomic(tmp_path / "a.txt", "text")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640

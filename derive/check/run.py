@@ -8,6 +8,9 @@ from derive import source
 from derive.check.judge import Checker, Verdict
 from derive.check.reader import Answer, AnswerError, Claim, claims_in_math, read_answer
 from derive.network import DeclarationError
+from derive.reading import ReadError, read_text
+
+MAX_FILE_BYTES = 8_000_000  # the reader takes 2 000 000 characters; UTF-8 spends up to 4 bytes on one
 
 
 class CheckError(ValueError):
@@ -20,11 +23,11 @@ def load(file: str | None, claims: tuple[str, ...]) -> Answer:
     if file is not None:
         path = Path(file)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, MAX_FILE_BYTES)
         except FileNotFoundError:
             raise CheckError(f"no such file: {file}") from None
-        except (UnicodeDecodeError, IsADirectoryError, PermissionError, OSError) as err:
-            raise CheckError(f"cannot read {file}: {getattr(err, 'reason', None) or err.__class__.__name__}") from None
+        except ReadError as err:
+            raise CheckError(f"cannot read {file}: {err}") from None
         try:
             answer = read_answer(text)
         except AnswerError as err:

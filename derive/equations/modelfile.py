@@ -16,6 +16,7 @@ from derive.equations.declare import Declaration, declare
 from derive.equations.text import EquationError
 from derive.model import Concrete, Model
 from derive.network import DeclarationError
+from derive.reading import ReadError, read_text
 
 MAX_FILE_BYTES = 1_000_000
 KEYS = ("forward", "sizes", "shapes", "constants", "data", "title")
@@ -86,15 +87,11 @@ def declare_lines(lines: list[tuple[int, str]], stem: str) -> Declaration:
 
 def read(path: Path, ref: str) -> Declaration:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise DeclarationError(f"{ref}: the file is larger than {MAX_FILE_BYTES} bytes")
-        if not path.is_file():
-            raise DeclarationError(f"{ref}: not a regular file")
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise DeclarationError(f"no such model file: {ref}") from None
-    except (UnicodeDecodeError, OSError) as err:
-        raise DeclarationError(f"cannot read {ref}: {type(err).__name__}") from None
+    except ReadError as err:
+        raise DeclarationError(f"cannot read {ref}: {err}") from None
     try:
         if path.suffix in (".yaml", ".yml"):
             settings, offset = frontmatter.load_yaml(text) or {}, 0

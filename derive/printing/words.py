@@ -82,6 +82,8 @@ PHRASES = {
                       r"with $\partial y_k/\partial w_j$ the input entry that $w_j$ meets at position $k$; "
                       r"together they are the correlation of the input with the output gradient:",
         "conv_elided": r"The other <<count>> kernel entries follow the same pattern.",
+        "conv_too_large": r"With <<count>> outputs the sums are not written out entry by entry (this document does "
+                          r"so up to <<limit>> outputs).",
         "conv_bias": r"The bias is shared by every position of its channel, so its derivative is the sum of "
                      r"the output gradient over those positions, not the output gradient itself:",
         "jacobians_title": "Jacobians between steps",
@@ -175,6 +177,7 @@ PHRASES = {
                       r"其中 $\partial y_k/\partial w_j$ 是 $w_j$ 在位置 $k$ 遇到的输入元素；"
                       r"合起来就是输入与输出梯度的互相关：",
         "conv_elided": r"其余 <<count>> 个卷积核元素同理。",
+        "conv_too_large": r"输出有 <<count>> 个，不再逐元素写出求和（本文档在输出不超过 <<limit>> 个时逐元素展开）。",
         "conv_bias": r"偏置被同一通道的所有位置共享，所以它的导数是输出梯度在这些位置上的和，而不是输出梯度本身：",
         "jacobians_title": "时间步之间的雅可比矩阵",
         "jacobians_intro": r"递推的一步及其连乘；乘积从左到右按 $<<index>>$ 递减排列，这是唯一维数相容且正确的顺序：",
