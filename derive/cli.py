@@ -18,6 +18,7 @@ from derive.model import Model
 from derive.network import DeclarationError
 from derive.output import OutputError, write_atomic
 from derive.printing.unicode import UnicodePrinter
+from derive.terminal import safe
 
 
 class UsageProblem(click.ClickException):
@@ -218,7 +219,7 @@ def check(files, model, pairs, layout, claims, as_json):
         if as_json:
             click.echo(report.as_json(name, verdicts, file if len(results) > 1 else None))
         else:
-            heading = f"{file}\n" if len(results) > 1 else ""
+            heading = f"{safe(file)}\n" if len(results) > 1 else ""
             click.echo(heading + report.as_text(name, verdicts, colour=sys.stdout.isatty()), nl=False)
     if len(results) > 1 and not as_json:
         click.echo(report.total([verdicts for *_, verdicts in results]))
@@ -328,12 +329,12 @@ def main(argv=None) -> int:
         click.echo("derive: aborted", err=True)
         return 2
     except click.ClickException as err:
-        click.echo(f"derive: {err.format_message()}", err=True)
+        click.echo(f"derive: {safe(err.format_message())}", err=True)
         return err.exit_code if isinstance(err, UsageProblem) else 2
     except BrokenPipeError:
         return 0
     except Exception as err:  # noqa: BLE001 - one line, never a traceback, even for a bug
-        click.echo(f"derive: internal error ({type(err).__name__}: {err}); please report it", err=True)
+        click.echo(f"derive: internal error ({type(err).__name__}: {safe(str(err))}); please report it", err=True)
         return 2
     return result if isinstance(result, int) else 0
 

@@ -151,3 +151,17 @@ def test_written_files_follow_the_umask(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_no_escape_code_reaches_the_terminal(tmp_path, capsys):
+    from derive.cli import main
+
+    answer = tmp_path / "a.md"
+    answer.write_text("$$\\frac{\\partial L}{\\partial \x1b]0;pwned\x07c} = \x1b[2J 1$$\n", encoding="utf-8")
+    main(["check", str(answer), "--model", "rnn-softmax"])
+    captured = capsys.readouterr()
+    for text in (captured.out, captured.err):
+        assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;pwned\\x07" in captured.out
+    assert main(["check", str(answer), "--model", "rnn-softmax", "--json"]) in (0, 1)
+    assert "\x1b" not in capsys.readouterr().out  # JSON escapes it too

@@ -8,6 +8,7 @@ import json
 import click
 
 from derive.check.judge import Verdict
+from derive.terminal import safe
 
 COLOURS = {"correct": "green", "incorrect": "red", "conditional": "yellow", "unchecked": "bright_black"}
 VERDICTS = ("correct", "incorrect", "conditional", "unchecked")
@@ -26,18 +27,19 @@ def as_json(model: str | None, verdicts: list[Verdict], file: str | None = None)
 
 
 def as_text(model: str | None, verdicts: list[Verdict], colour: bool) -> str:
+    """The rows; every text from the file goes through terminal.safe (no escape codes)."""
     lines = []
     for v in verdicts:
         tag = v.verdict.upper()
         if colour:
             tag = click.style(tag, fg=COLOURS[v.verdict], bold=v.verdict == "incorrect")
-        lines.append(f"line {v.line:>4}  {tag:<11}  {_short(v.quantity, 48):<48}  {v.reason}")
+        lines.append(f"line {v.line:>4}  {tag:<11}  {_short(safe(v.quantity), 48):<48}  {safe(v.reason)}")
         if v.verdict == "incorrect" and v.expected:
-            lines.append(f"{'':>30}expected: {v.expected}")
+            lines.append(f"{'':>30}expected: {safe(v.expected)}")
     counts = summary(verdicts)
     checked = len(verdicts) - counts["unchecked"]
     found = f"{len(verdicts)} claim{'' if len(verdicts) == 1 else 's'} found"
-    lines.append(f"{model or 'no model'}: {found}, {checked} checked: {counts['correct']} correct, "
+    lines.append(f"{safe(model or 'no model')}: {found}, {checked} checked: {counts['correct']} correct, "
                  f"{counts['incorrect']} incorrect, {counts['conditional']} conditional, "
                  f"{counts['unchecked']} unchecked")
     return "\n".join(lines) + "\n"
