@@ -165,3 +165,31 @@ def test_no_escape_code_reaches_the_terminal(tmp_path, capsys):
     assert "\\x1b]0;pwned\\x07" in captured.out
     assert main(["check", str(answer), "--model", "rnn-softmax", "--json"]) in (0, 1)
     assert "\x1b" not in capsys.readouterr().out  # JSON escapes it too
+
+
+# ---------------------------------------------------------------- the work one file may make
+
+
+@pytest.mark.parametrize("latex, reason", [
+    # nested sums multiplied the 10 000-term limit of one sum (ran past 120 s)
+    (r"\frac{\partial L}{\partial c} = \sum_{a=1}^{9999}\sum_{b=1}^{9999}\sum_{c=1}^{9999} d", "terms in all"),
+    # twelve W's under ⊗ reached 7.6 GB
+    (r"\frac{\partial L}{\partial W} = " + r" \otimes ".join(["W"] * 12), "Kronecker product"),
+])
+def test_one_claim_makes_bounded_work(latex, reason):
+    import time
+
+    start = time.monotonic()
+    found = verdict("rnn-softmax", latex)
+    assert found.verdict == "unchecked" and reason in found.reason
+    assert time.monotonic() - start < 20
+
+
+def test_a_file_has_a_time_budget(tmp_path, monkeypatch):
+    from derive.check import run
+
+    monkeypatch.setattr(run, "FILE_SECONDS", 0.0)
+    answer = tmp_path / "a.md"
+    answer.write_text("---\nmodel: rnn-softmax\n---\n$$\\frac{\\partial L}{\\partial c} = 1$$\n")
+    _, verdicts = run.check_answers(str(answer), None, None, ())
+    assert [v.verdict for v in verdicts] == ["unchecked"] and "time budget" in verdicts[0].reason

@@ -12,6 +12,7 @@ OCR damage is repaired where it is unambiguous (a lost backslash before \\begin,
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -164,9 +165,10 @@ def claims_in(text: str, line_offset: int = 0) -> list[Claim]:
 def items_in(text: str, line_offset: int = 0) -> list:
     """The claims and the other equations (Definition) of a text, in order."""
     items, carried = [], None
+    newlines = [i for i, ch in enumerate(text) if ch == "\n"]  # line numbers by bisection: linear, not quadratic
     for match in DISPLAY.finditer(text):
         body = next(g for g in (match.group("a"), match.group("b"), match.group("c"), match.group("d")) if g)
-        start_line = line_offset + text.count("\n", 0, match.start()) + 1
+        start_line = line_offset + bisect.bisect_left(newlines, match.start()) + 1
         # a display that starts with "=" continues the derivative of the display before it
         found, carried = claims_in_math(body, start_line, carried if body.lstrip().startswith("=") else None,
                                         definitions=True)

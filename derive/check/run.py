@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from derive import source
@@ -10,6 +11,7 @@ from derive.check.reader import Answer, AnswerError, Claim, claims_in_math, read
 from derive.network import DeclarationError
 from derive.reading import ReadError, read_text
 
+FILE_SECONDS = 60.0  # one answer file's claims; those past it are unchecked, saying so
 MAX_FILE_BYTES = 8_000_000  # the reader takes 2 000 000 characters; UTF-8 spends up to 4 bytes on one
 
 
@@ -91,10 +93,13 @@ def _derivative_claims(answer, file, model_text, layout, settings):
         checker = _cached(checker_key, lambda: Checker(model, layout, answer.notation, options))
     except DeclarationError as err:
         raise CheckError(str(err)) from None
-    return model.ref, [_verdict(checker, claim) for claim in answer.claims]
+    deadline = time.monotonic() + FILE_SECONDS
+    return model.ref, [_verdict(checker, claim, deadline) for claim in answer.claims]
 
 
-def _verdict(checker: Checker, claim: Claim) -> Verdict:
+def _verdict(checker: Checker, claim: Claim, deadline: float) -> Verdict:
+    if time.monotonic() > deadline:
+        return _unchecked(claim, f"the file's time budget ({FILE_SECONDS:.0f} s) ran out before this claim")
     try:
         return checker.check(claim)
     except Exception as err:  # noqa: BLE001 - one claim's failure must not stop the others
@@ -114,6 +119,7 @@ def _check_against_own_equations(answer: Answer, file: str | None, layout, setti
 
     verdicts, names, pending = [], [], []
     checker, failure = None, "no forward equations above it define a network"
+    deadline = time.monotonic() + FILE_SECONDS
     for item in answer.items:
         if isinstance(item, Definition):
             if _defines(item) and _defines(item) in {_defines(d) for d in pending}:
@@ -140,7 +146,7 @@ def _check_against_own_equations(answer: Answer, file: str | None, layout, setti
                 if checker is None:
                     failure = f"the equations on {span} cannot be evaluated ({type(err).__name__})"
             pending = []
-        verdicts.append(_verdict(checker, item) if checker is not None else _unchecked(item, failure))
+        verdicts.append(_verdict(checker, item, deadline) if checker is not None else _unchecked(item, failure))
     if not any(isinstance(item, Definition) for item in answer.items):
         raise CheckError("no model: pass --model MODEL or put model: or forward: in the front matter")
     return "; ".join(names) or None, verdicts

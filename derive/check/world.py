@@ -218,6 +218,8 @@ class World:
 
 
 _UNBOUND = object()
+MAX_TERMS = 20_000
+MAX_ENTRIES = 4096  # no quantity of a model at the sizes claims are checked at has more entries
 MAX_IDENTITY = 64  # a written I_{m} larger than this conforms with nothing at the (capped) sizes claims are checked at
 
 
@@ -249,6 +251,7 @@ class Evaluator:
         self.env = dict(env)
         self.reverse = reverse_products
         self.layout = layout
+        self.terms = 0  # the sum and product terms made so far (bounded by MAX_TERMS)
 
     def run(self, node):
         return getattr(self, "_" + type(node).__name__)(node)
@@ -319,7 +322,11 @@ class Evaluator:
                 return a / b
             raise ShapeError(f"dividing a {_shape(a)} by a {_shape(b)} matrix")
         if op == "⊗":
-            return numpy.kron(_array(a), _array(b))
+            a, b = _array(a), _array(b)
+            entries = a.shape[0] * b.shape[0] * a.shape[1] * b.shape[1]
+            if entries > MAX_ENTRIES:
+                raise Undefined(f"a Kronecker product of {entries} entries, larger than any quantity of this model")
+            return numpy.kron(a, b)
         if _is_number(a) or _is_number(b):
             return _scalar(a) * b if _is_number(a) else a * _scalar(b)
         if op == "⊙":
@@ -359,7 +366,14 @@ class Evaluator:
             else:
                 self.env[node.var] = outer
 
+    def _count(self, terms: int):
+        """Nested sums multiply their terms: one claim may make at most MAX_TERMS in all."""
+        self.terms += terms
+        if self.terms > MAX_TERMS:
+            raise Undefined(f"sums and products of more than {MAX_TERMS} terms in all (nested ones multiply)")
+
     def _reduce(self, node, lo, hi):
+        self._count(abs(hi - lo) + 1)
         if node.kind == "sum":
             total = mpmath.mpf(0)
             for v in range(lo, hi + 1):
