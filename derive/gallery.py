@@ -8,6 +8,7 @@ committed, so the gallery can be browsed; a test fails when they are stale.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -18,7 +19,7 @@ from derive.codegen.numpy_module import numpy_module
 from derive.deriver import derive
 from derive.latexdoc import latex_document
 from derive.model import Model
-from derive.output import write_atomic
+from derive.output import OutputError, write_atomic
 from derive.report import TerminalReport
 
 DOCUMENTS = [("", "denominator", "en"), ("-numerator", "numerator", "en"), ("-zh", "denominator", "zh")]
@@ -56,14 +57,40 @@ def compile_pdf(tex: Path, lang: str) -> tuple[bool, str]:
 
 
 def build_gallery(folder: Path, pdf: bool = True):
-    """Write every built-in model's files; yield one line per file written."""
-    for model in source.builtin_models():
-        target = folder / model.stem
-        for name, content in gallery_files(model).items():
-            write_atomic(target / name, content)
-            yield f"wrote {target / name}"
-        if not pdf:
-            continue
-        for suffix, _, lang in DOCUMENTS:
-            ok, message = compile_pdf(target / f"{model.stem}{suffix}.tex", lang)
-            yield message
+    """Write every built-in model's files; yield one line per file written.
+
+    All or nothing: everything is made in a staging folder beside ``folder`` first (a full disk
+    or an error leaves ``folder`` as it was), then moved into place file by file."""
+    folder = Path(folder)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.build-"))
+    except OSError as err:
+        raise OutputError(f"cannot write {folder}: {err.strerror or err}") from None
+    try:
+        lines, made = [], []
+        for model in source.builtin_models():
+            for name, content in gallery_files(model).items():
+                write_atomic(staging / model.stem / name, content)
+                made.append(Path(model.stem) / name)
+                lines.append(f"wrote {folder / model.stem / name}")
+            if not pdf:
+                continue
+            for suffix, _, lang in DOCUMENTS:
+                tex = staging / model.stem / f"{model.stem}{suffix}.tex"
+                ok, message = compile_pdf(tex, lang)
+                if ok:
+                    made += [p.relative_to(staging) for p in (tex.with_suffix(".pdf"), tex.with_suffix(".png"))
+                             if p.exists()]
+                    message = f"compiled {folder / model.stem / tex.with_suffix('.pdf').name}"
+                lines.append(message)
+        for relative in made:
+            (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / relative, folder / relative)
+    except OutputError:
+        raise
+    except OSError as err:
+        raise OutputError(f"cannot write {folder}: {err.strerror or err}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    yield from lines

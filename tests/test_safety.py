@@ -193,3 +193,23 @@ def test_a_file_has_a_time_budget(tmp_path, monkeypatch):
     answer.write_text("---\nmodel: rnn-softmax\n---\n$$\\frac{\\partial L}{\\partial c} = 1$$\n")
     _, verdicts = run.check_answers(str(answer), None, None, ())
     assert [v.verdict for v in verdicts] == ["unchecked"] and "time budget" in verdicts[0].reason
+
+
+def test_build_is_all_or_nothing(tmp_path, monkeypatch):
+    from derive import gallery
+    from derive.cli import main
+    from derive.output import OutputError
+
+    written = []
+    real = gallery.write_atomic
+
+    def full_disk(path, text):
+        if len(written) == 9:
+            raise OutputError(f"cannot write {path}: No space left on device")
+        written.append(path)
+        return real(path, text)
+
+    monkeypatch.setattr(gallery, "write_atomic", full_disk)
+    out = tmp_path / "gallery"
+    assert main(["build", "--out", str(out), "--no-pdf"]) == 2
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == []  # nothing half-built, no staging left
