@@ -213,3 +213,59 @@ def test_build_is_all_or_nothing(tmp_path, monkeypatch):
     out = tmp_path / "gallery"
     assert main(["build", "--out", str(out), "--no-pdf"]) == 2
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == []  # nothing half-built, no staging left
+
+
+# ---------------------------------------------------------------- generated modules check what they are given
+
+
+def _module(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "outputs" / name / f"{name}_grad.py"
+    spec = importlib.util.spec_from_file_location(f"checked_{name.replace('-', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fails(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_generated_modules_refuse_what_would_compute_garbage():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    conv = _module("conv-dense")
+    p = conv.init_params()
+    for cols in (15, 17):  # once accepted: a 15- or 17-column image
+        _fails(lambda cols=cols: conv.forward(p, {"z_0": rng.normal(size=(2, cols))}), r"inputs\['z_0'\] has shape")
+    _fails(lambda: conv.forward({**p, "w_1": rng.normal(size=(3, 4))}, {"z_0": rng.normal(size=(2, 16))}),
+           r"params\['w_1'\] has shape \(3, 4\); expected \(3, 3\)")
+    lstm = _module("lstm")
+    p = lstm.init_params()
+    _fails(lambda: lstm.forward({**p, "W_f": rng.normal(size=(3, 6))}, {"x": rng.normal(size=(4, 2, 2))}),
+           r"params\['W_f'\] has shape \(3, 6\); expected \(3, 5\)")
+    mlp = _module("mlp-l2")
+    _fails(lambda: mlp.forward(mlp.init_params(), {"x": rng.normal(size=(1, 2, 2))}), "has 3 axes")
+    rnn = _module("rnn-softmax")
+    p = rnn.init_params(n=2)  # B = n: a bias given (n, 1) would broadcast silently
+    x, y = rng.normal(size=(3, 2, 2)), rng.integers(0, 2, (3, 2))
+    _fails(lambda: rnn.gradients({**p, "b": p["b"][:, None]}, {"x": x}, {"y": y}), r"params\['b'\] has 2 axes")
+    x_nan = x.copy()
+    x_nan[0, 0, 0] = np.nan
+    _fails(lambda: rnn.gradients(p, {"x": x_nan}, {"y": y}), "NaN or inf")
+    assert np.isnan(rnn.gradients(p, {"x": x_nan}, {"y": y}, check_finite=False)[0])
+    for dtype in (np.float16, np.complex128, np.int64):
+        _fails(lambda dtype=dtype: rnn.forward(p, {"x": x.astype(dtype)}), "float32 or float64")
+    _fails(lambda: rnn.forward(p, {"x": x[:0]}), "T and B must be at least 1")
+    _fails(lambda: rnn.gradients(p, {"x": x}, {"y": y + 2}), r"a class outside \[0, 2\)")
+    binary = _module("rnn-binary")
+    p = binary.init_params()
+    for label in (2.0, -1.0, 0.5):
+        _fails(lambda label=label: binary.gradients(p, {"x": rng.normal(size=(3, 2, 2))},
+                                                   {"y_gt": np.full((2,), label)}), "other than 0 and 1")
+    loss, _ = binary.gradients(p, {"x": rng.normal(size=(3, 2, 2))}, {"y_gt": np.array([0.0, 1.0])})
+    assert np.isfinite(loss)

@@ -31,7 +31,9 @@ def params(planner) -> list[Port]:
 
 def inputs(planner) -> list[Port]:
     lead = "T, B" if planner.net.sequential else "B"
-    return [Port(x.name, planner.key(x.name), "", "", f"({lead}, {x0.shape[0]})")
+    printer = ModulePrinter(planner.arrays)
+    return [Port(x.name, planner.key(x.name), f"({lead}, {printer.doprint(x.shape[0])})", "",
+                 f"({lead}, {x0.shape[0]})")
             for x, x0 in zip(planner.net.inputs, planner.original.inputs, strict=True)]
 
 
@@ -42,17 +44,20 @@ def targets(planner) -> list[Target]:
         lead = "T, B" if isinstance(y, TimeSym) else "B"
         rows = y.shape[0]
         key = planner.key(y.name)
+        lead_code = "(T, B)" if isinstance(y, TimeSym) else "(B,)"
+        with_rows = f"({lead}, {ModulePrinter(planner.arrays).doprint(rows)})"
         if kind == "onehot":  # kept as labels; the printer expands them where a formula needs it
             out.append(Target(y.name, kind, f"({lead}) integer classes in [0, {rows})",
-                              f'np.asarray(targets["{key}"])', planner.arrays.labels[y.name], key))
+                              f'np.asarray(targets["{key}"])', planner.arrays.labels[y.name], key, lead_code))
         elif kind == "binary":
             shape = f"({lead})" if rows == 1 else f"({lead}, {rows})"
             code = f'np.asarray(targets["{key}"], dtype=dtype)'
             out.append(Target(y.name, kind, f"{shape} labels in {{0, 1}}",
-                              code + ("[..., None]" if rows == 1 else ""), key=key))
+                              code + ("[..., None]" if rows == 1 else ""), key=key,
+                              expect=lead_code if rows == 1 else with_rows))
         else:
             out.append(Target(y.name, kind, f"({lead}, {rows}) real values",
-                              f'np.asarray(targets["{key}"], dtype=dtype)', key=key))
+                              f'np.asarray(targets["{key}"], dtype=dtype)', key=key, expect=with_rows))
     return out
 
 

@@ -45,9 +45,15 @@ class Port(NamedTuple):
 
     ident: str  # the module's identifier for it
     key: str  # its name in the caller's dict
-    shape: str  # a parameter's NumPy shape, as code
+    shape: str  # its NumPy shape, as code
     fan_in: str  # a parameter's fan-in, as code (its initial scale)
     doc: str  # its shape as the docstring shows it, in the model's own names
+
+    @property
+    def ndim(self) -> int:
+        """The number of axes of ``shape``: () 0, (n,) 1, (n, d) 2."""
+        inner = self.shape.strip()[1:-1].strip().rstrip(",")
+        return inner.count(",") + 1 if inner else 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Target:
     setup: str  # the code turning it into the math's y
     classes: str = ""  # a one-hot target's number of classes (the size's name)
     key: str = ""  # its name in the caller's dict
+    expect: str = ""  # its NumPy shape, as code (what _validate checks)
 
 
 def time_reads(expr) -> set[tuple[str, object]]:

@@ -26,7 +26,9 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
     label_index = [(positions[y.name], f"_label_index({y.name}, {y.classes})") for y in plan.targets
                    if y.kind == "onehot" and re.search(rf"\b{positions[y.name]}\b", code)]
     code += " ".join(index for _, index in label_index)
-    helpers = _helpers_called(code)
+    # _validate's checks, which every module makes
+    checks = " _as_float( _expect_shape( _expect_finite_result(" + (" _expect_target(" if plan.targets else "")
+    helpers = _helpers_called(code + checks)
     forward_allocs = [a for seg in plan.forward for a in getattr(seg, "alloc", [])]
     backward_allocs = [a for seg in plan.backward for a in getattr(seg, "alloc", [])]
     forward_code = " ".join(" ".join(line.statements) or line.code for line in plan.forward_lines()
@@ -62,6 +64,7 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         inputs=plan.inputs,
         first_input=plan.inputs[0].ident,
         forward_sizes=sizes_read(forward_code),
+        all_sizes=plan.size_sources,
         gradient_sizes=sizes_read(gradient_code),
         targets=plan.targets,
         label_index=label_index,

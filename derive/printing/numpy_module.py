@@ -54,6 +54,58 @@ HELPERS = {
         "    rows = np.arange(labels.size)\n"
         "    return np.ravel_multi_index((rows, labels.reshape(-1)), (labels.size, size)).reshape(labels.shape)\n"
     ),
+    # what every module checks before any arithmetic (_validate, made per model, calls these)
+    "_as_float": (
+        "def _as_float(arrays, kind, key, ndim):\n"
+        '    """arrays[key] as an array, refused (ValueError naming it) unless float32 or float64 with\n'
+        '    ndim axes."""\n'
+        "    if key not in arrays:\n"
+        "        raise ValueError(f\"{kind} has no {key!r}\")\n"
+        "    a = np.asarray(arrays[key])\n"
+        "    if a.dtype not in (np.float32, np.float64):\n"
+        "        raise ValueError(f\"{kind}[{key!r}] is {a.dtype}; these functions take float32 or float64\")\n"
+        "    if a.ndim != ndim:\n"
+        "        raise ValueError(f\"{kind}[{key!r}] has {a.ndim} axes (shape {a.shape}); expected {ndim}\")\n"
+        "    return a\n"
+    ),
+    "_expect_shape": (
+        "def _expect_shape(kind, key, a, shape):\n"
+        '    """ValueError naming the argument when it does not have the math\'s shape."""\n'
+        "    if a.shape != shape:\n"
+        "        raise ValueError(f\"{kind}[{key!r}] has shape {a.shape}; expected {shape}\")\n"
+    ),
+    "_expect_target": (
+        "def _expect_target(targets, key, kind, shape, classes=None):\n"
+        '    """A target of the kind the loss reads: integer classes in [0, classes), labels in {0, 1},\n'
+        '    or real values, of the given shape."""\n'
+        "    if key not in targets:\n"
+        "        raise ValueError(f\"targets has no {key!r}\")\n"
+        "    y = np.asarray(targets[key])\n"
+        "    if y.shape != shape:\n"
+        "        raise ValueError(f\"targets[{key!r}] has shape {y.shape}; expected {shape}\")\n"
+        "    if kind == \"onehot\":\n"
+        "        if y.dtype.kind not in \"iu\":\n"
+        "            raise ValueError(f\"targets[{key!r}] is {y.dtype}; it holds integer classes\")\n"
+        "        if y.size and (y.min() < 0 or y.max() >= classes):\n"
+        "            raise ValueError(f\"targets[{key!r}] holds a class outside [0, {classes})\")\n"
+        "    elif y.dtype.kind not in \"iuf\" or (y.dtype.kind == \"f\" and y.dtype not in (np.float32, np.float64)):\n"
+        "        raise ValueError(f\"targets[{key!r}] is {y.dtype}; it holds real numbers\")\n"
+        "    elif kind == \"binary\" and not np.isin(y, (0, 1)).all():\n"
+        "        raise ValueError(f\"targets[{key!r}] holds a label other than 0 and 1\")\n"
+    ),
+    "_expect_finite_result": (
+        "def _expect_finite_result(results, params, inputs, targets):\n"
+        '    """ValueError when a result is NaN or inf: naming the first argument holding NaN or inf, or\n'
+        '    saying that the arithmetic overflowed (check_finite=False returns such a result)."""\n'
+        "    if all(np.isfinite(r).all() for r in results):\n"
+        "        return\n"
+        "    for kind, arrays in ((\"params\", params), (\"inputs\", inputs), (\"targets\", targets or {})):\n"
+        "        for key, a in arrays.items():\n"
+        "            if np.asarray(a).dtype.kind == \"f\" and not np.isfinite(a).all():\n"
+        "                raise ValueError(f\"{kind}[{key!r}] holds NaN or inf (check_finite=False allows it)\")\n"
+        "    raise ValueError(\"the result overflowed: the inputs or parameters are too large (check_finite=False \"\n"
+        "                     \"returns it)\")\n"
+    ),
     "_pick": (
         "def _pick(a, at):\n"
         '    """a[..., label] for each row: yᵀ a for a one-hot y kept as its labels\' positions."""\n'

@@ -19,7 +19,9 @@ Parameters (init_params): w_1 (3, 3), b_1 (), w_2 (4, m), w_3 (m, k)
 Inputs: z_0 (B, 16)
 Targets: y (B, k) real values
 Loss: the objective L per example, averaged over the batch.
-dtype follows the inputs (float32 or float64).
+dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
+wrong shape, dtype or label raises ValueError naming it; so does a NaN or inf among the inputs
+and parameters, found from a result that is not finite (check_finite=False returns it as is).
 """
 
 import numpy as np
@@ -44,8 +46,32 @@ def init_params(seed=0, **sizes):
     }
 
 
-def forward(params, inputs):
+def _validate(params, inputs, targets):
+    """ValueError naming the argument, before any arithmetic, unless every array has the math's
+    shape and a float dtype and every label its kind (NaN and inf are found from the result:
+    scanning every input costs a small model a seventh of its time)."""
+    w_1 = _as_float(params, "params", "w_1", 2)
+    b_1 = _as_float(params, "params", "b_1", 0)
+    w_2 = _as_float(params, "params", "w_2", 2)
+    w_3 = _as_float(params, "params", "w_3", 2)
+    z_0 = _as_float(inputs, "inputs", "z_0", 2)
+    k = params["w_3"].shape[1]
+    m = params["w_2"].shape[1]
+    B = z_0.shape[0]
+    if B < 1:
+        raise ValueError(f"inputs['z_0'] has shape {z_0.shape}: B must be at least 1")
+    _expect_shape("params", "w_1", w_1, (3, 3))
+    _expect_shape("params", "b_1", b_1, ())
+    _expect_shape("params", "w_2", w_2, (4, m))
+    _expect_shape("params", "w_3", w_3, (m, k))
+    _expect_shape("inputs", "z_0", z_0, (B, 16))
+    if targets is not None:
+        _expect_target(targets, "y", "real", (B, k))
+
+
+def forward(params, inputs, check_finite=True):
     """The forward pass: z_3."""
+    _validate(params, inputs, None)
     z_0 = np.asarray(inputs["z_0"])
     dtype = z_0.dtype if z_0.dtype.kind == "f" else np.float64
     z_0 = z_0.astype(dtype, copy=False)
@@ -68,13 +94,17 @@ def forward(params, inputs):
     # z₃ = tanh(y₃)
     z_3 = np.tanh(y_3)
 
-    return {
+    out = {
         "z_3": z_3,
     }
+    if check_finite:
+        _expect_finite_result(out.values(), params, inputs, None)
+    return out
 
 
-def gradients(params, inputs, targets):
+def gradients(params, inputs, targets, check_finite=True):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+    _validate(params, inputs, targets)
     z_0 = np.asarray(inputs["z_0"])
     dtype = z_0.dtype if z_0.dtype.kind == "f" else np.float64
     z_0 = z_0.astype(dtype, copy=False)
@@ -125,7 +155,60 @@ def gradients(params, inputs, targets):
     grads["w_2"] = _outer_sum(z_1, dL_dy_2) / B
     # ∂L/∂w₃ = z₂ ∂L/∂y₃ᵀ
     grads["w_3"] = _outer_sum(z_2, dL_dy_3) / B
+    if check_finite:
+        _expect_finite_result([loss], params, inputs, targets)
     return loss, grads
+
+
+def _as_float(arrays, kind, key, ndim):
+    """arrays[key] as an array, refused (ValueError naming it) unless float32 or float64 with
+    ndim axes."""
+    if key not in arrays:
+        raise ValueError(f"{kind} has no {key!r}")
+    a = np.asarray(arrays[key])
+    if a.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{kind}[{key!r}] is {a.dtype}; these functions take float32 or float64")
+    if a.ndim != ndim:
+        raise ValueError(f"{kind}[{key!r}] has {a.ndim} axes (shape {a.shape}); expected {ndim}")
+    return a
+
+
+def _expect_shape(kind, key, a, shape):
+    """ValueError naming the argument when it does not have the math's shape."""
+    if a.shape != shape:
+        raise ValueError(f"{kind}[{key!r}] has shape {a.shape}; expected {shape}")
+
+
+def _expect_target(targets, key, kind, shape, classes=None):
+    """A target of the kind the loss reads: integer classes in [0, classes), labels in {0, 1},
+    or real values, of the given shape."""
+    if key not in targets:
+        raise ValueError(f"targets has no {key!r}")
+    y = np.asarray(targets[key])
+    if y.shape != shape:
+        raise ValueError(f"targets[{key!r}] has shape {y.shape}; expected {shape}")
+    if kind == "onehot":
+        if y.dtype.kind not in "iu":
+            raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
+    elif y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+        raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
+    elif kind == "binary" and not np.isin(y, (0, 1)).all():
+        raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")
+
+
+def _expect_finite_result(results, params, inputs, targets):
+    """ValueError when a result is NaN or inf: naming the first argument holding NaN or inf, or
+    saying that the arithmetic overflowed (check_finite=False returns such a result)."""
+    if all(np.isfinite(r).all() for r in results):
+        return
+    for kind, arrays in (("params", params), ("inputs", inputs), ("targets", targets or {})):
+        for key, a in arrays.items():
+            if np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all():
+                raise ValueError(f"{kind}[{key!r}] holds NaN or inf (check_finite=False allows it)")
+    raise ValueError("the result overflowed: the inputs or parameters are too large (check_finite=False "
+                     "returns it)")
 
 
 def _outer_sum(g, u):

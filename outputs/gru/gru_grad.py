@@ -22,7 +22,9 @@ Parameters (init_params): W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n), W_
 Inputs: x (T, B, d)
 Targets: y (T, B) integer classes in [0, k)
 Loss: the objective L per sequence, averaged over the batch.
-dtype follows the inputs (float32 or float64).
+dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
+wrong shape, dtype or label raises ValueError naming it; so does a NaN or inf among the inputs
+and parameters, found from a result that is not finite (check_finite=False returns it as is).
 """
 
 import numpy as np
@@ -56,9 +58,48 @@ def init_params(seed=0, **sizes):
     }
 
 
+def _validate(params, inputs, targets):
+    """ValueError naming the argument, before any arithmetic, unless every array has the math's
+    shape and a float dtype and every label its kind (NaN and inf are found from the result:
+    scanning every input costs a small model a seventh of its time)."""
+    W_xr = _as_float(params, "params", "W_xr", 2)
+    W_xz = _as_float(params, "params", "W_xz", 2)
+    W_xh = _as_float(params, "params", "W_xh", 2)
+    W_hr = _as_float(params, "params", "W_hr", 2)
+    W_hz = _as_float(params, "params", "W_hz", 2)
+    W_hh = _as_float(params, "params", "W_hh", 2)
+    b_r = _as_float(params, "params", "b_r", 1)
+    b_z = _as_float(params, "params", "b_z", 1)
+    b_h = _as_float(params, "params", "b_h", 1)
+    W_hq = _as_float(params, "params", "W_hq", 2)
+    b_q = _as_float(params, "params", "b_q", 1)
+    x = _as_float(inputs, "inputs", "x", 3)
+    d = params["W_xr"].shape[1]
+    k = params["W_hq"].shape[0]
+    n = params["W_xr"].shape[0]
+    T, B = x.shape[:2]
+    if T < 1 or B < 1:
+        raise ValueError(f"inputs['x'] has shape {x.shape}: T and B must be at least 1")
+    _expect_shape("params", "W_xr", W_xr, (n, d))
+    _expect_shape("params", "W_xz", W_xz, (n, d))
+    _expect_shape("params", "W_xh", W_xh, (n, d))
+    _expect_shape("params", "W_hr", W_hr, (n, n))
+    _expect_shape("params", "W_hz", W_hz, (n, n))
+    _expect_shape("params", "W_hh", W_hh, (n, n))
+    _expect_shape("params", "b_r", b_r, (n,))
+    _expect_shape("params", "b_z", b_z, (n,))
+    _expect_shape("params", "b_h", b_h, (n,))
+    _expect_shape("params", "W_hq", W_hq, (k, n))
+    _expect_shape("params", "b_q", b_q, (k,))
+    _expect_shape("inputs", "x", x, (T, B, d))
+    if targets is not None:
+        _expect_target(targets, "y", "onehot", (T, B), k)
+
+
 @np.errstate(over="ignore")
-def forward(params, inputs):
+def forward(params, inputs, check_finite=True):
     """The forward pass: yhat, h."""
+    _validate(params, inputs, None)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
@@ -122,15 +163,19 @@ def forward(params, inputs):
     # ŷₜ = softmax(oₜ), logsumexp_oₜ = log Σ exp(oₜ)
     yhat, _ = _softmax_and_logsumexp(o)
 
-    return {
+    out = {
         "yhat": yhat,
         "h": h[1:],
     }
+    if check_finite:
+        _expect_finite_result(out.values(), params, inputs, None)
+    return out
 
 
 @np.errstate(over="ignore")
-def gradients(params, inputs, targets):
+def gradients(params, inputs, targets, check_finite=True):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+    _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
@@ -300,6 +345,8 @@ def gradients(params, inputs, targets):
     grads["W_hq"] = _outer_sum(dL_do, h[1:]) / B
     # ∂L/∂b_q = Σ[t=1..T] ∂L/∂oₜ
     grads["b_q"] = dL_do.sum(axis=(0, 1)) / B
+    if check_finite:
+        _expect_finite_result([loss], params, inputs, targets)
     return loss, grads
 
 
@@ -322,6 +369,57 @@ def _label_index(labels, size):
     outside [0, size) raises ValueError (it would read another row's entry)."""
     rows = np.arange(labels.size)
     return np.ravel_multi_index((rows, labels.reshape(-1)), (labels.size, size)).reshape(labels.shape)
+
+
+def _as_float(arrays, kind, key, ndim):
+    """arrays[key] as an array, refused (ValueError naming it) unless float32 or float64 with
+    ndim axes."""
+    if key not in arrays:
+        raise ValueError(f"{kind} has no {key!r}")
+    a = np.asarray(arrays[key])
+    if a.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{kind}[{key!r}] is {a.dtype}; these functions take float32 or float64")
+    if a.ndim != ndim:
+        raise ValueError(f"{kind}[{key!r}] has {a.ndim} axes (shape {a.shape}); expected {ndim}")
+    return a
+
+
+def _expect_shape(kind, key, a, shape):
+    """ValueError naming the argument when it does not have the math's shape."""
+    if a.shape != shape:
+        raise ValueError(f"{kind}[{key!r}] has shape {a.shape}; expected {shape}")
+
+
+def _expect_target(targets, key, kind, shape, classes=None):
+    """A target of the kind the loss reads: integer classes in [0, classes), labels in {0, 1},
+    or real values, of the given shape."""
+    if key not in targets:
+        raise ValueError(f"targets has no {key!r}")
+    y = np.asarray(targets[key])
+    if y.shape != shape:
+        raise ValueError(f"targets[{key!r}] has shape {y.shape}; expected {shape}")
+    if kind == "onehot":
+        if y.dtype.kind not in "iu":
+            raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
+    elif y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+        raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
+    elif kind == "binary" and not np.isin(y, (0, 1)).all():
+        raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")
+
+
+def _expect_finite_result(results, params, inputs, targets):
+    """ValueError when a result is NaN or inf: naming the first argument holding NaN or inf, or
+    saying that the arithmetic overflowed (check_finite=False returns such a result)."""
+    if all(np.isfinite(r).all() for r in results):
+        return
+    for kind, arrays in (("params", params), ("inputs", inputs), ("targets", targets or {})):
+        for key, a in arrays.items():
+            if np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all():
+                raise ValueError(f"{kind}[{key!r}] holds NaN or inf (check_finite=False allows it)")
+    raise ValueError("the result overflowed: the inputs or parameters are too large (check_finite=False "
+                     "returns it)")
 
 
 def _pick(a, at):

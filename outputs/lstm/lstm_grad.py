@@ -25,7 +25,9 @@ Parameters (init_params): W_f (n, d + n), W_i (n, d + n), W_C (n, d + n), W_o (n
 Inputs: x (T, B, d)
 Targets: y (T, B) integer classes in [0, k)
 Loss: the objective L per sequence, averaged over the batch.
-dtype follows the inputs (float32 or float64).
+dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
+wrong shape, dtype or label raises ValueError naming it; so does a NaN or inf among the inputs
+and parameters, found from a result that is not finite (check_finite=False returns it as is).
 """
 
 import numpy as np
@@ -58,9 +60,46 @@ def init_params(seed=0, **sizes):
     }
 
 
+def _validate(params, inputs, targets):
+    """ValueError naming the argument, before any arithmetic, unless every array has the math's
+    shape and a float dtype and every label its kind (NaN and inf are found from the result:
+    scanning every input costs a small model a seventh of its time)."""
+    W_f = _as_float(params, "params", "W_f", 2)
+    W_i = _as_float(params, "params", "W_i", 2)
+    W_C = _as_float(params, "params", "W_C", 2)
+    W_o = _as_float(params, "params", "W_o", 2)
+    b_f = _as_float(params, "params", "b_f", 1)
+    b_i = _as_float(params, "params", "b_i", 1)
+    b_C = _as_float(params, "params", "b_C", 1)
+    b_o = _as_float(params, "params", "b_o", 1)
+    V = _as_float(params, "params", "V", 2)
+    c = _as_float(params, "params", "c", 1)
+    x = _as_float(inputs, "inputs", "x", 3)
+    d = inputs["x"].shape[-1]
+    k = params["V"].shape[0]
+    n = params["W_f"].shape[0]
+    T, B = x.shape[:2]
+    if T < 1 or B < 1:
+        raise ValueError(f"inputs['x'] has shape {x.shape}: T and B must be at least 1")
+    _expect_shape("params", "W_f", W_f, (n, d + n))
+    _expect_shape("params", "W_i", W_i, (n, d + n))
+    _expect_shape("params", "W_C", W_C, (n, d + n))
+    _expect_shape("params", "W_o", W_o, (n, d + n))
+    _expect_shape("params", "b_f", b_f, (n,))
+    _expect_shape("params", "b_i", b_i, (n,))
+    _expect_shape("params", "b_C", b_C, (n,))
+    _expect_shape("params", "b_o", b_o, (n,))
+    _expect_shape("params", "V", V, (k, n))
+    _expect_shape("params", "c", c, (k,))
+    _expect_shape("inputs", "x", x, (T, B, d))
+    if targets is not None:
+        _expect_target(targets, "y", "onehot", (T, B), k)
+
+
 @np.errstate(over="ignore")
-def forward(params, inputs):
+def forward(params, inputs, check_finite=True):
     """The forward pass: yhat, h, C."""
+    _validate(params, inputs, None)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
@@ -128,16 +167,20 @@ def forward(params, inputs):
     # ŷₜ = softmax(sₜ), logsumexp_sₜ = log Σ exp(sₜ)
     yhat, _ = _softmax_and_logsumexp(s)
 
-    return {
+    out = {
         "yhat": yhat,
         "h": h[1:],
         "C": C[1:],
     }
+    if check_finite:
+        _expect_finite_result(out.values(), params, inputs, None)
+    return out
 
 
 @np.errstate(over="ignore")
-def gradients(params, inputs, targets):
+def gradients(params, inputs, targets, check_finite=True):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+    _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
@@ -310,6 +353,8 @@ def gradients(params, inputs, targets):
     grads["V"] = _outer_sum(dL_ds, h[1:]) / B
     # ∂L/∂c = Σ[t=1..T] ∂L/∂sₜ
     grads["c"] = dL_ds.sum(axis=(0, 1)) / B
+    if check_finite:
+        _expect_finite_result([loss], params, inputs, targets)
     return loss, grads
 
 
@@ -332,6 +377,57 @@ def _label_index(labels, size):
     outside [0, size) raises ValueError (it would read another row's entry)."""
     rows = np.arange(labels.size)
     return np.ravel_multi_index((rows, labels.reshape(-1)), (labels.size, size)).reshape(labels.shape)
+
+
+def _as_float(arrays, kind, key, ndim):
+    """arrays[key] as an array, refused (ValueError naming it) unless float32 or float64 with
+    ndim axes."""
+    if key not in arrays:
+        raise ValueError(f"{kind} has no {key!r}")
+    a = np.asarray(arrays[key])
+    if a.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{kind}[{key!r}] is {a.dtype}; these functions take float32 or float64")
+    if a.ndim != ndim:
+        raise ValueError(f"{kind}[{key!r}] has {a.ndim} axes (shape {a.shape}); expected {ndim}")
+    return a
+
+
+def _expect_shape(kind, key, a, shape):
+    """ValueError naming the argument when it does not have the math's shape."""
+    if a.shape != shape:
+        raise ValueError(f"{kind}[{key!r}] has shape {a.shape}; expected {shape}")
+
+
+def _expect_target(targets, key, kind, shape, classes=None):
+    """A target of the kind the loss reads: integer classes in [0, classes), labels in {0, 1},
+    or real values, of the given shape."""
+    if key not in targets:
+        raise ValueError(f"targets has no {key!r}")
+    y = np.asarray(targets[key])
+    if y.shape != shape:
+        raise ValueError(f"targets[{key!r}] has shape {y.shape}; expected {shape}")
+    if kind == "onehot":
+        if y.dtype.kind not in "iu":
+            raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
+    elif y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+        raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
+    elif kind == "binary" and not np.isin(y, (0, 1)).all():
+        raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")
+
+
+def _expect_finite_result(results, params, inputs, targets):
+    """ValueError when a result is NaN or inf: naming the first argument holding NaN or inf, or
+    saying that the arithmetic overflowed (check_finite=False returns such a result)."""
+    if all(np.isfinite(r).all() for r in results):
+        return
+    for kind, arrays in (("params", params), ("inputs", inputs), ("targets", targets or {})):
+        for key, a in arrays.items():
+            if np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all():
+                raise ValueError(f"{kind}[{key!r}] holds NaN or inf (check_finite=False allows it)")
+    raise ValueError("the result overflowed: the inputs or parameters are too large (check_finite=False "
+                     "returns it)")
 
 
 def _pick(a, at):

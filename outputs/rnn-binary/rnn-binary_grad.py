@@ -15,7 +15,9 @@ Parameters (init_params): W (n, n), U (n, d), b (n,), V (1, n), d ()
 Inputs: x (T, B, d)
 Targets: y_gt (B) labels in {0, 1}
 Loss: the objective L per sequence, averaged over the batch.
-dtype follows the inputs (float32 or float64).
+dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
+wrong shape, dtype or label raises ValueError naming it; so does a NaN or inf among the inputs
+and parameters, found from a result that is not finite (check_finite=False returns it as is).
 """
 
 import numpy as np
@@ -41,9 +43,35 @@ def init_params(seed=0, **sizes):
     }
 
 
+def _validate(params, inputs, targets):
+    """ValueError naming the argument, before any arithmetic, unless every array has the math's
+    shape and a float dtype and every label its kind (NaN and inf are found from the result:
+    scanning every input costs a small model a seventh of its time)."""
+    W = _as_float(params, "params", "W", 2)
+    U = _as_float(params, "params", "U", 2)
+    b = _as_float(params, "params", "b", 1)
+    V = _as_float(params, "params", "V", 2)
+    d = _as_float(params, "params", "d", 0)
+    x = _as_float(inputs, "inputs", "x", 3)
+    d_size = params["U"].shape[1]
+    n = params["W"].shape[0]
+    T, B = x.shape[:2]
+    if T < 1 or B < 1:
+        raise ValueError(f"inputs['x'] has shape {x.shape}: T and B must be at least 1")
+    _expect_shape("params", "W", W, (n, n))
+    _expect_shape("params", "U", U, (n, d_size))
+    _expect_shape("params", "b", b, (n,))
+    _expect_shape("params", "V", V, (1, n))
+    _expect_shape("params", "d", d, ())
+    _expect_shape("inputs", "x", x, (T, B, d_size))
+    if targets is not None:
+        _expect_target(targets, "y_gt", "binary", (B,))
+
+
 @np.errstate(over="ignore")
-def forward(params, inputs):
+def forward(params, inputs, check_finite=True):
     """The forward pass: y_pred, h."""
+    _validate(params, inputs, None)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
@@ -72,15 +100,19 @@ def forward(params, inputs):
     # y_pred = σ(z)
     y_pred = _sigmoid(z)
 
-    return {
+    out = {
         "y_pred": y_pred[..., 0],
         "h": h[1:],
     }
+    if check_finite:
+        _expect_finite_result(out.values(), params, inputs, None)
+    return out
 
 
 @np.errstate(over="ignore")
-def gradients(params, inputs, targets):
+def gradients(params, inputs, targets, check_finite=True):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+    _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
@@ -147,6 +179,8 @@ def gradients(params, inputs, targets):
     grads["V"] = _outer_sum(dL_dz, h[-1]) / B
     # ∂L/∂d = ∂L/∂z
     grads["d"] = dL_dz.sum() / B
+    if check_finite:
+        _expect_finite_result([loss], params, inputs, targets)
     return loss, grads
 
 
@@ -162,6 +196,57 @@ def _sigmoid(a, out=None):
 def _matmul(a, b):
     """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
     return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+
+
+def _as_float(arrays, kind, key, ndim):
+    """arrays[key] as an array, refused (ValueError naming it) unless float32 or float64 with
+    ndim axes."""
+    if key not in arrays:
+        raise ValueError(f"{kind} has no {key!r}")
+    a = np.asarray(arrays[key])
+    if a.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{kind}[{key!r}] is {a.dtype}; these functions take float32 or float64")
+    if a.ndim != ndim:
+        raise ValueError(f"{kind}[{key!r}] has {a.ndim} axes (shape {a.shape}); expected {ndim}")
+    return a
+
+
+def _expect_shape(kind, key, a, shape):
+    """ValueError naming the argument when it does not have the math's shape."""
+    if a.shape != shape:
+        raise ValueError(f"{kind}[{key!r}] has shape {a.shape}; expected {shape}")
+
+
+def _expect_target(targets, key, kind, shape, classes=None):
+    """A target of the kind the loss reads: integer classes in [0, classes), labels in {0, 1},
+    or real values, of the given shape."""
+    if key not in targets:
+        raise ValueError(f"targets has no {key!r}")
+    y = np.asarray(targets[key])
+    if y.shape != shape:
+        raise ValueError(f"targets[{key!r}] has shape {y.shape}; expected {shape}")
+    if kind == "onehot":
+        if y.dtype.kind not in "iu":
+            raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
+    elif y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+        raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
+    elif kind == "binary" and not np.isin(y, (0, 1)).all():
+        raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")
+
+
+def _expect_finite_result(results, params, inputs, targets):
+    """ValueError when a result is NaN or inf: naming the first argument holding NaN or inf, or
+    saying that the arithmetic overflowed (check_finite=False returns such a result)."""
+    if all(np.isfinite(r).all() for r in results):
+        return
+    for kind, arrays in (("params", params), ("inputs", inputs), ("targets", targets or {})):
+        for key, a in arrays.items():
+            if np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all():
+                raise ValueError(f"{kind}[{key!r}] holds NaN or inf (check_finite=False allows it)")
+    raise ValueError("the result overflowed: the inputs or parameters are too large (check_finite=False "
+                     "returns it)")
 
 
 def _outer_sum(g, u):
