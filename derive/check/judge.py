@@ -151,12 +151,13 @@ class Checker:
             verdict.reason = "the left side is not a derivative of the model's loss or of one of its variables"
             return verdict
         world = self.worlds[0]
-        if isinstance(lhs, S.Adjoint) and lhs.name != world.net.objective.name and lhs.name not in world.kind:
+        wrt = lhs.name if isinstance(lhs, S.Adjoint) else lhs.wrt
+        if not world.knows(wrt):
             from sympy import Symbol
 
             from derive.printing.unicode import UnicodePrinter
 
-            name = UnicodePrinter().doprint(Symbol(lhs.name))
+            name = UnicodePrinter().doprint(Symbol(wrt))
             verdict.reason = (f"{name} is a constant of the model, not a parameter or a variable: its derivation "
                               "has no gradient with respect to it")
             return verdict

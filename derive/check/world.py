@@ -88,6 +88,11 @@ class World:
         """A symbol's value in the namespace: an array, or {t: array} for a per-step one."""
         return self.ns[key(self.ns, name)]
 
+    def knows(self, name: str) -> bool:
+        """Whether ``name`` is a quantity of the model: its objective, a parameter, a variable or
+        data (not a constant such as λ, which the derivation does not differentiate by)."""
+        return name == self.net.objective.name or name in self.kind or self.key(name) in self.ns
+
     def function(self, name: str, derivative: bool = False):
         """A generic function (φ, ℓ) of the point, or its derivative."""
         names = self.ns[NAMES]
@@ -267,7 +272,7 @@ class Evaluator:
 
     def _Adjoint(self, node):
         value = self.w.adjoint(node.name, self.index(node.index))
-        if self.layout == "denominator" or value.shape == (1, 1):
+        if self.layout == "denominator" or _is_number(value) or value.shape == (1, 1):  # dL/dL = 1
             return value
         return value.T if value.shape[1] == 1 else value.reshape(1, -1)
 
