@@ -112,6 +112,7 @@ def test_front_matter_numbers_and_nesting(tmp_path, capsys):
     ("dir/", "takes a file name"),
     ("a" * 300 + ".tex", "cannot write"),
     ("link.tex", "symbolic link"),
+    ("/dev/null", "not a regular file"),  # as root, a device was replaced by a regular file
 ])
 def test_outputs_are_written_carefully(tmp_path, capsys, monkeypatch, target, message):
     from derive.cli import main
