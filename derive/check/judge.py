@@ -253,7 +253,9 @@ class Checker:
                     matched[layout] = False
                     break
                 except (ZeroDivisionError, OverflowError, ValueError, TypeError) as err:
-                    outcome.undefined = outcome.undefined or f"it cannot be evaluated ({type(err).__name__})"
+                    why = {ZeroDivisionError: "a division by 0", OverflowError: "a value too large"}.get(
+                        type(err), type(err).__name__)
+                    outcome.undefined = outcome.undefined or f"it cannot be evaluated at the sample points ({why})"
                     matched[layout] = False
                     break
                 compared = True

@@ -219,7 +219,8 @@ class World:
         """The value of an answer's expression; ``layout`` says how its derivatives are
         written (numerator: dL/dh a row, Jacobians as they are; denominator: dL/dh a column,
         a Jacobian ∂y/∂x written transposed, shaped like x by y)."""
-        return Evaluator(self, env, reverse_products, layout).run(node)
+        with numpy.errstate(all="ignore"):  # 0/0 in a student's fraction is a wrong value, not a warning to print
+            return Evaluator(self, env, reverse_products, layout).run(node)
 
 
 _UNBOUND = object()
