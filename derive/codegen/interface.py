@@ -61,6 +61,22 @@ def targets(planner) -> list[Target]:
     return out
 
 
+def initial_states(planner) -> list[tuple[str, str, str]]:
+    """(state's identifier, the input key of its initial value, its shape as code) for every state
+    carried forward: an optional input h_0 (default 0), so that truncated BPTT carries the last
+    state of one chunk into the next."""
+    taken = {planner.key(x.name) for x in [*planner.net.params, *planner.net.inputs, *planner.net.target_symbols]}
+    out = []
+    for s in planner.net.states:
+        if s.direction != "forward":
+            continue
+        key = f"{planner.key(s.name)}_0"
+        if key in taken:
+            key = f"{planner.key(s.name)}_initial"
+        out.append((s.name, key, f"(B, {ModulePrinter(planner.arrays).doprint(s.shape[0])})"))
+    return out
+
+
 def size_sources(planner) -> list[tuple[str, str]]:
     """(size, the code reading it off the parameters' and inputs' shapes): an axis that is the
     size itself, else one linear in it and in sizes already read (2*n, n + d)."""

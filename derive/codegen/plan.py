@@ -97,6 +97,7 @@ class Plan:
     gradients: list[Line] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # forward arrays no backward line reads
     keys: dict[str, str] = field(default_factory=dict)  # identifier -> the caller's name for it
+    initial: list[tuple[str, str, str]] = field(default_factory=list)  # state, input key of h_0, shape
     arrays: Arrays | None = None  # where each value is kept, and the module's namer
     source: Network | None = None  # the network as declared (the docstring's forward pass)
 
@@ -400,6 +401,7 @@ class Planner:
         plan.gradients = [use.get(p.name) or self.gradient(p) for p in net.params]
         self._backward_passes(backward, plan)
         plan.outputs = interface.outputs(self)
+        plan.initial = interface.initial_states(self)
         _forward_only(plan)
         definitions = {a.name: a.expr for a in net.assignments if a.name in self.loss_names}
         plan.objective = ModulePrinter(self.arrays, "static").batch_total(net.objective, definitions)

@@ -46,13 +46,17 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         numpy_command=commands[0] if commands else f"derive numpy {net.name}",
         show_command=commands[1] if commands else f"derive show {net.name}",
         sequential=plan.sequential,
-        initial=", ".join(f"{s.name}_0 = 0" if s.direction == "forward" else f"{s.name}_(T+1) = 0"
-                          for s in net.states),
+        initial_doc=", ".join(f"{s.name}_0 given or 0" if s.direction == "forward" else f"{s.name}_(T+1) = 0"
+                              for s in net.states),
         forward_doc=forward_doc,
         notes=[*([f"Options: {', '.join(f'{k}={v}' for k, v in net.options.items())}."] if net.options else []),
                *(notes or [])],
         param_doc=", ".join(f"{p.key} {p.doc}" for p in plan.params),
-        input_doc=", ".join(f"{x.key} {x.doc}" for x in plan.inputs),
+        input_doc=", ".join([f"{x.key} {x.doc}" for x in plan.inputs]
+                            + [f"optionally {key} {shape} (the initial {state}, 0 if absent)"
+                               for state, key, shape in plan.initial]),
+        initial=plan.initial,
+        initial_of={state: key for state, key, _ in plan.initial},
         target_doc=", ".join(f"{t.key} {t.shape}" for t in plan.targets),
         output_doc=", ".join(key for key, _ in plan.outputs),
         objective_doc=uni.doprint(net.objective),

@@ -3,7 +3,7 @@
 Regenerate rather than edit. Every line below comes from the derivation that
 `derive show gru` prints; the comment above a line names its equation.
 
-Forward pass (t = 1..T, h_0 = 0):
+Forward pass (t = 1..T, h_0 given or 0):
     a_rₜ = W_xr xₜ + W_hr hₜ₋₁ + b_r
     rₜ = σ(a_rₜ)
     a_zₜ = W_xz xₜ + W_hz hₜ₋₁ + b_z
@@ -19,7 +19,7 @@ Options: biases=on.
 
 Parameters (init_params): W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n), W_hz (n, n), W_hh (n,
     n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,)
-Inputs: x (T, B, d)
+Inputs: x (T, B, d), optionally h_0 (B, n) (the initial h, 0 if absent)
 Targets: y (T, B) integer classes in [0, k)
 Loss: the objective L per sequence, averaged over the batch.
 dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
@@ -92,6 +92,8 @@ def _validate(params, inputs, targets):
     _expect_shape("params", "W_hq", W_hq, (k, n))
     _expect_shape("params", "b_q", b_q, (k,))
     _expect_shape("inputs", "x", x, (T, B, d))
+    if "h_0" in inputs:
+        _expect_shape("inputs", "h_0", _as_float(inputs, "inputs", "h_0", 2), (B, n))
     if targets is not None:
         _expect_target(targets, "y", "onehot", (T, B), k)
 
@@ -141,6 +143,8 @@ def forward(params, inputs, check_finite=True):
     htilde = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
+    if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        h[0] = inputs["h_0"]
     for t in range(1, T + 1):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = np.dot(h[t - 1], W_stack_h.T)
@@ -173,8 +177,10 @@ def forward(params, inputs, check_finite=True):
 
 
 @np.errstate(over="ignore")
-def gradients(params, inputs, targets, check_finite=True):
-    """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+def gradients(params, inputs, targets, check_finite=True, return_states=False):
+    """(loss, grads): the loss averaged over the batch and its gradient for every parameter;
+    with return_states, (loss, grads, states): states holds the last step's h under the
+    keys the next chunk's inputs take (h_0), for truncated BPTT."""
     _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
@@ -221,6 +227,8 @@ def gradients(params, inputs, targets, check_finite=True):
     htilde = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
+    if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        h[0] = inputs["h_0"]
     for t in range(1, T + 1):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = np.dot(h[t - 1], W_stack_h.T)
@@ -244,6 +252,8 @@ def gradients(params, inputs, targets, check_finite=True):
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
     loss = ((logsumexp_o - _pick(o, y_at)).sum()) / B
+    # the last step's states, the next chunk's initial ones (return_states)
+    final = {"h_0": h[T].copy()} if return_states else None
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del W_stack_x, b_stack_h, a_h_in, h_stack_in, o, logsumexp_o
 
@@ -347,6 +357,8 @@ def gradients(params, inputs, targets, check_finite=True):
     grads["b_q"] = dL_do.sum(axis=(0, 1)) / B
     if check_finite:
         _expect_finite_result([loss], params, inputs, targets)
+    if return_states:
+        return loss, grads, final
     return loss, grads
 
 

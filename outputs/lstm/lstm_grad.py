@@ -3,7 +3,7 @@
 Regenerate rather than edit. Every line below comes from the derivation that
 `derive show lstm` prints; the comment above a line names its equation.
 
-Forward pass (t = 1..T, h_0 = 0, C_0 = 0):
+Forward pass (t = 1..T, h_0 given or 0, C_0 given or 0):
     a_fₜ = W_f [hₜ₋₁; xₜ] + b_f
     fₜ = σ(a_fₜ)
     a_iₜ = W_i [hₜ₋₁; xₜ] + b_i
@@ -22,7 +22,8 @@ Options: weights=concat, peepholes=off, biases=on.
 
 Parameters (init_params): W_f (n, d + n), W_i (n, d + n), W_C (n, d + n), W_o (n, d + n), b_f (n,),
     b_i (n,), b_C (n,), b_o (n,), V (k, n), c (k,)
-Inputs: x (T, B, d)
+Inputs: x (T, B, d), optionally h_0 (B, n) (the initial h, 0 if absent), optionally C_0 (B, n) (the
+    initial C, 0 if absent)
 Targets: y (T, B) integer classes in [0, k)
 Loss: the objective L per sequence, averaged over the batch.
 dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
@@ -92,6 +93,10 @@ def _validate(params, inputs, targets):
     _expect_shape("params", "V", V, (k, n))
     _expect_shape("params", "c", c, (k,))
     _expect_shape("inputs", "x", x, (T, B, d))
+    if "h_0" in inputs:
+        _expect_shape("inputs", "h_0", _as_float(inputs, "inputs", "h_0", 2), (B, n))
+    if "C_0" in inputs:
+        _expect_shape("inputs", "C_0", _as_float(inputs, "inputs", "C_0", 2), (B, n))
     if targets is not None:
         _expect_target(targets, "y", "onehot", (T, B), k)
 
@@ -138,12 +143,16 @@ def forward(params, inputs, check_finite=True):
     Ctilde = np.empty((T, B, n), dtype=dtype)
     # Cₜ at index t; C₀ = 0 at index 0
     C = np.zeros((T + 1, B, n), dtype=dtype)
+    if "C_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        C[0] = inputs["C_0"]
     # oₜ at index t - 1
     o = h_stack_sigmoid[..., 0:n]
     # tanh_Cₜ at index t - 1
     tanh_C = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
+    if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        h[0] = inputs["h_0"]
     for t in range(1, T + 1):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = np.dot(h[t - 1], W_stack_h.T)
@@ -178,8 +187,10 @@ def forward(params, inputs, check_finite=True):
 
 
 @np.errstate(over="ignore")
-def gradients(params, inputs, targets, check_finite=True):
-    """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+def gradients(params, inputs, targets, check_finite=True, return_states=False):
+    """(loss, grads): the loss averaged over the batch and its gradient for every parameter;
+    with return_states, (loss, grads, states): states holds the last step's h, C under the
+    keys the next chunk's inputs take (h_0, C_0), for truncated BPTT."""
     _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
@@ -223,12 +234,16 @@ def gradients(params, inputs, targets, check_finite=True):
     Ctilde = np.empty((T, B, n), dtype=dtype)
     # Cₜ at index t; C₀ = 0 at index 0
     C = np.zeros((T + 1, B, n), dtype=dtype)
+    if "C_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        C[0] = inputs["C_0"]
     # oₜ at index t - 1
     o = h_stack_sigmoid[..., 0:n]
     # tanh_Cₜ at index t - 1
     tanh_C = np.empty((T, B, n), dtype=dtype)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
+    if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        h[0] = inputs["h_0"]
     for t in range(1, T + 1):
         # h_stackₜ = W_stack_h hₜ₋₁ + h_stack_inₜ
         h_stack = np.dot(h[t - 1], W_stack_h.T)
@@ -253,6 +268,8 @@ def gradients(params, inputs, targets, check_finite=True):
     yhat, logsumexp_s = _softmax_and_logsumexp(s)
 
     loss = ((logsumexp_s - _pick(s, y_at)).sum()) / B
+    # the last step's states, the next chunk's initial ones (return_states)
+    final = {"h_0": h[T].copy(), "C_0": C[T].copy()} if return_states else None
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del W_stack_x, b_stack_h, h_stack_in, s, logsumexp_s
 
@@ -355,6 +372,8 @@ def gradients(params, inputs, targets, check_finite=True):
     grads["c"] = dL_ds.sum(axis=(0, 1)) / B
     if check_finite:
         _expect_finite_result([loss], params, inputs, targets)
+    if return_states:
+        return loss, grads, final
     return loss, grads
 
 

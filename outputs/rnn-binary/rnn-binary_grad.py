@@ -3,7 +3,7 @@
 Regenerate rather than edit. Every line below comes from the derivation that
 `derive show rnn-binary` prints; the comment above a line names its equation.
 
-Forward pass (t = 1..T, h_0 = 0):
+Forward pass (t = 1..T, h_0 given or 0):
     aₜ = b + W hₜ₋₁ + U xₜ
     hₜ = ReLU(aₜ)
     z = V h_T + d
@@ -12,7 +12,7 @@ Forward pass (t = 1..T, h_0 = 0):
 Options: activation=relu, output=sigmoid, loss=bce, loss_at=last, reduction=sum, biases=on.
 
 Parameters (init_params): W (n, n), U (n, d), b (n,), V (1, n), d ()
-Inputs: x (T, B, d)
+Inputs: x (T, B, d), optionally h_0 (B, n) (the initial h, 0 if absent)
 Targets: y_gt (B) labels in {0, 1}
 Loss: the objective L per sequence, averaged over the batch.
 dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
@@ -64,6 +64,8 @@ def _validate(params, inputs, targets):
     _expect_shape("params", "V", V, (1, n))
     _expect_shape("params", "d", d, ())
     _expect_shape("inputs", "x", x, (T, B, d_size))
+    if "h_0" in inputs:
+        _expect_shape("inputs", "h_0", _as_float(inputs, "inputs", "h_0", 2), (B, n))
     if targets is not None:
         _expect_target(targets, "y_gt", "binary", (B,))
 
@@ -88,6 +90,8 @@ def forward(params, inputs, check_finite=True):
     a_in += b
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
+    if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        h[0] = inputs["h_0"]
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W hₜ₋₁
         a = np.dot(h[t - 1], W.T)
@@ -110,8 +114,10 @@ def forward(params, inputs, check_finite=True):
 
 
 @np.errstate(over="ignore")
-def gradients(params, inputs, targets, check_finite=True):
-    """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+def gradients(params, inputs, targets, check_finite=True, return_states=False):
+    """(loss, grads): the loss averaged over the batch and its gradient for every parameter;
+    with return_states, (loss, grads, states): states holds the last step's h under the
+    keys the next chunk's inputs take (h_0), for truncated BPTT."""
     _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
@@ -130,6 +136,8 @@ def gradients(params, inputs, targets, check_finite=True):
     a_in += b
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
+    if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        h[0] = inputs["h_0"]
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W hₜ₋₁
         a = np.dot(h[t - 1], W.T)
@@ -143,6 +151,8 @@ def gradients(params, inputs, targets, check_finite=True):
     y_pred = _sigmoid(z)
 
     loss = ((np.logaddexp(0, z) - y_gt * z).sum()) / B
+    # the last step's states, the next chunk's initial ones (return_states)
+    final = {"h_0": h[T].copy()} if return_states else None
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del a_in, z
 
@@ -181,6 +191,8 @@ def gradients(params, inputs, targets, check_finite=True):
     grads["d"] = dL_dz.sum() / B
     if check_finite:
         _expect_finite_result([loss], params, inputs, targets)
+    if return_states:
+        return loss, grads, final
     return loss, grads
 
 

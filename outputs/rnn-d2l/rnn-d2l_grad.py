@@ -3,7 +3,7 @@
 Regenerate rather than edit. Every line below comes from the derivation that
 `derive show rnn-d2l` prints; the comment above a line names its equation.
 
-Forward pass (t = 1..T, h_0 = 0):
+Forward pass (t = 1..T, h_0 given or 0):
     aₜ = W_hx xₜ + W_hh hₜ₋₁
     hₜ = tanh(aₜ)
     oₜ = W_qh hₜ
@@ -15,7 +15,7 @@ the activation is generic in the preset; this module uses tanh (--set activation
 ℓ is generic in the preset; this module uses softmax cross-entropy on the outputs (--set loss=... for another).
 
 Parameters (init_params): W_hh (n, n), W_hx (n, d), W_qh (k, n)
-Inputs: x (T, B, d)
+Inputs: x (T, B, d), optionally h_0 (B, n) (the initial h, 0 if absent)
 Targets: y (T, B) integer classes in [0, k)
 Loss: the objective L per sequence, averaged over the batch.
 dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
@@ -63,6 +63,8 @@ def _validate(params, inputs, targets):
     _expect_shape("params", "W_hx", W_hx, (n, d))
     _expect_shape("params", "W_qh", W_qh, (k, n))
     _expect_shape("inputs", "x", x, (T, B, d))
+    if "h_0" in inputs:
+        _expect_shape("inputs", "h_0", _as_float(inputs, "inputs", "h_0", 2), (B, n))
     if targets is not None:
         _expect_target(targets, "y", "onehot", (T, B), k)
 
@@ -83,6 +85,8 @@ def forward(params, inputs, check_finite=True):
     a_in = _matmul(x, W_hx.T)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
+    if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        h[0] = inputs["h_0"]
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W_hh hₜ₋₁
         a = np.dot(h[t - 1], W_hh.T)
@@ -103,8 +107,10 @@ def forward(params, inputs, check_finite=True):
     return out
 
 
-def gradients(params, inputs, targets, check_finite=True):
-    """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+def gradients(params, inputs, targets, check_finite=True, return_states=False):
+    """(loss, grads): the loss averaged over the batch and its gradient for every parameter;
+    with return_states, (loss, grads, states): states holds the last step's h under the
+    keys the next chunk's inputs take (h_0), for truncated BPTT."""
     _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
@@ -123,6 +129,8 @@ def gradients(params, inputs, targets, check_finite=True):
     a_in = _matmul(x, W_hx.T)
     # hₜ at index t; h₀ = 0 at index 0
     h = np.zeros((T + 1, B, n), dtype=dtype)
+    if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
+        h[0] = inputs["h_0"]
     for t in range(1, T + 1):
         # aₜ = a_inₜ + W_hh hₜ₋₁
         a = np.dot(h[t - 1], W_hh.T)
@@ -135,6 +143,8 @@ def gradients(params, inputs, targets, check_finite=True):
     yhat, logsumexp_o = _softmax_and_logsumexp(o)
 
     loss = ((1 / T) * ((logsumexp_o - _pick(o, y_at)).sum())) / B
+    # the last step's states, the next chunk's initial ones (return_states)
+    final = {"h_0": h[T].copy()} if return_states else None
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del a_in, o, logsumexp_o
 
@@ -172,6 +182,8 @@ def gradients(params, inputs, targets, check_finite=True):
     grads["W_qh"] = _outer_sum(dL_do, h[1:]) / B
     if check_finite:
         _expect_finite_result([loss], params, inputs, targets)
+    if return_states:
+        return loss, grads, final
     return loss, grads
 
 
