@@ -103,6 +103,7 @@ class Network:
         self.target_symbols: list[MatrixExpr] = []
         self.states: list[State] = []
         self.hypers: dict[Symbol, Rational] = {}
+        self.initial: dict[str, float] = {}  # a parameter's initial value in generated modules, where declared
         self.assignments: list[Assignment] = []
         self._names: set[str] = set()
 
@@ -122,11 +123,48 @@ class Network:
             return TimeSym(name, t, rows, cols)
         return DeclaredSymbol(name, rows, cols)
 
-    def param(self, name: str, rows, cols=1) -> MatrixSymbol:
+    def param(self, name: str, rows, cols=1, *, initial: float | None = None) -> MatrixSymbol:
+        """A parameter; ``initial`` fixes every entry's starting value in generated modules (an
+        LSTM's forget-gate bias 1). Otherwise a weight starts random, and a bias (a parameter no
+        product multiplies) starts at 0."""
         self._claim(name)
         p = DeclaredSymbol(name, rows, cols)
         self.params.append(p)
+        if initial is not None:
+            self.initial[name] = float(initial)
         return p
+
+    def bias_params(self) -> set[str]:
+        """The parameters only ever added (a term of a sum, or a bias broadcast over positions):
+        biases. Every other parameter multiplies something (W h, vᵀ h, a kernel, a peephole): a weight."""
+        from derive.primitives import Broadcast
+
+        names = {p.name for p in self.params}
+        added, elsewhere = set(), set()
+
+        def walk(x, parent):
+            if isinstance(x, TimeSym):
+                return  # a variable (its shape's sizes are no parameters)
+            if isinstance(x, MatrixSymbol) and x.name in names:
+                (added if isinstance(parent, (MatAdd, Broadcast)) else elsewhere).add(x.name)
+                return
+            for a in getattr(x, "args", ()):
+                if isinstance(a, Basic) and not a.is_Symbol:
+                    walk(a, x)
+
+        for a in self.assignments:
+            walk(a.expr, None)
+        return added - elsewhere
+
+    def multiplied_params(self) -> set[str]:
+        """The weights: every parameter that is not a bias."""
+        return {p.name for p in self.params} - self.bias_params()
+
+    def initial_value(self, name: str) -> float | None:
+        """The starting value of every entry of a parameter, or None where it starts random."""
+        if name in self.initial:
+            return self.initial[name]
+        return 0.0 if name in self.bias_params() else None
 
     def input(self, name: str, rows, cols=1):
         """An input: x_t in a sequential network, x otherwise."""

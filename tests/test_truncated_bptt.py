@@ -95,3 +95,19 @@ def test_an_initial_state_of_the_wrong_shape_is_refused(tmp_path):
         m.forward(p, {"x": x, "h_0": np.zeros((3, 3))})
     with_state = m.forward(p, {"x": x, "h_0": np.ones((2, 3))})["h"]
     assert not np.allclose(with_state, m.forward(p, {"x": x})["h"])
+
+
+def test_biases_start_at_zero_and_the_forget_gate_at_one(tmp_path):
+    lstm = module("lstm", tmp_path)
+    p = lstm.init_params(seed=0, n=64, d=128, k=128)
+    assert all(not p[b].any() for b in ("b_i", "b_C", "b_o", "c")) and (p["b_f"] == 1).all()
+    assert p["W_f"].std() == pytest.approx(1 / np.sqrt(64 + 128), rel=0.05)
+    assert "columns [hₜ₋₁ | xₜ]" in lstm.__doc__  # which columns meet h_{t-1} and which x_t
+    # the first loss is the uniform one's, log k per step (it was 4.97 against 4.84 with N(0, 1) biases)
+    rng = np.random.default_rng(0)
+    x = np.eye(128)[rng.integers(0, 128, (50, 8))]
+    loss, _ = lstm.gradients(p, {"x": x}, {"y": rng.integers(0, 128, (50, 8))})
+    assert loss / 50 == pytest.approx(np.log(128), rel=0.01)
+    rnn = module("rnn-softmax", tmp_path)
+    q = rnn.init_params()
+    assert not q["b"].any() and not q["c"].any() and q["W"].any()

@@ -80,34 +80,12 @@ def implied_sizes(net: Network, weights: dict[str, numpy.ndarray], fixed: set[st
     return {size: value for size, (value, _) in implied.items()}
 
 
-def multiplied(net: Network) -> set[str]:
-    """The parameters some matrix product multiplies from the left (W h, W_f [h; x])."""
-    from sympy.matrices.expressions import MatMul
-
-    from derive.primitives import ColSlice
-
-    found = set()
-
-    def walk(x):
-        if isinstance(x, MatMul):
-            first = x.args[0]
-            first = first.args[0] if isinstance(first, ColSlice) else first
-            if getattr(first, "name", None) in {p.name for p in net.params}:
-                found.add(first.name)
-        for a in getattr(x, "args", ()):
-            walk(a)
-
-    for a in net.assignments:
-        walk(a.expr)
-    return found
-
-
 def parameters(net: Network, sizes: dict[str, int], weights: dict[str, numpy.ndarray],
                rng: numpy.random.Generator, scale: float) -> tuple[dict[str, numpy.ndarray], list[str]]:
     """(every parameter's value, the names drawn at random): the given ones, checked against
     their shapes, and random ones for the rest."""
     values, drawn = {}, []
-    scaled = multiplied(net)
+    scaled = net.multiplied_params()
     for p in net.params:
         shape = (size_of(p.shape[0], sizes), size_of(p.shape[1], sizes))
         if p.name in weights:

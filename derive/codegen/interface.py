@@ -23,10 +23,37 @@ def param_shape(shape) -> tuple[str, str]:
 
 def params(planner) -> list[Port]:
     out = []
+    layouts = column_layouts(planner.original)
     for p, p0 in zip(planner.net.params, planner.original.params, strict=True):
         shape, fan_in = param_shape(p.shape)
-        out.append(Port(p.name, planner.key(p.name), shape, fan_in, param_shape(p0.shape)[0]))
+        initial = planner.original.initial_value(p0.name)
+        doc = param_shape(p0.shape)[0] + (f" with columns {layouts[p0.name]}" if p0.name in layouts else "")
+        out.append(Port(p.name, planner.key(p.name), shape, fan_in, doc, "" if initial is None else repr(initial)))
     return out
+
+
+def column_layouts(net) -> dict[str, str]:
+    """A parameter that multiplies a stack [h_{t-1}; x_t]: which of its columns meet which part,
+    [hₜ₋₁ | xₜ], as the docstring documents it."""
+    from sympy.matrices.expressions import MatMul
+
+    from derive.primitives import Concat
+    from derive.printing.unicode import UnicodePrinter
+
+    printer = UnicodePrinter(net.notation, objective=net.objective.name)
+    names, found = {p.name for p in net.params}, {}
+
+    def walk(x):
+        if isinstance(x, MatMul) and len(x.args) == 2 and isinstance(x.args[1], Concat):
+            name = getattr(x.args[0], "name", None)
+            if name in names:
+                found[name] = "[" + " | ".join(printer.doprint(part) for part in x.args[1].args) + "]"
+        for a in getattr(x, "args", ()):
+            walk(a)
+
+    for a in net.assignments:
+        walk(a.expr)
+    return found
 
 
 def inputs(planner) -> list[Port]:

@@ -48,6 +48,7 @@ class Port(NamedTuple):
     shape: str  # its NumPy shape, as code
     fan_in: str  # a parameter's fan-in, as code (its initial scale)
     doc: str  # its shape as the docstring shows it, in the model's own names
+    initial: str = ""  # a parameter's starting value as code (0.0: a bias), "" where it starts random
 
     @property
     def ndim(self) -> int:

@@ -56,6 +56,8 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
                             + [f"optionally {key} {shape} (the initial {state}, 0 if absent)"
                                for state, key, shape in plan.initial]),
         initial=plan.initial,
+        init_note="".join(f", {p.key} {p.initial}" for p in plan.params
+                            if p.initial and float(p.initial) != 0.0),
         initial_of={state: key for state, key, _ in plan.initial},
         target_doc=", ".join(f"{t.key} {t.shape}" for t in plan.targets),
         output_doc=", ".join(key for key, _ in plan.outputs),

@@ -42,7 +42,9 @@ def build(name: str, options: dict[str, str], sizes: dict[str, int], *, seed="",
             weights[g] = (net.param(f"W_{g}", n, n + d),)
         else:
             weights[g] = (net.param(f"W_x{g}", n, d), net.param(f"W_h{g}", n, n))
-    bias = {g: net.param(f"b_{g}", n) for g in GATES} if biases else {}
+    # the forget gate's bias starts at 1 (Gers et al. 2000; PyTorch users set it so): f ≈ σ(1) keeps the
+    # cell from the first step instead of halving it
+    bias = {g: net.param(f"b_{g}", n, initial=1.0 if g == "f" else None) for g in GATES} if biases else {}
     peep = {g: net.param(f"p_{g}", n) for g in ("f", "i", "o")} if peepholes else {}
     V = net.param("V", k, n)
     c = net.param("c", k) if biases else None

@@ -30,7 +30,8 @@ SIZES = {'m': 3, 'k': 1}
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: w_1 (3, 3), b_1 (), w_2 (4, m), w_3 (m, k)."""
+    """Parameters with the math's shapes: w_1 (3, 3), b_1 (), w_2 (4, m), w_3 (m, k). Weights are N(0,
+    1/fan-in), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -40,7 +41,7 @@ def init_params(seed=0, **sizes):
     rng = np.random.default_rng(seed)
     return {
         "w_1": rng.standard_normal((3, 3)) / np.sqrt(3),
-        "b_1": rng.standard_normal(()),
+        "b_1": np.full((), 0.0),
         "w_2": rng.standard_normal((4, m)) / np.sqrt(m),
         "w_3": rng.standard_normal((m, k)) / np.sqrt(k),
     }

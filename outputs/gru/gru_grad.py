@@ -33,8 +33,9 @@ SIZES = {'n': 3, 'd': 2, 'k': 2}
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n),
-    W_hz (n, n), W_hh (n, n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,)."""
+    """Parameters with the math's shapes: W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n), W_hz (n,
+    n), W_hh (n, n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,). Weights are N(0, 1/fan-
+    in), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -50,11 +51,11 @@ def init_params(seed=0, **sizes):
         "W_hr": rng.standard_normal((n, n)) / np.sqrt(n),
         "W_hz": rng.standard_normal((n, n)) / np.sqrt(n),
         "W_hh": rng.standard_normal((n, n)) / np.sqrt(n),
-        "b_r": rng.standard_normal((n,)),
-        "b_z": rng.standard_normal((n,)),
-        "b_h": rng.standard_normal((n,)),
+        "b_r": np.full((n,), 0.0),
+        "b_z": np.full((n,), 0.0),
+        "b_h": np.full((n,), 0.0),
         "W_hq": rng.standard_normal((k, n)) / np.sqrt(n),
-        "b_q": rng.standard_normal((k,)),
+        "b_q": np.full((k,), 0.0),
     }
 
 

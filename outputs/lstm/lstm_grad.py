@@ -20,7 +20,8 @@ Forward pass (t = 1..T, h_0 given or 0, C_0 given or 0):
     L = Σ[t=1..T] Lₜ
 Options: weights=concat, peepholes=off, biases=on.
 
-Parameters (init_params): W_f (n, d + n), W_i (n, d + n), W_C (n, d + n), W_o (n, d + n), b_f (n,),
+Parameters (init_params): W_f (n, d + n) with columns [hₜ₋₁ | xₜ], W_i (n, d + n) with columns [hₜ₋₁
+    | xₜ], W_C (n, d + n) with columns [hₜ₋₁ | xₜ], W_o (n, d + n) with columns [hₜ₋₁ | xₜ], b_f (n,),
     b_i (n,), b_C (n,), b_o (n,), V (k, n), c (k,)
 Inputs: x (T, B, d), optionally h_0 (B, n) (the initial h, 0 if absent), optionally C_0 (B, n) (the
     initial C, 0 if absent)
@@ -37,8 +38,10 @@ SIZES = {'n': 3, 'd': 2, 'k': 2}
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: W_f (n, d + n), W_i (n, d + n), W_C (n, d + n), W_o
-    (n, d + n), b_f (n,), b_i (n,), b_C (n,), b_o (n,), V (k, n), c (k,)."""
+    """Parameters with the math's shapes: W_f (n, d + n) with columns [hₜ₋₁ | xₜ], W_i (n, d + n) with
+    columns [hₜ₋₁ | xₜ], W_C (n, d + n) with columns [hₜ₋₁ | xₜ], W_o (n, d + n) with columns [hₜ₋₁
+    | xₜ], b_f (n,), b_i (n,), b_C (n,), b_o (n,), V (k, n), c (k,). Weights are N(0, 1/fan-in),
+    biases 0, b_f 1.0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -52,12 +55,12 @@ def init_params(seed=0, **sizes):
         "W_i": rng.standard_normal((n, d + n)) / np.sqrt(d + n),
         "W_C": rng.standard_normal((n, d + n)) / np.sqrt(d + n),
         "W_o": rng.standard_normal((n, d + n)) / np.sqrt(d + n),
-        "b_f": rng.standard_normal((n,)),
-        "b_i": rng.standard_normal((n,)),
-        "b_C": rng.standard_normal((n,)),
-        "b_o": rng.standard_normal((n,)),
+        "b_f": np.full((n,), 1.0),
+        "b_i": np.full((n,), 0.0),
+        "b_C": np.full((n,), 0.0),
+        "b_o": np.full((n,), 0.0),
         "V": rng.standard_normal((k, n)) / np.sqrt(n),
-        "c": rng.standard_normal((k,)),
+        "c": np.full((k,), 0.0),
     }
 
 

@@ -31,7 +31,7 @@ lambda_ = 0.1
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: W1 (n, d), W2 (k, n)."""
+    """Parameters with the math's shapes: W1 (n, d), W2 (k, n). Weights are N(0, 1/fan-in), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")

@@ -26,7 +26,8 @@ SIZES = {'n': 3, 'd': 2}
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: W (n, n), U (n, d), b (n,), V (1, n), d ()."""
+    """Parameters with the math's shapes: W (n, n), U (n, d), b (n,), V (1, n), d (). Weights are N(0,
+    1/fan-in), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -37,9 +38,9 @@ def init_params(seed=0, **sizes):
     return {
         "W": rng.standard_normal((n, n)) / np.sqrt(n),
         "U": rng.standard_normal((n, d_size)) / np.sqrt(d_size),
-        "b": rng.standard_normal((n,)),
+        "b": np.full((n,), 0.0),
         "V": rng.standard_normal((1, n)) / np.sqrt(n),
-        "d": rng.standard_normal(()),
+        "d": np.full((), 0.0),
     }
 
 

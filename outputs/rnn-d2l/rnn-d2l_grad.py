@@ -29,7 +29,8 @@ SIZES = {'n': 3, 'd': 2, 'k': 2}
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: W_hh (n, n), W_hx (n, d), W_qh (k, n)."""
+    """Parameters with the math's shapes: W_hh (n, n), W_hx (n, d), W_qh (k, n). Weights are N(0,
+    1/fan-in), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")

@@ -27,7 +27,8 @@ SIZES = {'n': 3, 'd': 2, 'k': 2}
 
 
 def init_params(seed=0, **sizes):
-    """Random parameters with the math's shapes: W (n, n), U (n, d), b (n,), V (k, n), c (k,)."""
+    """Parameters with the math's shapes: W (n, n), U (n, d), b (n,), V (k, n), c (k,). Weights are
+    N(0, 1/fan-in), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -39,9 +40,9 @@ def init_params(seed=0, **sizes):
     return {
         "W": rng.standard_normal((n, n)) / np.sqrt(n),
         "U": rng.standard_normal((n, d)) / np.sqrt(d),
-        "b": rng.standard_normal((n,)),
+        "b": np.full((n,), 0.0),
         "V": rng.standard_normal((k, n)) / np.sqrt(n),
-        "c": rng.standard_normal((k,)),
+        "c": np.full((k,), 0.0),
     }
 
 
