@@ -47,9 +47,36 @@ class Model:
     open_options: bool = False  # any other setting that is not a size is an option (network(**options))
 
     def build(self, settings: dict[str, str] | None = None) -> Network:
-        """The network with ``settings`` (options and sizes, as strings) applied."""
+        """The network with ``settings`` (options, sizes and constants such as λ, as strings) applied."""
+        settings = dict(settings or {})
+        constants = self._constants(settings)
         options, sizes = self.split(settings)
-        return self.factory(options, sizes)
+        net = self.factory(options, sizes)
+        for name, value in constants.items():
+            if name not in {str(h) for h in net.hypers}:
+                raise DeclarationError(f"{self.ref}: with these options the network has no constant {name!r}")
+            net.set_hyper(name, value)
+        return net
+
+    def _constants(self, settings: dict[str, str]) -> dict[str, float]:
+        """The settings that name one of the network's constants (--set lambda=0.5), taken out of
+        ``settings``: a constant is a positive number, read as a float (never parsed as code)."""
+        unknown = [k for k in settings if k not in self.options and k not in self.sizes]
+        if not unknown:
+            return {}
+        names = {str(sym) for sym in self.factory(dict(self.defaults), dict(self.sizes)).hypers}
+        out = {}
+        for key in unknown:
+            if key in names:
+                text = settings.pop(key)
+                try:
+                    value = float(text)
+                except ValueError:
+                    raise DeclarationError(f"{self.ref}: the constant {key} must be a number, not {text!r}") from None
+                if not (value > 0 and value < float("inf")):
+                    raise DeclarationError(f"{self.ref}: the constant {key} must be a positive number, not {text}")
+                out[key] = value
+        return out
 
     def split(self, settings: dict[str, str] | None) -> tuple[dict[str, str], dict[str, int]]:
         """(options, sizes) with the defaults filled in; a setting neither names is refused."""
@@ -65,8 +92,9 @@ class Model:
             elif self.open_options and key.isidentifier():
                 options[key] = value
             else:
-                known = ", ".join([*self.options, *sizes])
-                raise DeclarationError(f"{self.ref} has no option or size {key!r} (known: {known})")
+                known = ", ".join([*self.options, *sizes, *(str(h) for h in self.factory(
+                    dict(self.defaults), dict(self.sizes)).hypers)])
+                raise DeclarationError(f"{self.ref} has no option, size or constant {key!r} (known: {known})")
         return options, sizes
 
     def without_time(self, settings: dict[str, str]) -> dict[str, str]:

@@ -201,6 +201,11 @@ class Network:
         self.hypers[sym] = sympify(value)
         return sym
 
+    def set_hyper(self, name: str, value: float) -> None:
+        """Give the constant ``name`` another value (it stays a symbol in the derivation)."""
+        sym = next(s for s in self.hypers if s.name == name)
+        self.hypers[sym] = sympify(value)
+
     def _assign(self, target, expr, per_step: bool):
         expr = lowered(expr)
         if not isinstance(expr, MatrixExpr):

@@ -70,7 +70,7 @@ def test_large_T_shows_first_and_last_terms(capsys):
     [
         (["show", "rnn-nope"], "unknown preset 'rnn-nope'"),
         (["show", "rnn-softmax", "--set", "activation=swish"], "activation must be one of"),
-        (["show", "rnn-softmax", "--set", "colour=red"], "no option or size 'colour'"),
+        (["show", "rnn-softmax", "--set", "colour=red"], "no option, size or constant 'colour'"),
         (["show", "rnn-softmax", "--set", "n=zero"], "size n must be a whole number"),
         (["show", "rnn-softmax", "--set", "n=0"], "between 1 and 100000"),
         (["show", "rnn-softmax", "--set", "activation"], "--set takes option=value"),

@@ -113,7 +113,7 @@ def test_a_broken_model_file_is_one_line_and_exit_2(capsys, tmp_path, text, mess
 def test_unknown_models_and_settings_are_refused(capsys, tmp_path):
     path = write(tmp_path, "elman.py", ELMAN.replace('activation="tanh", **options', 'activation="tanh"'))
     code, _, err = run(capsys, "show", str(path), "--set", "colour=red")
-    assert code == 2 and "has no option or size 'colour'" in err
+    assert code == 2 and "has no option, size or constant 'colour'" in err
     code, _, err = run(capsys, "show", str(tmp_path / "missing.py"))
     assert code == 2 and "no such model file" in err
     code, _, err = run(capsys, "show", "rnn-nope")

@@ -111,3 +111,17 @@ def test_biases_start_at_zero_and_the_forget_gate_at_one(tmp_path):
     rnn = module("rnn-softmax", tmp_path)
     q = rnn.init_params()
     assert not q["b"].any() and not q["c"].any() and q["W"].any()
+
+
+def test_a_constant_is_a_setting(tmp_path, capsys):
+    from derive.cli import main
+
+    out = tmp_path / "mlp.py"
+    assert main(["numpy", "mlp-l2", "--set", "lambda=0.5", "-o", str(out)]) == 0
+    assert "lambda_ = 0.5" in out.read_text()
+    assert main(["numpy", "mlp-l2", "--set", "lambda=__import__('os')", "-o", str(out)]) == 2
+    assert "must be a number" in capsys.readouterr().err
+    assert main(["numpy", "mlp-l2", "--set", "l2=off", "--set", "lambda=2", "-o", str(out)]) == 2
+    assert "no constant 'lambda'" in capsys.readouterr().err
+    net = presets.PRESETS["mlp-l2"].build({"lambda": "0.25"})
+    assert [float(v) for v in net.hypers.values()] == [0.25]
