@@ -386,7 +386,7 @@ class Derivation:
         """The pairs a reader is shown: all of them up to ``full``, else the first ``head``, None
         (the elided middle) and the last ``tail`` — found without listing the rest, so that
         showing T = 100 000 costs what T = 10 does."""
-        if self.bptt_count(steps) <= full:
+        if self.bptt_count(steps) <= max(full, head + tail + 1):  # never "1 more term" for one term
             return list(self.bptt_pairs(steps))
         first = list(itertools.islice(self.bptt_pairs(steps), head))
         last = [(steps, kk) for kk in range(steps - tail + 1, steps + 1)]  # the last row is t = T in both sums

@@ -109,6 +109,23 @@ class Document:
             s.show(legend)
         return s
 
+    def _fused_names(self, argument) -> dict[str, str]:
+        """z, p and y of a fused rule's sentence in the model's own symbols: the argument z, the
+        prediction p = f(z) and the target y of the loss that reads p (y_pred and y_gt, not p and y)."""
+        from derive.nodes import LOSSES
+
+        p = y = None
+        for a in self.net.assignments:
+            for node in _walk(a.expr):
+                if isinstance(node, LOSSES) and len(node.args) >= 2:
+                    prediction = node.args[0]
+                    defined = next((b.expr for b in self.net.assignments if b.target == prediction), prediction)
+                    if any(x == argument for x in _walk(defined)):
+                        p, y = prediction, node.args[1]
+        if p is None:
+            return {"z": "z", "p": "p", "y": "y"}
+        return {"z": self.p.doprint(argument), "p": self.p.doprint(p), "y": self.p.doprint(y)}
+
     def _derivative_legend(self) -> list[str]:
         """f'(x) for every activation the network uses, in the form the rule table gives it
         (from x and the forward result f(x))."""
@@ -145,8 +162,10 @@ class Document:
             fused = [c for c in adj.terms if c.chain is not None]
             lhs = self.d.lhs(a.target)
             lines = []
-            if not adj.is_constant:
-                lines += self.eq(lhs, self._chain(adj))
+            chain = None if adj.is_constant else self._chain(adj)
+            if chain is not None and self.p.doprint(chain) != self.p.doprint(lhs):  # read by the objective
+                # alone, the chain rule would write ∂L/∂y = ∂L/∂y: nothing to show
+                lines += self.eq(lhs, chain)
                 if fused:
                     lines += self.eq("", self.d.as_layout(fused[0].chain))
             for j, eq in enumerate(self.d.adjoint_equations(a.name)):
@@ -155,7 +174,8 @@ class Document:
             rules = sorted({rule_phrase(self.lang, r) for c in adj.terms for r in c.rules[:1]})
             text = self.say("adjoint_of", var=self.m(a.target), rules=", ".join(rules) or "—")
             if fused:
-                text += " " + self.say("fused", why=self.say(FUSED_PHRASES[fused[0].rules[:2]]))
+                names = self._fused_names(a.target)
+                text += " " + self.say("fused", why=self.say(FUSED_PHRASES[fused[0].rules[:2]], **names))
             s.say(text)
             s.show(lines)
         return s
@@ -201,7 +221,7 @@ class Document:
 
     def gradients(self) -> Section:
         s = Section(self.say("gradients_title"))
-        s.say(self.say("gradients_intro"))
+        s.say(self.say("gradients_intro" if self.net.sequential else "gradients_intro_static"))
         lines = []
         for p in self.net.params:
             chain = self.d.as_layout(self.d.gradient_expr(p.name), p)

@@ -157,7 +157,7 @@ class UnicodePrinter(StrPrinter):
     # ---------------------------------------------------------------- scalars and relations
 
     def _print_Rational(self, expr):
-        return f"{expr.p}/{expr.q}"
+        return f"{expr.p}/{expr.q}".replace("-", "−")  # the minus sign, as every other one here
 
     def _print_StrictLessThan(self, expr):
         return f"{self._print(expr.lhs)} < {self._print(expr.rhs)}"
@@ -173,7 +173,7 @@ class UnicodePrinter(StrPrinter):
     def _scalar(self, coeff) -> str:
         if isinstance(coeff, Rational) and not isinstance(coeff, Integer):
             return f"({self._print(coeff)})"
-        text = self._print(coeff)
+        text = self._print(coeff).replace("-", "−")  # −1/T: SymPy's scalar printing writes a hyphen
         return text if text.replace("−", "").isalnum() else f"({text})"
 
     def _factor(self, expr, hadamard=False, transpose=False) -> str:

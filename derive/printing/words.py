@@ -72,6 +72,8 @@ PHRASES = {
         "gradients_title": "The gradients",
         "gradients_intro": "Each parameter collects one term for every step at which it is used; the second "
                            "line writes the adjoints out:",
+        "gradients_intro_static": "Each parameter's derivative collects one term for every use of it; the second "
+                                  "line writes the adjoints out:",
         "kronecker": r"A matrix parameter's derivative is the row of $\partial L/\partial W$ over its entries in "
                      r"row-major order, and $(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ is the Jacobian of "
                      r"$W\mathbf{u}$ with respect to those entries.",
@@ -88,7 +90,9 @@ PHRASES = {
                      r"the output gradient over those positions, not the output gradient itself:",
         "jacobians_title": "Jacobians between steps",
         "jacobians_intro": r"One step of the recurrence, and a chain of them; the product runs over decreasing "
-                           r"$<<index>>$ from left to right, the only order in which it is conformable and right:",
+                           r"$<<index>>$ from left to right, as the chain rule puts the later step's Jacobian on the "
+                           r"left (every factor is square, so the other order would conform too, but it is "
+                           r"another matrix):",
         "product_example": r"For example, from $t = 1$ to $t = 3$:",
         "direct_path": r"With several states, the product for <<state>> is the direct path alone, through "
                        r"<<state>>'s own steps; the paths through the other states add to the full Jacobian. "
@@ -102,9 +106,9 @@ PHRASES = {
         "more_terms": r"<<count>> more terms",
         "bptt_equal": r"Grouping the terms by $k$ gives the recurrence form above, because the sum over "
                       r"$t \ge k$ is the adjoint of $\mathbf{h}_k$:",
-        "fused_softmax_ce": r"$(\operatorname{diag}(\hat{y}) - \hat{y}\hat{y}^{\top})(-y \oslash \hat{y}) = "
-                            r"\hat{y} - y$, because $\mathbf{1}^{\top} y = 1$",
-        "fused_sigmoid_bce": r"$\sigma'(z) = p(1 - p)$ cancels the denominators, leaving $p - y$",
+        "fused_softmax_ce": r"$(\operatorname{diag}(<<p>>) - <<p>> <<p>>^{\top})(-<<y>> \oslash <<p>>) = "
+                            r"<<p>> - <<y>>$, because $\mathbf{1}^{\top} <<y>> = 1$",
+        "fused_sigmoid_bce": r"$\sigma'(<<z>>) = <<p>>(1 - <<p>>)$ cancels the denominators, leaving $<<p>> - <<y>>$",
         "analysis_title": "Vanishing and exploding gradients",
         "analysis_jacobians": r"The one-step Jacobians, and their product from step $k$ to step $t$ "
                               r"(numerator layout):",
@@ -168,6 +172,7 @@ PHRASES = {
         "closed_form": r"展开后，每一步 $s \ge t$ 的损失经过其间各步的雅可比矩阵到达 $\mathbf{h}_t$：",
         "gradients_title": "梯度",
         "gradients_intro": "每个参数在用到它的每一步贡献一项；第二行把伴随变量展开：",
+        "gradients_intro_static": "每个参数的导数对它的每一次使用贡献一项；第二行把伴随变量展开：",
         "kronecker": r"矩阵参数的导数是 $\partial L/\partial W$ 按行优先排成的行向量，"
                      r"$(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ 是 $W\mathbf{u}$ 对这些元素的雅可比矩阵。",
         "conv_title": "逐元素展开卷积",
@@ -180,7 +185,9 @@ PHRASES = {
         "conv_too_large": r"输出有 <<count>> 个，不再逐元素写出求和（本文档在输出不超过 <<limit>> 个时逐元素展开）。",
         "conv_bias": r"偏置被同一通道的所有位置共享，所以它的导数是输出梯度在这些位置上的和，而不是输出梯度本身：",
         "jacobians_title": "时间步之间的雅可比矩阵",
-        "jacobians_intro": r"递推的一步及其连乘；乘积从左到右按 $<<index>>$ 递减排列，这是唯一维数相容且正确的顺序：",
+        "jacobians_intro": r"递推的一步及其连乘；乘积从左到右按 $<<index>>$ 递减排列，"
+                           r"因为链式法则把后一步的雅可比矩阵放在左边"
+                           r"（各因子都是方阵，反过来的顺序维数也相容，但得到的是另一个矩阵）：",
         "product_example": r"例如从 $t = 1$ 到 $t = 3$：",
         "direct_path": r"有多个状态时，<<state>> 的连乘只是直接路径，即只经过 <<state>> 自身的各步；"
                        r"经过其他状态的路径还要加到完整的雅可比矩阵上。若每一步都有 <<gate>> $= 1$"
@@ -191,9 +198,9 @@ PHRASES = {
         "bptt_terms": r"$T = <<steps>>$ 时 <<theta>> 的各项：",
         "more_terms": r"另有 <<count>> 项",
         "bptt_equal": r"按 $k$ 合并各项即得上面的递推形式，因为对 $t \ge k$ 的求和正是 $\mathbf{h}_k$ 的伴随变量：",
-        "fused_softmax_ce": r"$(\operatorname{diag}(\hat{y}) - \hat{y}\hat{y}^{\top})(-y \oslash \hat{y}) = "
-                            r"\hat{y} - y$，因为 $\mathbf{1}^{\top} y = 1$",
-        "fused_sigmoid_bce": r"$\sigma'(z) = p(1 - p)$ 与分母相消，得 $p - y$",
+        "fused_softmax_ce": r"$(\operatorname{diag}(<<p>>) - <<p>> <<p>>^{\top})(-<<y>> \oslash <<p>>) = "
+                            r"<<p>> - <<y>>$，因为 $\mathbf{1}^{\top} <<y>> = 1$",
+        "fused_sigmoid_bce": r"$\sigma'(<<z>>) = <<p>>(1 - <<p>>)$ 与分母相消，得 $<<p>> - <<y>>$",
         "analysis_title": "梯度消失与梯度爆炸",
         "analysis_jacobians": r"单步雅可比矩阵，以及从第 $k$ 步到第 $t$ 步的乘积（分子布局）：",
         "analysis_bound": r"谱范数满足次乘性，且 $\lVert\operatorname{diag}(v)\rVert_2 = \max_i |v_i|$，"
