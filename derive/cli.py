@@ -140,11 +140,10 @@ def latex(model, output, steps, layout, lang, pairs, analysis, weights):
         plot = path.with_name(f"{path.stem}-analysis.png")
         extra = [analysis_section(result, lang, plot.name)]
     document = latex_document(derive(net, layout), _steps(net, settings), lang, extra)
-    if plot is not None:
-        _write(plot, png(result.numbers, _plot_title(resolved, settings, result)))
-        click.echo(f"wrote {plot}")
-    _write(path, document)
-    click.echo(f"wrote {path}")
+    files = {path: document} if plot is None else {plot: png(result.numbers, _plot_title(resolved, settings, result)),
+                                                   path: document}
+    for written in _write_all(files):  # the plot and its document, or neither
+        click.echo(f"wrote {written}")
 
 
 def _plot_title(model, settings, result) -> str:
@@ -301,8 +300,11 @@ def analyze(model, weights, seed, scale, steps, pairs, folder, as_json):
 def _write_all(files: dict) -> list[Path]:
     """Write every file or none: one that fails removes those written before it."""
     for path in files:
-        if Path(path).is_dir():
-            raise UsageProblem(f"cannot write {path}: it is a directory")
+        try:
+            if Path(path).is_dir():
+                raise UsageProblem(f"cannot write {path}: it is a directory")
+        except OSError as err:  # a name too long
+            raise UsageProblem(f"cannot write {str(path)!r}: {err.strerror or err}") from None
     written = []
     try:
         for path, content in files.items():

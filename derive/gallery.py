@@ -62,9 +62,11 @@ def build_gallery(folder: Path, pdf: bool = True):
     All or nothing: everything is made in a staging folder beside ``folder`` first (a full disk
     or an error leaves ``folder`` as it was), then moved into place file by file."""
     folder = Path(folder)
+    created = not folder.exists()
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.build-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        # inside OUT, so that the moves stay on its file system (OUT may be a mount or a link)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".build-"))
     except OSError as err:
         raise OutputError(f"cannot write {folder}: {err.strerror or err}") from None
     try:
@@ -87,10 +89,12 @@ def build_gallery(folder: Path, pdf: bool = True):
         for relative in made:
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / relative, folder / relative)
-    except OutputError:
-        raise
     except OSError as err:
-        raise OutputError(f"cannot write {folder}: {err.strerror or err}") from None
-    finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(folder.iterdir()):
+            folder.rmdir()  # nothing of ours is left
+        if isinstance(err, OutputError):
+            raise
+        raise OutputError(f"cannot write {folder}: {err.strerror or err}") from None
+    shutil.rmtree(staging, ignore_errors=True)
     yield from lines

@@ -123,8 +123,9 @@ class Document:
                     if any(x == argument for x in _walk(defined)):
                         p, y = prediction, node.args[1]
         if p is None:
-            return {"z": "z", "p": "p", "y": "y"}
-        return {"z": self.p.doprint(argument), "p": self.p.doprint(p), "y": self.p.doprint(y)}
+            return {"z": "z", "p": "p", "pt": r"p^{\top}", "y": "y"}
+        return {"z": self.p.doprint(argument), "p": self.p.doprint(p), "pt": self.p.doprint(transpose(p)),
+                "y": self.p.doprint(y)}
 
     def _derivative_legend(self) -> list[str]:
         """f'(x) for every activation the network uses, in the form the rule table gives it

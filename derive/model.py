@@ -10,6 +10,7 @@ source.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,28 +54,30 @@ class Model:
         options, sizes = self.split(settings)
         net = self.factory(options, sizes)
         for name, value in constants.items():
-            if name not in {str(h) for h in net.hypers}:
-                raise DeclarationError(f"{self.ref}: with these options the network has no constant {name!r}")
             net.set_hyper(name, value)
         return net
 
     def _constants(self, settings: dict[str, str]) -> dict[str, float]:
         """The settings that name one of the network's constants (--set lambda=0.5), taken out of
-        ``settings``: a constant is a positive number, read as a float (never parsed as code)."""
+        ``settings``: a finite number, read as a float (never parsed as code). Which constants there
+        are depends on the options set beside them (λ exists only with l2=on)."""
         unknown = [k for k in settings if k not in self.options and k not in self.sizes]
         if not unknown:
             return {}
-        names = {str(sym) for sym in self.factory(dict(self.defaults), dict(self.sizes)).hypers}
+        options, sizes = self.split({k: v for k, v in settings.items() if k not in unknown})
+        names = {str(sym) for sym in self.factory(options, sizes).hypers}
         out = {}
         for key in unknown:
+            if key not in names and key in {str(h) for h in self.factory(dict(self.defaults), dict(self.sizes)).hypers}:
+                raise DeclarationError(f"{self.ref}: with these options the network has no constant {key!r}")
             if key in names:
                 text = settings.pop(key)
                 try:
                     value = float(text)
                 except ValueError:
                     raise DeclarationError(f"{self.ref}: the constant {key} must be a number, not {text!r}") from None
-                if not (value > 0 and value < float("inf")):
-                    raise DeclarationError(f"{self.ref}: the constant {key} must be a positive number, not {text}")
+                if not math.isfinite(value):
+                    raise DeclarationError(f"{self.ref}: the constant {key} must be a finite number, not {text}")
                 out[key] = value
         return out
 

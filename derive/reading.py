@@ -38,6 +38,7 @@ def read_text(path: Path | str, limit: int) -> str:
     if size > limit:
         raise ReadError(f"larger than {limit} bytes")
     try:
-        return b"".join(chunks).decode("utf-8")
+        text = b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError:
         raise ReadError("not UTF-8 text") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # a file saved on Windows reads as any other

@@ -270,3 +270,31 @@ def test_generated_modules_refuse_what_would_compute_garbage():
                                                    {"y_gt": np.full((2,), label)}), "other than 0 and 1")
     loss, _ = binary.gradients(p, {"x": rng.normal(size=(3, 2, 2))}, {"y_gt": np.array([0.0, 1.0])})
     assert np.isfinite(loss)
+
+
+
+def test_from_a_second_reader(tmp_path, capsys):
+    """CRLF files read as any other; build into a folder on another file system (a link);
+    a generated module refuses keys it does not read and gradients without targets."""
+    import os
+    from pathlib import Path
+
+    from derive.cli import main
+
+    problem = tmp_path / "crlf.md"
+    source = Path(__file__).resolve().parents[1] / "examples" / "problems" / "lstm.md"
+    problem.write_bytes(source.read_bytes().replace(b"\n", b"\r\n"))
+    assert main(["show", str(problem)]) == 0
+    capsys.readouterr()
+    target = tmp_path / "real"
+    target.mkdir()
+    (tmp_path / "link").symlink_to(target)
+    assert main(["build", "--out", str(tmp_path / "link"), "--no-pdf"]) == 0
+    assert (target / "lstm" / "lstm.txt").exists() and not [p for p in os.listdir(target) if p.startswith(".")]
+    rnn = _module("rnn-softmax")
+    p = rnn.init_params()
+    import numpy as np
+
+    x = np.zeros((3, 2, 2))
+    _fails(lambda: rnn.forward(p, {"x": x, "h0": np.zeros((2, 3))}), "'h0', which this model does not read")
+    _fails(lambda: rnn.gradients(p, {"x": x}, None), "needs the targets")

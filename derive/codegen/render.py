@@ -27,7 +27,8 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
                    if y.kind == "onehot" and re.search(rf"\b{positions[y.name]}\b", code)]
     code += " ".join(index for _, index in label_index)
     # _validate's checks, which every module makes
-    checks = " _as_float( _expect_shape( _expect_finite_result(" + (" _expect_target(" if plan.targets else "")
+    checks = " _as_float( _expect_shape( _expect_keys( _expect_finite_result("
+    checks += " _expect_target(" if plan.targets else ""
     helpers = _helpers_called(code + checks)
     forward_allocs = [a for seg in plan.forward for a in getattr(seg, "alloc", [])]
     backward_allocs = [a for seg in plan.backward for a in getattr(seg, "alloc", [])]
@@ -46,8 +47,9 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         numpy_command=commands[0] if commands else f"derive numpy {net.name}",
         show_command=commands[1] if commands else f"derive show {net.name}",
         sequential=plan.sequential,
-        initial_doc=", ".join(f"{s.name}_0 given or 0" if s.direction == "forward" else f"{s.name}_(T+1) = 0"
-                              for s in net.states),
+        initial_doc=", ".join([f"{plan.keys.get(state, state)}_0 = inputs['{key}'] or 0"
+                               for state, key, _ in plan.initial]
+                              + [f"{s.name}_(T+1) = 0" for s in net.states if s.direction != "forward"]),
         forward_doc=forward_doc,
         notes=[*([f"Options: {', '.join(f'{k}={v}' for k, v in net.options.items())}."] if net.options else []),
                *(notes or [])],
@@ -56,6 +58,9 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
                             + [f"optionally {key} {shape} (the initial {state}, 0 if absent)"
                                for state, key, shape in plan.initial]),
         initial=plan.initial,
+        param_keys=_listed([p.key for p in plan.params]),
+        input_keys=_listed([x.key for x in plan.inputs] + [key for _, key, _ in plan.initial]),
+        target_keys=_listed([t.key for t in plan.targets]),
         init_note="".join(f", {p.key} {p.initial}" for p in plan.params
                             if p.initial and float(p.initial) != 0.0),
         initial_of={state: key for state, key, _ in plan.initial},
@@ -85,6 +90,14 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         decorator='@np.errstate(over="ignore")\n' if re.search(r"\b_sigmoid\(", code) else "",
     )
     return templates.environment("numpy").get_template("module.py.j2").render(**context)
+
+
+def _listed(keys: list[str]) -> str:
+    """A list of string keys as code, wrapped to stay within a line's width."""
+    text = "[" + ", ".join(f'"{k}"' for k in keys) + "]"
+    if len(text) <= 70:
+        return text
+    return "[\n        " + ",\n        ".join(f'"{k}"' for k in keys) + ",\n    ]"
 
 
 def _helpers_called(code: str) -> list[str]:

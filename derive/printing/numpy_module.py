@@ -68,6 +68,14 @@ HELPERS = {
         "        raise ValueError(f\"{kind}[{key!r}] has {a.ndim} axes (shape {a.shape}); expected {ndim}\")\n"
         "    return a\n"
     ),
+    "_expect_keys": (
+        "def _expect_keys(arrays, kind, known):\n"
+        '    """ValueError for a key the model does not read (c_0 for C_0, h0 for h_0): it would be ignored."""\n'
+        "    extra = sorted(set(arrays) - set(known))\n"
+        "    if extra:\n"
+        "        raise ValueError(f\"{kind} has {extra[0]!r}, which this model does not read (it reads \"\n"
+        "                         f\"{', '.join(known)})\")\n"
+    ),
     "_expect_shape": (
         "def _expect_shape(kind, key, a, shape):\n"
         '    """ValueError naming the argument when it does not have the math\'s shape."""\n'
@@ -88,7 +96,7 @@ HELPERS = {
         "            raise ValueError(f\"targets[{key!r}] is {y.dtype}; it holds integer classes\")\n"
         "        if y.size and (y.min() < 0 or y.max() >= classes):\n"
         "            raise ValueError(f\"targets[{key!r}] holds a class outside [0, {classes})\")\n"
-        "    elif y.dtype.kind not in \"iuf\" or (y.dtype.kind == \"f\" and y.dtype not in (np.float32, np.float64)):\n"
+        "    elif y.dtype.kind not in \"biuf\" or (y.dtype.kind == \"f\" and y.dtype not in (np.float32, np.float64)):\n"
         "        raise ValueError(f\"targets[{key!r}] is {y.dtype}; it holds real numbers\")\n"
         "    elif kind == \"binary\" and not np.isin(y, (0, 1)).all():\n"
         "        raise ValueError(f\"targets[{key!r}] holds a label other than 0 and 1\")\n"

@@ -106,7 +106,7 @@ PHRASES = {
         "more_terms": r"<<count>> more terms",
         "bptt_equal": r"Grouping the terms by $k$ gives the recurrence form above, because the sum over "
                       r"$t \ge k$ is the adjoint of $\mathbf{h}_k$:",
-        "fused_softmax_ce": r"$(\operatorname{diag}(<<p>>) - <<p>> <<p>>^{\top})(-<<y>> \oslash <<p>>) = "
+        "fused_softmax_ce": r"$(\operatorname{diag}(<<p>>) - <<p>> <<pt>>)(-<<y>> \oslash <<p>>) = "
                             r"<<p>> - <<y>>$, because $\mathbf{1}^{\top} <<y>> = 1$",
         "fused_sigmoid_bce": r"$\sigma'(<<z>>) = <<p>>(1 - <<p>>)$ cancels the denominators, leaving $<<p>> - <<y>>$",
         "analysis_title": "Vanishing and exploding gradients",
@@ -198,7 +198,7 @@ PHRASES = {
         "bptt_terms": r"$T = <<steps>>$ 时 <<theta>> 的各项：",
         "more_terms": r"另有 <<count>> 项",
         "bptt_equal": r"按 $k$ 合并各项即得上面的递推形式，因为对 $t \ge k$ 的求和正是 $\mathbf{h}_k$ 的伴随变量：",
-        "fused_softmax_ce": r"$(\operatorname{diag}(<<p>>) - <<p>> <<p>>^{\top})(-<<y>> \oslash <<p>>) = "
+        "fused_softmax_ce": r"$(\operatorname{diag}(<<p>>) - <<p>> <<pt>>)(-<<y>> \oslash <<p>>) = "
                             r"<<p>> - <<y>>$，因为 $\mathbf{1}^{\top} <<y>> = 1$",
         "fused_sigmoid_bce": r"$\sigma'(<<z>>) = <<p>>(1 - <<p>>)$ 与分母相消，得 $<<p>> - <<y>>$",
         "analysis_title": "梯度消失与梯度爆炸",

@@ -31,7 +31,7 @@ SIZES = {'m': 3, 'k': 1}
 
 def init_params(seed=0, **sizes):
     """Parameters with the math's shapes: w_1 (3, 3), b_1 (), w_2 (4, m), w_3 (m, k). Weights are N(0,
-    1/fan-in), biases 0."""
+    1/columns), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -51,6 +51,8 @@ def _validate(params, inputs, targets):
     """ValueError naming the argument, before any arithmetic, unless every array has the math's
     shape and a float dtype and every label its kind (NaN and inf are found from the result:
     scanning every input costs a small model a seventh of its time)."""
+    _expect_keys(params, "params", ["w_1", "b_1", "w_2", "w_3"])
+    _expect_keys(inputs, "inputs", ["z_0"])
     w_1 = _as_float(params, "params", "w_1", 2)
     b_1 = _as_float(params, "params", "b_1", 0)
     w_2 = _as_float(params, "params", "w_2", 2)
@@ -67,7 +69,9 @@ def _validate(params, inputs, targets):
     _expect_shape("params", "w_3", w_3, (m, k))
     _expect_shape("inputs", "z_0", z_0, (B, 16))
     if targets is not None:
+        _expect_keys(targets, "targets", ["y"])
         _expect_target(targets, "y", "real", (B, k))
+
 
 
 def forward(params, inputs, check_finite=True):
@@ -105,6 +109,8 @@ def forward(params, inputs, check_finite=True):
 
 def gradients(params, inputs, targets, check_finite=True):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+    if targets is None:
+        raise ValueError("gradients needs the targets (a dict, as forward needs none)")
     _validate(params, inputs, targets)
     z_0 = np.asarray(inputs["z_0"])
     dtype = z_0.dtype if z_0.dtype.kind == "f" else np.float64
@@ -174,6 +180,14 @@ def _as_float(arrays, kind, key, ndim):
     return a
 
 
+def _expect_keys(arrays, kind, known):
+    """ValueError for a key the model does not read (c_0 for C_0, h0 for h_0): it would be ignored."""
+    extra = sorted(set(arrays) - set(known))
+    if extra:
+        raise ValueError(f"{kind} has {extra[0]!r}, which this model does not read (it reads "
+                         f"{', '.join(known)})")
+
+
 def _expect_shape(kind, key, a, shape):
     """ValueError naming the argument when it does not have the math's shape."""
     if a.shape != shape:
@@ -193,7 +207,7 @@ def _expect_target(targets, key, kind, shape, classes=None):
             raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
         if y.size and (y.min() < 0 or y.max() >= classes):
             raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
-    elif y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+    elif y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
         raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
     elif kind == "binary" and not np.isin(y, (0, 1)).all():
         raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")

@@ -3,7 +3,7 @@
 Regenerate rather than edit. Every line below comes from the derivation that
 `derive show gru` prints; the comment above a line names its equation.
 
-Forward pass (t = 1..T, h_0 given or 0):
+Forward pass (t = 1..T, h_0 = inputs['h_0'] or 0):
     a_rₜ = W_xr xₜ + W_hr hₜ₋₁ + b_r
     rₜ = σ(a_rₜ)
     a_zₜ = W_xz xₜ + W_hz hₜ₋₁ + b_z
@@ -34,8 +34,8 @@ SIZES = {'n': 3, 'd': 2, 'k': 2}
 
 def init_params(seed=0, **sizes):
     """Parameters with the math's shapes: W_xr (n, d), W_xz (n, d), W_xh (n, d), W_hr (n, n), W_hz (n,
-    n), W_hh (n, n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,). Weights are N(0, 1/fan-
-    in), biases 0."""
+    n), W_hh (n, n), b_r (n,), b_z (n,), b_h (n,), W_hq (k, n), b_q (k,). Weights are N(0,
+    1/columns), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -63,6 +63,20 @@ def _validate(params, inputs, targets):
     """ValueError naming the argument, before any arithmetic, unless every array has the math's
     shape and a float dtype and every label its kind (NaN and inf are found from the result:
     scanning every input costs a small model a seventh of its time)."""
+    _expect_keys(params, "params", [
+        "W_xr",
+        "W_xz",
+        "W_xh",
+        "W_hr",
+        "W_hz",
+        "W_hh",
+        "b_r",
+        "b_z",
+        "b_h",
+        "W_hq",
+        "b_q",
+    ])
+    _expect_keys(inputs, "inputs", ["x", "h_0"])
     W_xr = _as_float(params, "params", "W_xr", 2)
     W_xz = _as_float(params, "params", "W_xz", 2)
     W_xh = _as_float(params, "params", "W_xh", 2)
@@ -96,7 +110,9 @@ def _validate(params, inputs, targets):
     if "h_0" in inputs:
         _expect_shape("inputs", "h_0", _as_float(inputs, "inputs", "h_0", 2), (B, n))
     if targets is not None:
+        _expect_keys(targets, "targets", ["y"])
         _expect_target(targets, "y", "onehot", (T, B), k)
+
 
 
 @np.errstate(over="ignore")
@@ -182,6 +198,8 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter;
     with return_states, (loss, grads, states): states holds the last step's h under the
     keys the next chunk's inputs take (h_0), for truncated BPTT."""
+    if targets is None:
+        raise ValueError("gradients needs the targets (a dict, as forward needs none)")
     _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
@@ -397,6 +415,14 @@ def _as_float(arrays, kind, key, ndim):
     return a
 
 
+def _expect_keys(arrays, kind, known):
+    """ValueError for a key the model does not read (c_0 for C_0, h0 for h_0): it would be ignored."""
+    extra = sorted(set(arrays) - set(known))
+    if extra:
+        raise ValueError(f"{kind} has {extra[0]!r}, which this model does not read (it reads "
+                         f"{', '.join(known)})")
+
+
 def _expect_shape(kind, key, a, shape):
     """ValueError naming the argument when it does not have the math's shape."""
     if a.shape != shape:
@@ -416,7 +442,7 @@ def _expect_target(targets, key, kind, shape, classes=None):
             raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
         if y.size and (y.min() < 0 or y.max() >= classes):
             raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
-    elif y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+    elif y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
         raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
     elif kind == "binary" and not np.isin(y, (0, 1)).all():
         raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")

@@ -31,7 +31,7 @@ lambda_ = 0.1
 
 
 def init_params(seed=0, **sizes):
-    """Parameters with the math's shapes: W1 (n, d), W2 (k, n). Weights are N(0, 1/fan-in), biases 0."""
+    """Parameters with the math's shapes: W1 (n, d), W2 (k, n). Weights are N(0, 1/columns), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -50,6 +50,8 @@ def _validate(params, inputs, targets):
     """ValueError naming the argument, before any arithmetic, unless every array has the math's
     shape and a float dtype and every label its kind (NaN and inf are found from the result:
     scanning every input costs a small model a seventh of its time)."""
+    _expect_keys(params, "params", ["W1", "W2"])
+    _expect_keys(inputs, "inputs", ["x"])
     W1 = _as_float(params, "params", "W1", 2)
     W2 = _as_float(params, "params", "W2", 2)
     x = _as_float(inputs, "inputs", "x", 2)
@@ -63,7 +65,9 @@ def _validate(params, inputs, targets):
     _expect_shape("params", "W2", W2, (k, n))
     _expect_shape("inputs", "x", x, (B, d))
     if targets is not None:
+        _expect_keys(targets, "targets", ["y"])
         _expect_target(targets, "y", "onehot", (B,), k)
+
 
 
 def forward(params, inputs, check_finite=True):
@@ -94,6 +98,8 @@ def forward(params, inputs, check_finite=True):
 
 def gradients(params, inputs, targets, check_finite=True):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+    if targets is None:
+        raise ValueError("gradients needs the targets (a dict, as forward needs none)")
     _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
@@ -157,6 +163,14 @@ def _as_float(arrays, kind, key, ndim):
     return a
 
 
+def _expect_keys(arrays, kind, known):
+    """ValueError for a key the model does not read (c_0 for C_0, h0 for h_0): it would be ignored."""
+    extra = sorted(set(arrays) - set(known))
+    if extra:
+        raise ValueError(f"{kind} has {extra[0]!r}, which this model does not read (it reads "
+                         f"{', '.join(known)})")
+
+
 def _expect_shape(kind, key, a, shape):
     """ValueError naming the argument when it does not have the math's shape."""
     if a.shape != shape:
@@ -176,7 +190,7 @@ def _expect_target(targets, key, kind, shape, classes=None):
             raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
         if y.size and (y.min() < 0 or y.max() >= classes):
             raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
-    elif y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+    elif y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
         raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
     elif kind == "binary" and not np.isin(y, (0, 1)).all():
         raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")

@@ -3,7 +3,7 @@
 Regenerate rather than edit. Every line below comes from the derivation that
 `derive show rnn-d2l` prints; the comment above a line names its equation.
 
-Forward pass (t = 1..T, h_0 given or 0):
+Forward pass (t = 1..T, h_0 = inputs['h_0'] or 0):
     aₜ = W_hx xₜ + W_hh hₜ₋₁
     hₜ = tanh(aₜ)
     oₜ = W_qh hₜ
@@ -30,7 +30,7 @@ SIZES = {'n': 3, 'd': 2, 'k': 2}
 
 def init_params(seed=0, **sizes):
     """Parameters with the math's shapes: W_hh (n, n), W_hx (n, d), W_qh (k, n). Weights are N(0,
-    1/fan-in), biases 0."""
+    1/columns), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
@@ -50,6 +50,8 @@ def _validate(params, inputs, targets):
     """ValueError naming the argument, before any arithmetic, unless every array has the math's
     shape and a float dtype and every label its kind (NaN and inf are found from the result:
     scanning every input costs a small model a seventh of its time)."""
+    _expect_keys(params, "params", ["W_hh", "W_hx", "W_qh"])
+    _expect_keys(inputs, "inputs", ["x", "h_0"])
     W_hh = _as_float(params, "params", "W_hh", 2)
     W_hx = _as_float(params, "params", "W_hx", 2)
     W_qh = _as_float(params, "params", "W_qh", 2)
@@ -67,7 +69,9 @@ def _validate(params, inputs, targets):
     if "h_0" in inputs:
         _expect_shape("inputs", "h_0", _as_float(inputs, "inputs", "h_0", 2), (B, n))
     if targets is not None:
+        _expect_keys(targets, "targets", ["y"])
         _expect_target(targets, "y", "onehot", (T, B), k)
+
 
 
 def forward(params, inputs, check_finite=True):
@@ -112,6 +116,8 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter;
     with return_states, (loss, grads, states): states holds the last step's h under the
     keys the next chunk's inputs take (h_0), for truncated BPTT."""
+    if targets is None:
+        raise ValueError("gradients needs the targets (a dict, as forward needs none)")
     _validate(params, inputs, targets)
     x = np.asarray(inputs["x"])
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
@@ -213,6 +219,14 @@ def _as_float(arrays, kind, key, ndim):
     return a
 
 
+def _expect_keys(arrays, kind, known):
+    """ValueError for a key the model does not read (c_0 for C_0, h0 for h_0): it would be ignored."""
+    extra = sorted(set(arrays) - set(known))
+    if extra:
+        raise ValueError(f"{kind} has {extra[0]!r}, which this model does not read (it reads "
+                         f"{', '.join(known)})")
+
+
 def _expect_shape(kind, key, a, shape):
     """ValueError naming the argument when it does not have the math's shape."""
     if a.shape != shape:
@@ -232,7 +246,7 @@ def _expect_target(targets, key, kind, shape, classes=None):
             raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
         if y.size and (y.min() < 0 or y.max() >= classes):
             raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
-    elif y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+    elif y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
         raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
     elif kind == "binary" and not np.isin(y, (0, 1)).all():
         raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")
