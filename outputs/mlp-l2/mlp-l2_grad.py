@@ -190,7 +190,8 @@ def _expect_target(targets, key, kind, shape, classes=None):
             raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds integer classes")
         if y.size and (y.min() < 0 or y.max() >= classes):
             raise ValueError(f"targets[{key!r}] holds a class outside [0, {classes})")
-    elif y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and y.dtype not in (np.float32, np.float64)):
+    elif y.dtype.kind not in "biuf" or (y.dtype.kind == "f"
+                                         and y.dtype not in (np.float32, np.float64)):
         raise ValueError(f"targets[{key!r}] is {y.dtype}; it holds real numbers")
     elif kind == "binary" and not np.isin(y, (0, 1)).all():
         raise ValueError(f"targets[{key!r}] holds a label other than 0 and 1")
