@@ -17,7 +17,7 @@ from derive.latex_conv import MAX_EXPANDED_OUTPUTS, conv_expansions
 from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeSum, TimeSym, k, t
 from derive.printing import latex_layout
 from derive.printing.latex import LatexPrinter
-from derive.printing.words import FUSED_PHRASES, phrase, rule_phrase
+from derive.printing.words import FUSED_PHRASES, phrase, rule_phrase, shown_rules
 
 # An unrolled double sum longer than this shows its first and last terms with \cdots.
 HEAD_TERMS, TAIL_TERMS = 3, 2
@@ -172,7 +172,7 @@ class Document:
             for j, eq in enumerate(self.d.adjoint_equations(a.name)):
                 shown = "" if (lines and j == 0 and eq.lhs == lhs) else eq.lhs
                 lines += self.eq(shown, eq.rhs, eq.condition, eq.note)
-            rules = sorted({rule_phrase(self.lang, r) for c in adj.terms for r in c.rules[:1]})
+            rules = sorted({rule_phrase(self.lang, r) for c in adj.terms for r in shown_rules(c.rules)[:1]})
             text = self.say("adjoint_of", var=self.m(a.target), rules=", ".join(rules) or "—")
             if fused:
                 names = self._fused_names(a.target)

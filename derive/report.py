@@ -6,7 +6,7 @@ from sympy import Integer
 
 from derive.derivation import Derivation, Equation
 from derive.printing.unicode import UnicodePrinter
-from derive.printing.words import FUSED_LABELS, rule_label
+from derive.printing.words import FUSED_LABELS, rule_label, shown_rules
 
 # A long unrolled double sum shows its first and last terms only.
 HEAD_TERMS, TAIL_TERMS = 3, 2
@@ -68,7 +68,7 @@ class TerminalReport:
         lines = ["", "Chain-rule steps (reverse mode)"]
         params = set(self.net.params)
         for number, step in enumerate(self.d.steps, 1):
-            rules = " ∘ ".join(rule_label(r) for r in step.rules) or "identity"
+            rules = " ∘ ".join(rule_label(r) for r in shown_rules(step.rules)) or "identity"
             if step.fused:
                 rules = f"fused {FUSED_LABELS[step.rules[:2]]}"
             param = step.wrt if step.wrt in params else None

@@ -47,3 +47,15 @@ def test_no_tautological_step_and_rules_in_the_models_own_symbols():
         assert r"y_{\text{pred}}(1 - y_{\text{pred}})" in text and r"y_{\text{pred}} - y_{\text{gt}}" in text
         assert "p(1 - p)" not in text
     assert r"\hat{y}_{t} - y_{t}$, because" in document("rnn-softmax")
+
+
+def test_rule_labels_name_the_rule_that_acts():
+    """C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t: ∂L/∂i_t comes from the entrywise product, not a 'sum'
+    (easy to read as the sum over t); an addition is named only where it is all there is."""
+    text = document("lstm")
+    assert r"The derivative with respect to $i_{t}$ (rules: entrywise product)" in text
+    assert "(rules: sum)" not in text
+    net = presets.PRESETS["lstm"].build()
+    shown = TerminalReport(derive(net), 3).render()
+    assert "sum ∘" not in shown and "∂L/∂V via sₜ  [matrix product]" in shown
+    assert "∂L/∂c via sₜ  [addition]" in shown

@@ -9,13 +9,21 @@ from derive.primitives import PRIMITIVES, Primitive
 
 # The rules of the algebra and of time; every primitive names its own (derive/primitives).
 RULE_LABELS = {
-    MatAdd: "sum",
+    MatAdd: "addition",
     MatMul: "matrix product",
     HadamardProduct: "entrywise product",
     Transpose: "transpose",
     nodes.Phi: "φ' (generic)",
     nodes.TimeSum: "sum over t",
 }
+
+
+def shown_rules(rules: tuple) -> tuple:
+    """The rules worth naming in a step: an addition only passes its gradient through, so it is
+    named only where it is all there is (Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ gives iₜ an entrywise product,
+    not a 'sum')."""
+    kept = tuple(r for r in rules if not issubclass(r, MatAdd))
+    return kept or tuple(rules[:1])
 
 
 def rule_label(cls) -> str:
@@ -229,7 +237,7 @@ PHRASES = {
 }
 
 RULE_PHRASES = {
-    MatAdd: ("sum", "加法"),
+    MatAdd: ("addition", "加法"),
     MatMul: ("matrix product", "矩阵乘法"),
     HadamardProduct: ("entrywise product", "逐元素乘积"),
     Transpose: ("transpose", "转置"),
