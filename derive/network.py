@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sympy import Basic, Rational, Symbol, sympify
+from sympy import Basic, Float, Rational, Symbol, sympify
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol
 
 from derive.algebra import substitute
@@ -204,7 +204,7 @@ class Network:
     def set_hyper(self, name: str, value: float) -> None:
         """Give the constant ``name`` another value (it stays a symbol in the derivation)."""
         sym = next(s for s in self.hypers if s.name == name)
-        self.hypers[sym] = sympify(value)
+        self.hypers[sym] = Float(float(value))  # a number the caller read, never text
 
     def _assign(self, target, expr, per_step: bool):
         expr = lowered(expr)

@@ -90,6 +90,12 @@ def eigen(name: str, matrix: numpy.ndarray, power: int, expr=None) -> Eigen:
 
 
 MIN_STEPS = 4
+TABLE_DISTANCES = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
+
+def shown_distances(steps: int) -> list[int]:
+    """The distances T − k a table of norms shows (every one is in the JSON): a few, and T."""
+    return [d for d in TABLE_DISTANCES if d < steps] + [steps]
 FACTOR = 2.0  # over the last half of the horizon: halved (vanishing) or doubled (exploding)
 
 
@@ -180,7 +186,7 @@ def measure(rec: Recurrence, sizes: dict[str, int], steps: int, params: dict, da
     numbers = Numbers(steps, dict(sizes), [], judge(Series(label, measured)), None, None, products=products,
                       step_norms=step_norms)
     if numbers.measured.note.startswith("0 from"):
-        first = T_minus(numbers.measured)
+        first = first_zero(numbers.measured)
         dead = [step for step, norm in enumerate(step_norms, 1) if norm == 0]
         before = measured[first - 2] if first >= 2 else 1.0
         if dead:
@@ -225,7 +231,8 @@ def measure(rec: Recurrence, sizes: dict[str, int], steps: int, params: dict, da
     return numbers
 
 
-def T_minus(series: Series) -> int:  # noqa: N802 - the distance T − k where a series first is 0
+def first_zero(series: Series) -> int:
+    """The distance T − k at which a series first is 0."""
     return int(numpy.flatnonzero(numpy.asarray(series.norms) == 0)[0]) + 1
 
 

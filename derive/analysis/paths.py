@@ -35,6 +35,19 @@ class Gamma:
     def number(self) -> float | None:
         return None if self.generic else float(self.value)
 
+    @property
+    def generic_function(self):
+        """φ(·), the generic function whose sup |φ'| γ stands for (None without one)."""
+        if not self.generic or self.factor is None:
+            return None
+        stack = [self.factor]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Prime) and isinstance(node.fx, Phi) and node.fx.fname == self.generic:
+                return node.fx
+            stack.extend(getattr(node, "args", ()))
+        return None
+
 
 @dataclass(frozen=True)
 class StepBound:

@@ -10,12 +10,10 @@ from sympy import Symbol
 
 from derive.algebra import substitute
 from derive.analysis import Analysis
-from derive.analysis.measure import Eigen, Series
+from derive.analysis.measure import Eigen, Series, shown_distances
 from derive.nodes import Jac, k, t
 from derive.printing.unicode import UnicodePrinter
 
-# The distances T − k the terminal table shows (the JSON has every one).
-SHOWN = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 MAX_EIGENVALUES = 8
 
 
@@ -88,18 +86,8 @@ def gamma_text(a: Analysis, p: UnicodePrinter) -> str:
 
 def generic_name(gamma, p) -> str:
     """φ, as the printer writes the generic function whose derivative γ bounds."""
-    from derive.nodes import Phi, Prime
-
-    for node in _walk(gamma.factor):
-        if isinstance(node, Prime) and isinstance(node.fx, Phi) and node.fx.fname == gamma.generic:
-            return p.doprint(node.fx).split("(", 1)[0]
-    return gamma.generic
-
-
-def _walk(expr):
-    yield expr
-    for a in getattr(expr, "args", ()):
-        yield from _walk(a)
+    fn = gamma.generic_function
+    return p.doprint(fn).split("(", 1)[0] if fn is not None else gamma.generic
 
 
 def cell_text(cell, p: UnicodePrinter) -> str:
@@ -157,9 +145,7 @@ def text(a: Analysis) -> str:
     step = " (k is a step here, not the size k)" if "k" in n.sizes else ""
     lines += ["", f"Along the sampled trajectory, at distance T − k{step}"]
     header = ["T − k"] + [s.label for s in series]
-    rows = [[str(j)] + [number(s.norms[j - 1]) for s in series] for j in SHOWN if j <= n.steps]
-    if n.steps not in SHOWN:
-        rows.append([str(n.steps)] + [number(s.norms[-1]) for s in series])
+    rows = [[str(j)] + [number(s.norms[j - 1]) for s in series] for j in shown_distances(n.steps)]
     widths = [max(len(r[c]) for r in [header] + rows) for c in range(len(header))]
     for r in [header] + rows:
         lines.append("  " + "  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)).rstrip())

@@ -11,14 +11,13 @@ from sympy import Symbol
 
 from derive.algebra import substitute
 from derive.analysis import Analysis
-from derive.analysis.measure import Series
+from derive.analysis.measure import Series, shown_distances
 from derive.latexdoc import Item, Section, plain_text
 from derive.nodes import Jac, k, t
 from derive.printing import latex_layout
 from derive.printing.latex import LatexPrinter
 from derive.printing.words import phrase
 
-ROWS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 MAX_EIGENVALUES = 6
 
 
@@ -71,7 +70,7 @@ def analysis_section(a: Analysis, lang: str, figure: str = "") -> Section:
             used = ", ".join(rf"\texttt{{{plain_text(f'{key}={value}')}}}" for key, value in a.settings.items()
                              if key not in a.model.defaults or a.model.defaults[key] != value)
             numeric = a.numeric.bound.gamma if a.numeric.bound is not None else None
-            phi = p.doprint(_generic_node(gamma)).split(r"\left(")[0].split("(")[0]
+            phi = p.doprint(gamma.generic_function).split(r"\left(")[0].split("(")[0]
             s.say(say("analysis_gamma_generic", phi=phi, used=used or "a concrete function",
                       gamma=p.doprint(numeric.value) if numeric is not None and not numeric.generic else "?"))
         else:
@@ -102,9 +101,7 @@ def analysis_section(a: Analysis, lang: str, figure: str = "") -> Section:
     series = [(key, x) for key, x in series if x is not None]
     s.say(say("analysis_table"))
     header = ["$T - k$"] + [say(key) for key, _ in series]
-    rows = [[str(d)] + [f"${tex_number(x.norms[d - 1])}$" for _, x in series] for d in ROWS if d <= n.steps]
-    if n.steps not in ROWS:
-        rows.append([str(n.steps)] + [f"${tex_number(x.norms[-1])}$" for _, x in series])
+    rows = [[str(d)] + [f"${tex_number(x.norms[d - 1])}$" for _, x in series] for d in shown_distances(n.steps)]
     s.items.append(Item(table=[header, *rows]))
     s.say(say("analysis_verdicts"))
     s.show([rf"\text{{{say(key)}}} &: \text{{{_verdict(x, say)}}}" for key, x in series])
@@ -118,15 +115,3 @@ def _verdict(x: Series, say) -> str:
     if x.rate is None or not math.isfinite(x.rate):
         return verdict
     return say("analysis_rate", verdict=verdict, rate=tex_number(x.rate))
-
-
-def _generic_node(gamma):
-    from derive.nodes import Phi, Prime
-
-    stack = [gamma.factor]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Prime) and isinstance(node.fx, Phi):
-            return node.fx
-        stack.extend(getattr(node, "args", ()))
-    return gamma.factor

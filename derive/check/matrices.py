@@ -599,7 +599,7 @@ def _judge_at(line, quantity, latex, right_text, left, names, integers) -> Verdi
         good = numpy.vectorize(as_written)(right, left, units)
         how = "to the digits written"
     else:
-        good = numpy.abs(right - left) <= _allowed_error(right_text, left)
+        good = numpy.abs(right - left) <= _allowed_error(left)
         how = "entry by entry"
     if numpy.all(good):
         return Verdict(line, quantity, latex, "correct", f"equal to the given matrices' value, {how}")
@@ -637,9 +637,9 @@ def _written_precision(text: str):
     return numpy.array(rows)
 
 
-def _allowed_error(right_text: str, left: numpy.ndarray):
-    """How far each entry may be off: a relative TOLERANCE for a right side computed from the
-    given numbers; for a matrix of decimals, see _as_written."""
+def _allowed_error(left: numpy.ndarray):
+    """How far each entry may be off for a right side computed from the given numbers (a matrix
+    of decimals is judged by as_written instead)."""
     return TOLERANCE * numpy.abs(left) + 1e-12 * max(float(numpy.max(numpy.abs(left))), 1e-300)
 
 
