@@ -21,6 +21,7 @@ from derive import layout as lay
 from derive.algebra import add, matmul, substitute, transpose
 from derive.network import Network
 from derive.nodes import Diag, Grad, Jac, LocalGrad, RowGrad, StepJacobian, T, TimeProduct, TimeSum, TimeSym, i, k, t
+from derive.primitives import Block, RowSlice
 
 # When a contribution to an adjoint holds.
 ALWAYS = "always"  # every t (or a variable without time)
@@ -295,81 +296,195 @@ class Derivation:
 
     @property
     def single_forward_state(self) -> bool:
-        """One state, forward in time: the network the BPTT double sum and closed form are for."""
+        """One state, forward in time: the network whose one-step Jacobian a bound can read."""
         return len(self.states) == 1 and self.states[0].direction == "forward"
 
+    @property
+    def unrolls(self) -> bool:
+        """Every state runs forward in time: the network the BPTT double sum and closed form are
+        for (several states are stacked into one, z_t = [h_t; C_t])."""
+        return bool(self.states) and all(s.direction == "forward" for s in self.states)
+
+    @property
+    def stacked(self) -> bool:
+        return self.unrolls and len(self.states) > 1
+
+    @property
+    def stacked_state(self) -> MatrixExpr:
+        """The state BPTT runs over: the one state, or the stack z_t of all of them (a name for
+        the documents only, chosen so that it names nothing of the network)."""
+        if not self.stacked:
+            return self.states[0].now
+        rows = sum((s.shape[0] for s in self.states), Integer(0))
+        return TimeSym(self._free_index("z", "s", "u", "q").name, t, rows, 1)
+
+    def _offsets(self):
+        """(state name, first row, last row + 1) of each state in the stack."""
+        start, spans = Integer(0), []
+        for s in self.states:
+            spans.append((s.name, start, start + s.shape[0]))
+            start = start + s.shape[0]
+        return spans
+
+    def stacked_step_jacobian(self, index=t) -> MatrixExpr:
+        """∂z_index/∂z_{index-1}: the one-step Jacobian, in blocks for several states."""
+        names = self.state_names
+        if len(names) == 1:
+            return self.step_jacobian(names[0], names[0], index)
+        z = self.stacked_state
+        return StepJacobian(self.stack_block(index), z.at(index), z.at(index - 1))  # shown by name
+
+    def stack_block(self, index=t) -> MatrixExpr:
+        """The blocks of ∂z_index/∂z_{index-1}: row a, column b is ∂a_index/∂b_{index-1}."""
+        now = {s.name: s.now for s in self.states}
+
+        def block(a, b):
+            jac = self.step_jacobian(a, b, index)
+            if isinstance(jac, (ZeroMatrix, Diag, StepJacobian)):
+                return jac
+            return StepJacobian(jac, now[a].at(index), now[b].at(index - 1))  # by name: a block stays narrow
+
+        return Block([[block(a, b) for b in self.state_names] for a in self.state_names])
+
     def bptt_params(self) -> list[MatrixSymbol]:
-        """Parameters reached inside the recurrence of a single-state network."""
-        if not self.single_forward_state:
+        """Parameters reached inside the recurrence."""
+        if not self.unrolls:
             return []
-        s = self.state_names[0]
-        return [p for p in self.params if (s, p.name) in self.param_vjps]
+        return [p for p in self.params if any((s, p.name) in self.param_vjps for s in self.state_names)]
 
     @property
     def loss_at_last_step(self) -> bool:
-        """True when only h_T feeds the loss (dL_t/dh_t = 0 for t < T)."""
-        whens = {c.when for c in self.adjoints[self.state_names[0]].terms}
+        """True when only the last step's state feeds the loss (dL_t/dz_t = 0 for t < T)."""
+        whens = {c.when for name in self.state_names for c in self.adjoints[name].terms
+                 if not self._via_state(c)}
         return LAST in whens and ALWAYS not in whens
 
-    def local_grad(self, index=t, steps=None) -> MatrixExpr:
-        """dL_index/dh_index: the loss term at step ``index`` alone, in denominator layout.
+    def states_read_in_step(self) -> list:
+        """(state, the states that read it within the same step): C_t and h_t = o_t ⊙ tanh(C_t)."""
+        by_name = {s.name: s for s in self.states}
+        found = []
+        for s in self.states:
+            readers = [by_name[c.via.name] for c in self.adjoints[s.name].terms if self._via_state(c)]
+            if readers:
+                found.append((s, list(dict.fromkeys(readers))))
+        return found
 
-        For a single state every path from h_t that is not through h_{t+1} ends in the loss at
-        step t; a head on h_T adds its term when index is the last step (T, or ``steps``).
+    def _via_state(self, c: Contribution) -> bool:
+        """A path from one state to another within the step (C_t to h_t): the stack's Jacobian
+        holds it, so it is no part of the loss's own derivative."""
+        return c.when in (ALWAYS, LAST) and getattr(c.via, "name", None) in self.state_names
+
+    def local_grad(self, index=t, steps=None) -> MatrixExpr:
+        """∂L_index/∂z_index: the loss term at step ``index`` alone, in denominator layout (a
+        column of blocks for several states).
+
+        Every path from z_t that is not through z_{t+1} (nor through another state at step t)
+        ends in the loss at step t; a head on z_T adds its term when index is the last step (T,
+        or ``steps``).
         """
-        adj = self.adjoints[self.state_names[0]]
-        keep = self.state_names
-        expr = substitute(self.inline(adj.of(ALWAYS), keep), {t: index})
-        if index == T or (steps is not None and index == steps):
-            last = self.inline(adj.of(LAST), keep)
-            expr = add(expr, last if steps is None else substitute(last, {T: steps}))
-        return expr
+        parts = []
+        for name in self.state_names:
+            adj = self.adjoints[name]
+            keep = self.state_names
+            here = [c.expr for c in adj.terms if c.when == ALWAYS and not self._via_state(c)]
+            expr = substitute(self.inline(add(*here), keep), {t: index}) if here else None
+            if index == T or (steps is not None and index == steps):
+                last = [c.expr for c in adj.terms if c.when == LAST and not self._via_state(c)]
+                if last:
+                    last_expr = self.inline(add(*last), keep)
+                    last_expr = last_expr if steps is None else substitute(last_expr, {T: steps})
+                    expr = last_expr if expr is None else add(expr, last_expr)
+            state = next(s for s in self.states if s.name == name)
+            parts.append(expr if expr is not None else ZeroMatrix(*state.shape))
+        return parts[0] if len(parts) == 1 else Block([[p] for p in parts])
+
+    def _local_row(self, local):
+        """∂L_t/∂z_t as a row (numerator layout)."""
+        if isinstance(local, Block):
+            return Block([[lay.to_row(row[0]) for row in local.rows]])
+        return lay.to_row(local)
 
     def bptt_term(self, param: str, upper=t, lower=k, steps=None) -> MatrixExpr:
-        """The (t, k) term of dL/dtheta = sum_t sum_{k<=t} (dL_t/dh_t)(dh_t/dh_k)(dh_k/dtheta)."""
-        s = self.states[0]
+        """The (t, k) term of dL/dtheta = sum_t sum_{k<=t} (dL_t/dz_t)(dz_t/dz_k)(dz_k/dtheta)."""
         if self.loss_at_last_step and steps is None:
             upper = T
-        vjp = substitute(self.param_vjps[(s.name, param)], {t: lower})
-        product = self._product(s.name, upper, lower)
+        product = self.state_product(upper, lower)
         local = self.local_grad(upper, steps)
-        if self.layout == "denominator":
-            return substitute(vjp, {self.seeds[s.name]: matmul(transpose(product), local)})
         theta = next(p for p in self.params if p.name == param)
-        dh_dtheta = lay.param_jacobian(vjp, self.seeds[s.name], theta)
-        return matmul(lay.to_row(local), product, dh_dtheta)
+        if self.layout == "denominator":
+            reaching = local if isinstance(product, Identity) else matmul(transpose(product), local)
+            parts = []
+            for j, (name, start, stop) in enumerate(self._offsets()):
+                if (name, param) not in self.param_vjps:
+                    continue
+                if len(self.states) == 1:
+                    seed = reaching
+                elif isinstance(reaching, Block):  # k = t: the loss's own block, no product to slice
+                    seed = reaching.rows[j][0]
+                else:
+                    seed = RowSlice(reaching, start, stop)
+                if isinstance(seed, ZeroMatrix):  # the loss does not read this state at step t
+                    continue
+                vjp = substitute(self.param_vjps[(name, param)], {t: lower})
+                parts.append(substitute(vjp, {self.seeds[name]: seed}))
+            return add(*parts) if parts else ZeroMatrix(*theta.shape)
+        blocks = []
+        now = {s.name: s.now for s in self.states}
+        for name, start, stop in self._offsets():
+            if (name, param) in self.param_vjps:
+                vjp = substitute(self.param_vjps[(name, param)], {t: lower})
+                jac = lay.param_jacobian(vjp, self.seeds[name], theta)
+                # in blocks, by name (∂h_k/∂W within step k): a column of them stays narrow
+                blocks.append(jac if len(self.states) == 1 else StepJacobian(jac, now[name].at(lower), theta))
+            else:
+                blocks.append(ZeroMatrix(stop - start, theta.shape[0] * theta.shape[1]))
+        dz_dtheta = blocks[0] if len(blocks) == 1 else Block([[b] for b in blocks])
+        return matmul(self._local_row(local), product, dz_dtheta)
+
+    @property
+    def closed_form_index(self) -> Symbol:
+        """The step s ≥ t whose loss the closed form sums: s, or u where the network names an s."""
+        return self._free_index("s", "u", "r", "q")
 
     def closed_form(self) -> Equation:
-        """dL/dh_t without recursion: sum_{s=t}^{T} (dL_s/dh_s)(dh_s/dh_t), for one state
-        (only s = T when the loss sits on the last step)."""
-        s = self.states[0]
-        m = self._free_index("s", "u", "r", "q")
-        if self.loss_at_last_step:
-            terms = [(self._product(s.name, T, t), self.local_grad(T))]
+        """dL/dz_t without recursion: sum_{s=t}^{T} (dL_s/dz_s)(dz_s/dz_t) (only s = T when the
+        loss sits on the last step); for several states, the stack of their adjoints."""
+        m = self.closed_form_index
+        upper = T if self.loss_at_last_step else m
+        product, local = self.state_product(upper, t), self.local_grad(upper)
+        if self.layout == "denominator":
+            body = matmul(transpose(product), local)
         else:
-            terms = [(self._product(s.name, m, t), self.local_grad(m))]
-        parts = []
-        for product, local in terms:
-            if self.layout == "denominator":
-                parts.append(matmul(transpose(product), local))
-            else:
-                parts.append(matmul(lay.to_row(local), product))
-        body = parts[0]
+            body = matmul(self._local_row(local), product)
         rhs = body if self.loss_at_last_step else TimeSum(body, m, t, T)
-        return Equation(self.lhs(s.now), rhs)
+        return Equation(self.lhs(self.stacked_state), rhs)
 
-    def _product(self, state, upper, lower):
-        """dh_upper/dh_lower; for numbers, one factor (or the identity) stands for itself."""
-        if upper.is_Integer and lower.is_Integer and int(upper) - int(lower) <= 1:
-            return self.step_jacobian(state, state, upper) if upper != lower else Identity(self.states[0].shape[0])
-        return self.jacobian_product(state, upper, lower)
+    def stack_equations(self) -> list[Equation]:
+        """For several states: the stack z_t = [h_t; C_t], its one-step Jacobian in blocks and
+        their product (numerator layout, as every Jacobian here)."""
+        if not self.stacked:
+            return []
+        z = self.stacked_state
+        stack = Block([[s.now] for s in self.states])
+        return [Equation(z, stack, note="each state a coordinate of its own"),
+                Equation(Jac(z, z.at(t - 1)), self.stack_block(t)),
+                Equation(Jac(z, z.at(k)), self.state_product(t, k), note="k < t; the empty product is the identity")]
+
+    def state_product(self, upper, lower):
+        """dz_upper/dz_lower; the identity for upper = lower. One factor stays a product of one, so
+        that the (2, 1) term is written as the (3, 1) term is, (J₂)ᵀ beside (J₃ J₂)ᵀ, and not with
+        its transpose distributed over the factors of J₂."""
+        if upper == lower:
+            return Identity(self.stacked_state.shape[0])
+        index = self.product_index
+        return TimeProduct(self.stacked_step_jacobian(index), index, lower + 1, upper)
 
     def bptt_symbolic(self, param: str) -> Equation:
-        """dL/dtheta = sum_t sum_{k<=t} (dL_t/dh_t)(dh_t/dh_k)(dh_k/dtheta), with the general term."""
-        s = self.states[0]
+        """dL/dtheta = sum_t sum_{k<=t} (dL_t/dz_t)(dz_t/dz_k)(dz_k/dtheta), with the general term."""
+        z = self.stacked_state
         theta = next(p for p in self.params if p.name == param)
         upper = T if self.loss_at_last_step else t
-        generic = matmul(LocalGrad(s.now.at(upper)), Jac(s.now.at(upper), s.now.at(k)), Jac(s.now.at(k), theta))
+        generic = matmul(LocalGrad(z.at(upper)), Jac(z.at(upper), z.at(k)), Jac(z.at(k), theta))
         double = TimeSum(generic, k, 1, T) if self.loss_at_last_step else TimeSum(TimeSum(generic, k, 1, t), t, 1, T)
         return Equation(self.lhs(theta), double, note=str(self.bptt_term(param)))
 

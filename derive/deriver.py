@@ -36,7 +36,7 @@ from derive.derivation import (
 )
 from derive.network import Assignment, DeclarationError, Network, reads
 from derive.nodes import Grad, T, TimeSum, TimeSym, t
-from derive.rules import FUSED, rule_for
+from derive.rules import FUSED, rule_for, rule_kind
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Deriver:
             if grad is None or not isinstance(arg, MatrixExpr) or not self.depends(arg):
                 continue
             for r in self.backprop(arg, grad, arg, inner_time):
-                reaches.append(Reach(r.leaf, r.grad, (type(expr),) + r.rules, r.in_time, r.chain, r.fused))
+                reaches.append(Reach(r.leaf, r.grad, (rule_kind(expr),) + r.rules, r.in_time, r.chain, r.fused))
         return reaches
 
     def _inline_fused(self, expr, g):
@@ -134,7 +134,7 @@ class Deriver:
         if fused is not None:
             grad, chain, loss_type = fused
             arg = a.expr.args[0]
-            reaches = [Reach(r.leaf, r.grad, (type(a.expr), loss_type) + r.rules, r.in_time,
+            reaches = [Reach(r.leaf, r.grad, (rule_kind(a.expr), loss_type) + r.rules, r.in_time,
                              chain if r.leaf == arg else None, True)
                        for r in self.backprop(arg, grad, arg, a.per_step)]
         else:

@@ -15,7 +15,7 @@ from derive.algebra import add, matmul, substitute, transpose
 from derive.derivation import AFTER_FIRST, ALWAYS, BEFORE_LAST, FIRST, LAST, Derivation
 from derive.latex_conv import MAX_EXPANDED_OUTPUTS, conv_expansions
 from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeSum, TimeSym, k, t
-from derive.printing import latex_layout
+from derive.printing import describe, latex_layout
 from derive.printing.latex import LatexPrinter
 from derive.printing.words import FUSED_PHRASES, phrase, rule_phrase, shown_rules
 
@@ -84,9 +84,10 @@ class Document:
         s = Section(self.say("network_title"))
         params = ", ".join(rf"${self.p.doprint(p)} \in \mathbb{{R}}^{{{self._dim(p.shape[0])} \times "
                            rf"{self._dim(p.shape[1])}}}$" for p in self.net.params)
-        intro = "network_intro" if self.net.seed else "network_intro_noseed"
-        s.say(self.say(intro, model=plain_text(self.net.name), seed=self.net.seed) + " " +
-              self.say("parameters", params=params))
+        what = describe.features(self.net, self.p, self.lang)
+        intro = self.say("network_intro" if what else "network_intro_plain", kind=describe.kind(self.net, self.lang),
+                         features=what)
+        s.say(intro + " " + self.say("parameters", params=params))
         lines = []
         for a in self.net.assignments:
             lines += self.eq(a.target, a.expr)
@@ -94,9 +95,6 @@ class Document:
         if self.net.sequential:
             initial = ", ".join(rf"${self.p.doprint(st.initial)} = \mathbf{{0}}$" for st in self.net.states)
             s.say(self.say("time_range", initial=initial))
-        if self.net.options:
-            options = ", ".join(rf"\texttt{{{plain_text(f'{k}={v}')}}}" for k, v in self.net.options.items())
-            s.say(self.say("options", options=options))
         return s
 
     def conventions(self) -> Section:
@@ -214,11 +212,28 @@ class Document:
         for eq in self.d.recurrences():
             lines += self.eq(eq.lhs, eq.rhs, eq.condition, eq.note)
         s.show(lines)
-        if self.d.single_forward_state:
-            s.say(self.say("closed_form"))
+        if self.d.stacked:
+            stack, step = self.d.stack_equations()[:2]
+            s.say(self.say("stack", stack=self.m(stack.lhs)))
+            s.show(self.eq(stack.lhs, stack.rhs) + self.eq(step.lhs, step.rhs))
+            read = self.d.states_read_in_step()
+            if read:
+                s.say(self.say("stack_partial", adjoint=self.m(self.d.lhs(stack.lhs)),
+                               read=self._and([self.m(x.now) for x, _ in read]),
+                               readers=self._and([self.m(y.now) for _, ys in read for y in ys])))
+        if self.d.unrolls:
+            s.say(self.say("closed_form_last" if self.d.loss_at_last_step else "closed_form",
+                           state=self.m(self.d.stacked_state),
+                           index=self.p.doprint(self.d.closed_form_index)))
             eq = self.d.closed_form()
             s.show(self.eq(eq.lhs, eq.rhs))
         return s
+
+    def _and(self, items: list[str]) -> str:
+        items = list(dict.fromkeys(items))
+        if len(items) <= 1:
+            return "".join(items)
+        return self.say("list_comma").join(items[:-1]) + self.say("and") + items[-1]
 
     def gradients(self) -> Section:
         s = Section(self.say("gradients_title"))
@@ -241,11 +256,17 @@ class Document:
         if not eqs:
             return None
         s = Section(self.say("jacobians_title"))
-        s.say(self.say("jacobians_intro", index=self.p.doprint(self.d.product_index)))
+        s.say(self.say("jacobians_intro"))
         lines = []
         for eq in eqs:
             lines += self.eq(eq.lhs, eq.rhs)
         s.show(lines)
+        if self.d.stacked:
+            product = self.d.stack_equations()[2]
+            s.say(self.say("stack_product", stack=self.m(self.d.stacked_state)))
+            s.show(self.eq(product.lhs, product.rhs, note=self.say("empty_product")))
+        if not self.numerator:
+            s.say(self.say("jacobians_denominator"))
         if len(self.d.states) > 1:
             for state in self.d.direct_path_states():
                 gate = self.d.step_jacobians[(state.name, state.name)].vec  # diag(f_t): the gate f_t
@@ -282,12 +303,12 @@ class Document:
                 term = self.d.bptt_term(theta.name, Integer(tt), Integer(kk), Integer(self.steps))
                 terms += latex_layout.lines(rf"(t, k) = ({tt}, {kk})", term, self.p, relation=r"\colon")
             s.show(terms)
-        s.say(self.say("bptt_equal"))
-        state = self.d.states[0].now
-        identity = TimeSum(matmul(transpose(self.d.jacobian_product(self.d.state_names[0], t, k)),
-                                  LocalGrad(state)), t, k, T)
+        state = self.d.stacked_state
+        s.say(self.say("bptt_equal", state=self.m(state.at(k))))
+        product = self.d.state_product(t, k)
+        identity = TimeSum(matmul(transpose(product), LocalGrad(state)), t, k, T)
         if self.numerator:
-            identity = TimeSum(matmul(LocalGrad(state), self.d.jacobian_product(self.d.state_names[0], t, k)), t, k, T)
+            identity = TimeSum(matmul(LocalGrad(state), product), t, k, T)
         s.show(self.eq(self.d.lhs(state.at(k)), identity))
         return s
 
@@ -311,9 +332,18 @@ class Document:
     # ---------------------------------------------------------------- the whole document
 
     def sections(self) -> list[Section]:
-        parts = [self.network(), self.conventions(), self.backward(), self.recurrence(), self.gradients(),
-                 *self.convolutions(), self.jacobians(), self.bptt(), *self.extra]
-        return [p for p in parts if p is not None]
+        network = self.network()
+        parts = [network, self.conventions(), self.backward(), self.recurrence(), self.gradients(),
+                 *self.convolutions(), self.jacobians(), self.bptt()]
+        # every notation the equations use, defined where the network is stated (the printer saw them all)
+        notes = []
+        for cls in self.p.printed:
+            note = getattr(cls, "defines", {}).get(self.lang)
+            if note and note not in notes:
+                notes.append(note)
+        if notes:  # right after the forward pass, which may use them first
+            network.say(self.say("notation", notes=self.say("list_semicolon").join(notes)))
+        return [p for p in parts + self.extra if p is not None]
 
     def _subtitle(self) -> str:
         layout = self.say("layout_name_" + self.d.layout)
@@ -327,7 +357,7 @@ class Document:
         return env.get_template("document.tex.j2").render(
             lang=self.lang,
             graphics=any(item.figure for s in sections for item in s.items),
-            title=self.say("title", model=plain_text(self.net.name)),
+            title=self.say("title", kind=describe.kind(self.net, self.lang)),
             subtitle=self._subtitle(),
             sections=sections,
         )

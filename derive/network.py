@@ -90,8 +90,12 @@ TARGET_KINDS = ("onehot", "binary", "real")
 class Network:
     """A network's declaration: symbols, assignments, notation and the options it was built with."""
 
-    def __init__(self, name, sizes, *, seed="", summary="", sequential=True, notation=None, options=None):
+    def __init__(self, name, sizes, *, seed="", summary="", sequential=True, notation=None, options=None, kind=""):
         self.name, self.seed, self.summary, self.sequential = name, seed, summary, sequential
+        # what a handout calls the network: ``summary`` in the user's words ("a minimal gated
+        # unit"), else the built-in family's ``kind`` (rnn, lstm, gru, mlp, conv), else recurrent or
+        # feed-forward by its structure
+        self.kind = kind
         self.size_notes: dict[str, str] = {}  # a size the declaration left open -> what it measures
         self.sizes_default = dict(sizes)
         self.notation = notation or Notation()

@@ -461,8 +461,14 @@ class TimeSum(Node):
 class TimeProduct(Node):
     """prod_{index=lo}^{hi} body in decreasing index order: body(hi) body(hi-1) ... body(lo).
 
-    That order is the conformable and correct one for Jacobian chains dh_t/dh_k.
+    That is the chain rule's order for Jacobian chains dh_t/dh_k (the later step on the left).
     """
+
+    defines = {"en": r"a product $\prod$ of step Jacobians runs over its index decreasing from left to right, as the "
+                     r"chain rule puts the later step's Jacobian on the left (every factor is square, so the other "
+                     r"order would conform too, but it is another matrix)",
+               "zh": r"步间雅可比矩阵的连乘 $\prod$ 从左到右按下标递减排列，因为链式法则把后一步的雅可比矩阵放在左边"
+                     r"（各因子都是方阵，反过来的顺序维数也相容，但得到的是另一个矩阵）"}
 
     def __new__(cls, body, index, lo=None, hi=None):
         if isinstance(index, Tuple):  # rebuilt from args

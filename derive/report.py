@@ -104,10 +104,10 @@ class TerminalReport:
         lines += self.section("Adjoints (each in terms of its consumers)", d.variable_equations())
         if d.states:
             recurrences = d.recurrences()
-            if d.single_forward_state:
-                recurrences.append(d.closed_form())
+            if d.unrolls:
+                recurrences += d.stack_equations()[:1] + [d.closed_form()]
             lines += self.section("Adjoint recurrence", recurrences)
         lines += self.section("Gradients", d.gradient_equations())
-        lines += self.section("Jacobians (numerator layout)", d.jacobian_equations())
+        lines += self.section("Jacobians (numerator layout)", d.jacobian_equations() + d.stack_equations()[1:])
         lines += self.bptt()
         return "\n".join(lines) + "\n"

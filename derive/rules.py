@@ -72,6 +72,18 @@ VJP = {
 FUSED = {(inner, loss): rule for loss in PRIMITIVES for inner, rule in loss.fused.items()}
 
 
+class Scaling:
+    """The rule that acts at c·X for a scalar c (a MatMul with one matrix factor, as SymPy writes
+    it): recorded under its own name, since a shown step calls it a scaling, not a matrix product."""
+
+
+def rule_kind(node):
+    """The rule a step records for ``node``: its type, or ``Scaling`` for a scalar multiple."""
+    if isinstance(node, MatMul) and sum(1 for a in node.args if is_matrix(a)) == 1:
+        return Scaling
+    return type(node)
+
+
 def rule_for(node):
     """The VJP rule of ``node``: a primitive's own (derive/primitives), else that of SymPy's
     algebra, an elementwise function (g ⊙ f') or a sum over time."""

@@ -97,24 +97,65 @@ def derived_gradients(derivation, ns) -> dict[str, dict[str, np.ndarray]]:
     return forms
 
 
-def adjoint_checks(derivation, ns, auto_adjoints):
-    """(label, derived value, autograd value) for every adjoint equation at every valid t."""
+def adjoint_checks(derivation, ns, auto_adjoints, point=None):
+    """(label, derived value, the oracles' value, tolerance) for every adjoint equation at every valid t."""
     eqs = derivation.variable_equations() + derivation.recurrences()
-    if derivation.single_forward_state:
+    if derivation.unrolls:
         eqs.append(derivation.closed_form())
     steps = ns["T"]
     for eq in eqs:
+        if derivation.stacked and eq.lhs.var == derivation.stacked_state:  # dL/dz_t, z_t = [h_t; C_t]
+            yield from _stacked_checks(derivation, eq, ns, auto_adjoints, point)
+            continue
         var = eq.lhs.var
         truth = auto_adjoints[var.name]
         if not isinstance(var, TimeSym):
-            yield str(eq.lhs), value(eq.rhs, ns), _layout(truth, derivation)
+            yield str(eq.lhs), value(eq.rhs, ns), _layout(truth, derivation), 1e-10
             continue
         for tt in range(1, steps + 1):
             if eq.condition is not None and not bool(eq.condition.subs({t_sym: tt, T_SYM: steps})):
                 continue
             ns["t"] = tt
             index = int(var.index.subs({t_sym: Integer(tt), T_SYM: steps}))
-            yield f"{eq.lhs} at t={tt}", value(eq.rhs, ns), _layout(truth[index], derivation)
+            yield f"{eq.lhs} at t={tt}", value(eq.rhs, ns), _layout(truth[index], derivation), 1e-10
+
+
+def _stacked_checks(derivation, eq, ns, auto_adjoints, point):
+    """The closed form of several states, ∂L/∂z_t for z_t = [h_t; C_t] with the states as separate
+    coordinates, at every t. Its truth from two oracles: autograd's total adjoints, and the
+    within-step Jacobians D_YX = dY_t/dX_t by central differences of the forward pass (a probe on
+    X_t, read at Y_t). The total of X_t is its own coordinate's share plus the shares reaching it
+    through the states computed from it in the same step, total_X = p_X + Σ_Y D_YXᵀ p_Y, solved
+    for p (the in-step dependencies form a chain: as many sweeps as states make it exact)."""
+    net, steps = derivation.network, ns["T"]
+    names = derivation.state_names
+    sizes = {n: np.asarray(auto_adjoints[n][1]).shape[0] for n in names}
+    for tt in range(1, steps + 1):
+        ns["t"] = tt
+        got = np.asarray(value(eq.rhs, ns))
+        within = {}
+        for x in names:
+            for j in range(sizes[x]):
+                moved = {}
+                for sign in (1, -1):
+                    probe = np.zeros((sizes[x], 1))
+                    probe[j] = sign * 1e-6
+                    at = {step: probe if step == tt else np.zeros_like(probe) for step in range(steps + 2)}
+                    run = forward(net, point, probes={x: at})
+                    moved[sign] = {y: np.asarray(run[key(run, y)][tt]) for y in names if y != x}
+                for y in moved[1]:
+                    within.setdefault((y, x), np.zeros((sizes[y], sizes[x])))[:, j] = \
+                        ((moved[1][y] - moved[-1][y]) / 2e-6).ravel()
+        total = {n: np.asarray(auto_adjoints[n][tt]).reshape(-1, 1) for n in names}
+        share = dict(total)
+        for _ in names:
+            share = {x: total[x] - sum((within[(y, x)].T @ share[y] for y in names if y != x), np.zeros_like(total[x]))
+                     for x in names}
+        start = 0
+        for n in names:
+            part = got[:, start:start + sizes[n]] if derivation.layout == "numerator" else got[start:start + sizes[n]]
+            start += sizes[n]
+            yield f"closed form, the block of {n} at t={tt}", part, _layout(share[n], derivation), 1e-7
 
 
 def _layout(v, derivation):
@@ -138,8 +179,8 @@ def failures(case: Case, layout: str, with_sympy: bool) -> list[str]:
             for oracle, truth, tol in checks:
                 if not close(got, truth, tol):
                     found.append(f"dL/d{name} ({form}) disagrees with {oracle}: {got.ravel()} vs {np.ravel(truth)}")
-    for label, got, truth in adjoint_checks(derivation, ns, auto_adjoints):
-        if not close(got, truth, 1e-10):
+    for label, got, truth, tol in adjoint_checks(derivation, ns, auto_adjoints, point):
+        if not close(got, truth, tol):
             found.append(f"{label} disagrees with autograd: {np.ravel(got)} vs {np.ravel(truth)}")
     return found
 
@@ -161,7 +202,7 @@ def network_failures(net, steps: int, layout: str, with_sympy: bool, sizes=None,
                 if not close(got, values[name], tol):
                     found.append(f"dL/d{name} ({form}) disagrees with {oracle}: {got.ravel()} vs "
                                  f"{np.ravel(values[name])}")
-    for label, got, truth in adjoint_checks(derivation, ns, auto_adjoints):
-        if not close(got, truth, 1e-10):
+    for label, got, truth, tol in adjoint_checks(derivation, ns, auto_adjoints, point):
+        if not close(got, truth, tol):
             found.append(f"{label} disagrees with autograd: {np.ravel(got)} vs {np.ravel(truth)}")
     return found

@@ -85,7 +85,8 @@ def test_the_documents_math_is_the_derivations(preset, layout):
 
 def flat(tex: str) -> str:
     """LaTeX without the line breaks and delimiter sizes that layout adds."""
-    for old, new in [("\\left(", "("), ("\\right)", ")"), ("\\bigl(", "("), ("\\bigr)", ")"),
+    for old, new in [("\\\\*", ""), ("\\left(", "("), ("\\right)", ")"), ("\\bigl(", "("), ("\\bigr)", ")"),
+                     ("\\Bigl(", "("), ("\\Bigr)", ")"), ("\\biggl(", "("), ("\\biggr)", ")"),
                      ("\\\\", ""), ("&\\quad", ""), ("\\colon", "")]:
         tex = tex.replace(old, new)
     return "".join(tex.split())

@@ -27,17 +27,18 @@ def params(planner) -> list[Port]:
     for p, p0 in zip(planner.net.params, planner.original.params, strict=True):
         shape, fan_in = param_shape(p.shape)
         initial = planner.original.initial_value(p0.name)
-        doc = param_shape(p0.shape)[0] + (f" with columns {layouts[p0.name]}" if p0.name in layouts else "")
+        doc = param_shape(p0.shape)[0] + (f" {layouts[p0.name]}" if p0.name in layouts else "")
         out.append(Port(p.name, planner.key(p.name), shape, fan_in, doc, "" if initial is None else repr(initial)))
     return out
 
 
 def column_layouts(net) -> dict[str, str]:
-    """A parameter that multiplies a stack [h_{t-1}; x_t]: which of its columns meet which part,
-    [hₜ₋₁ | xₜ], as the docstring documents it."""
+    """How a parameter's entries are laid out, where its shape alone does not say, as the
+    docstring documents it: a weight that multiplies a stack [h_{t-1}; x_t] ("with columns
+    [hₜ₋₁ | xₜ]"), and whatever a primitive documents of its own arguments (a kernel bank)."""
     from sympy.matrices.expressions import MatMul
 
-    from derive.primitives import Concat
+    from derive.primitives import Concat, Primitive
     from derive.printing.unicode import UnicodePrinter
 
     printer = UnicodePrinter(net.notation, objective=net.objective.name)
@@ -47,7 +48,9 @@ def column_layouts(net) -> dict[str, str]:
         if isinstance(x, MatMul) and len(x.args) == 2 and isinstance(x.args[1], Concat):
             name = getattr(x.args[0], "name", None)
             if name in names:
-                found[name] = "[" + " | ".join(printer.doprint(part) for part in x.args[1].args) + "]"
+                found[name] = "with columns [" + " | ".join(printer.doprint(part) for part in x.args[1].args) + "]"
+        if isinstance(x, Primitive):
+            found.update({name: text for name, text in x.argument_layouts().items() if name in names})
         for a in getattr(x, "args", ()):
             walk(a)
 

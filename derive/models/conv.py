@@ -39,7 +39,7 @@ def build(name: str, options: dict[str, str], sizes: dict[str, int], *, seed="",
     if kernel > size + 2 * padding:
         raise DeclarationError(f"a {kernel}×{kernel} kernel does not fit a {size}×{size} image with padding {padding}")
     out = conv_out_size(size, kernel, stride, padding)
-    net = Network(name, sizes, seed=seed, sequential=False, notation=notation, options=options)
+    net = Network(name, sizes, seed=seed, kind="conv", sequential=False, notation=notation, options=options)
     m, k = net.sizes("m k")
     act = ACTIVATIONS[options["activation"]]
     f = (lambda x: ops.phi(x, "f")) if options["activation"] == "generic" else act

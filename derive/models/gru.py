@@ -18,7 +18,7 @@ OPTIONS = {"biases": ("on", "off")}
 
 def build(name: str, options: dict[str, str], sizes: dict[str, int], *, seed="",
           notation: Notation | None = None) -> Network:
-    net = Network(name, sizes, seed=seed, notation=notation, options=options)
+    net = Network(name, sizes, seed=seed, kind="gru", notation=notation, options=options)
     n, d, k = net.sizes("n d k")
     biases = options["biases"] == "on"
     W_x = {g: net.param(f"W_x{g}", n, d) for g in ("r", "z", "h")}

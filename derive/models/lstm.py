@@ -30,7 +30,7 @@ GATES = ("f", "i", "C", "o")  # in the order of the equations (and of the stacke
 
 def build(name: str, options: dict[str, str], sizes: dict[str, int], *, seed="",
           notation: Notation | None = None) -> Network:
-    net = Network(name, sizes, seed=seed, notation=notation, options=options)
+    net = Network(name, sizes, seed=seed, kind="lstm", notation=notation, options=options)
     n, d, k = net.sizes("n d k")
     concat = options["weights"] == "concat"
     biases = options["biases"] == "on"

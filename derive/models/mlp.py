@@ -35,7 +35,7 @@ def check_options(options: dict[str, str]) -> None:
 def build(name: str, options: dict[str, str], sizes: dict[str, int], *, seed="",
           notation: Notation | None = None, l2_weight=L2_WEIGHT) -> Network:
     check_options(options)
-    net = Network(name, sizes, seed=seed, sequential=False, notation=notation, options=options)
+    net = Network(name, sizes, seed=seed, kind="mlp", sequential=False, notation=notation, options=options)
     d, n, k = net.sizes("d n k")
     biases = options["biases"] == "on"
     W1 = net.param("W1", n, d)

@@ -62,7 +62,7 @@ def build(name: str, options: dict[str, str], sizes: dict[str, int], *, seed="",
     """
     check_options(options)
     names = {**DEFAULT_NAMES, **(names or {})}
-    net = Network(name, sizes, seed=seed, notation=notation, options=options)
+    net = Network(name, sizes, seed=seed, kind="rnn", notation=notation, options=options)
     n, d = net.sizes("n d")
     k = 1 if scalar_output else net.size_symbols["k"]
     biases = options["biases"] == "on"

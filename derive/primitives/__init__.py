@@ -10,6 +10,7 @@ through the three oracles and through generated code.
 from derive.primitives.activation import Activation
 from derive.primitives.base import Primitive
 from derive.primitives.binary_cross_entropy import BinaryCrossEntropy
+from derive.primitives.block import Block
 from derive.primitives.concat import ColSlice, Concat, RowSlice
 from derive.primitives.conv2d import Broadcast, Conv2d, ConvInputGrad, ConvKernelGrad, PositionSum, conv_geometry
 from derive.primitives.cross_entropy import CrossEntropy
@@ -35,7 +36,7 @@ PRIMITIVES: tuple[type[Primitive], ...] = REGISTRY + (
     Softmax, Divide, Power, CrossEntropy, BinaryCrossEntropy, SquaredError, GenericLoss, FrobeniusSq, Concat, Conv2d)
 # The nodes primitives' rules and printing make besides (their modules hold them).
 PARTS: tuple[type[Primitive], ...] = (LogSumExp, LossGrad, RowSlice, ColSlice, ConvKernelGrad, ConvInputGrad,
-                                      Broadcast, PositionSum)
+                                      Broadcast, PositionSum, Block)
 
 
 # The functions an answer applies by name, f(x) and f'(x): the elementwise ones and softmax.

@@ -21,6 +21,14 @@ class Primitive(Node):
     fused_label: dict = {}  # why: class -> (terminal text, the LaTeX documents' phrase key)
     spellings: tuple[str, ...] = ()  # how answers write it
     symbol = ""  # its name where answers apply it, f(x) (derive/primitives APPLIED)
+    # what its printed notation means, for a document that prints it: language -> LaTeX sentence
+    # (a reader meets [W]_{:,1:n} or conv(·,·) defined in the conventions before its first use)
+    defines: dict[str, str] = {}
+
+    def argument_layouts(self) -> dict[str, str]:
+        """A parameter argument's entry layout, where its shape alone does not tell it (name ->
+        the phrase a generated module's docstring gives it)."""
+        return {}
 
     def answer_derivative(self):
         """What an answer's f'(x) means, for a function answers apply by name."""

@@ -11,6 +11,10 @@ from derive.primitives.base import Primitive
 class Concat(Primitive):
     """[a; b; ...]: column vectors (or matrices) stacked vertically."""
 
+    defines = {"en": r"$\begin{bmatrix} \mathbf{u} \\ \mathbf{v} \end{bmatrix}$ stacks two columns, one above the "
+                     r"other",
+               "zh": r"$\begin{bmatrix} \mathbf{u} \\ \mathbf{v} \end{bmatrix}$ 把两个列向量上下拼接"}
+
     label = ("split of a stacked vector", "split of a stacked vector")
     label_zh = "拼接向量的拆分"
 
@@ -57,6 +61,11 @@ class Concat(Primitive):
 class RowSlice(Primitive):
     """Rows start..stop-1 of a matrix (0-based): how a gradient reaches one part of a Concat."""
 
+    defines = {"en": r"$[\mathbf{v}]_{i:j}$ is the column of entries $i$ to $j$ of $\mathbf{v}$ (the part of a stack "
+                     r"that one variable fills)",
+               "zh": r"$[\mathbf{v}]_{i:j}$ 是 $\mathbf{v}$ 的第 $i$ 到第 $j$ 个元素组成的列"
+                     r"（拼接中属于某个变量的部分）"}
+
     def __new__(cls, mat, start, stop):
         return Basic.__new__(cls, mat, sympify(start), sympify(stop))
 
@@ -102,6 +111,10 @@ class RowSlice(Primitive):
 class ColSlice(Primitive):
     """Columns start..stop-1 of a matrix (0-based): the block of W that multiplies one part
     of a Concat, W [h; x] = W[:, 0:n] h + W[:, n:n+d] x."""
+
+    defines = {"en": r"$[W]_{:,i:j}$ is the block of columns $i$ to $j$ of $W$ (the columns that multiply one part of "
+                     r"a stack)",
+               "zh": r"$[W]_{:,i:j}$ 是 $W$ 的第 $i$ 到第 $j$ 列（与拼接中某一部分相乘的那些列）"}
 
     label = ("column block", "column block")
     label_zh = "列块"

@@ -88,6 +88,26 @@ MODULE_HELPERS = {
 }
 
 
+# What a document says of the notation the convolution's nodes print (conv for the layer and
+# its kernel's derivative, 1_P for a bias shared over the positions and its sum over them).
+CONV_NOTATION = {
+    "en": r"$\operatorname{conv}(w, z)$ is the valid cross-correlation of the image $z$ with the kernels $w$, as "
+          r"deep-learning libraries compute a convolution (a subscript $s$ or $p$ gives a stride other than 1 or a "
+          r"zero padding); the kernel's derivative $\operatorname{conv}(g, z)$ correlates the image with the "
+          r"output's gradient",
+    "zh": r"$\operatorname{conv}(w, z)$ 是图像 $z$ 与卷积核 $w$ 的有效互相关（即深度学习框架中的卷积；下标 $s$、$p$ "
+          r"表示不为 1 的步长与零填充）；卷积核的导数 $\operatorname{conv}(g, z)$ 是图像与输出梯度的互相关",
+}
+ONES_NOTATION = {
+    "en": r"$\mathbf{1}_{P}$ is the column of $P$ ones, one per output position: $\mathbf{1}_{P} b$ repeats a shared "
+          r"bias at every position, $\mathbf{b} \otimes \mathbf{1}_{P}$ (the Kronecker product) each channel's bias "
+          r"at that channel's positions, and $\mathbf{1}_{P}^{\top}$ sums over them",
+    "zh": r"$\mathbf{1}_{P}$ 是 $P$ 个 1 组成的列（每个输出位置一个）：$\mathbf{1}_{P} b$ 把共享偏置复制到每个位置，"
+          r"$\mathbf{b} \otimes \mathbf{1}_{P}$（克罗内克积）把每个通道的偏置复制到该通道的各位置，"
+          r"$\mathbf{1}_{P}^{\top}$ 对这些位置求和",
+}
+
+
 class ConvGeometry:
     """The integers of a 2-D convolution (see conv_geometry.py), read from a node's last arg."""
 
@@ -120,6 +140,8 @@ class Conv2d(_ConvNode):
     """conv(w, z): valid cross-correlation of the image z (a column of c_in·size² entries) with
     the kernel bank w (c_out·k × c_in·k), stride and zero padding; a column of c_out·out²."""
 
+    defines = CONV_NOTATION
+
     def __new__(cls, w, z, geom):
         return Basic.__new__(cls, w, z, geom)
 
@@ -151,6 +173,15 @@ class Conv2d(_ConvNode):
     def unicode(self, p):
         return f"conv({p._print(self.kernel)}, {p._print(self.image)}{_unicode_suffix(self.geometry)})"
 
+    def argument_layouts(self):
+        g = self.geometry
+        name = getattr(self.kernel, "name", None)
+        if name is None:
+            return {}
+        k = g.kernel
+        return {name: f"with row {k}·o + u, column {k}·c + v holding output channel o's weight on input "
+                      f"channel c at kernel entry (u, v) (o < {g.c_out}, c < {g.c_in}, u, v < {k})"}
+
     def numpy(self, p):
         return f"_conv2d({p._print(self.kernel)}, {p._print(self.image)}, {self.geometry.call_args()})"
 
@@ -173,6 +204,8 @@ class Conv2d(_ConvNode):
 class ConvKernelGrad(_ConvNode):
     """dL/dw of y = conv(w, z) given g = dL/dy: the correlation of the input with the output
     gradient, conv(g, z), in the kernel bank's shape."""
+
+    defines = CONV_NOTATION
 
     def __new__(cls, g, z, geom):
         return Basic.__new__(cls, g, z, geom)
@@ -216,6 +249,11 @@ class ConvInputGrad(_ConvNode):
     rotated by 180° (for stride 1; in general, each output's gradient spread back over the
     pixels it read)."""
 
+    defines = {"en": r"$\operatorname{conv}_{\mathrm{full}}$ pads its second argument with the kernel size less one "
+                     r"zeros on every side, and $\operatorname{rot180}(w)$ turns every kernel by $180^{\circ}$",
+               "zh": r"$\operatorname{conv}_{\mathrm{full}}$ 在第二个参数四周补卷积核尺寸减一圈零，"
+                     r"$\operatorname{rot180}(w)$ 把每个卷积核旋转 $180^{\circ}$"}
+
     def __new__(cls, g, w, geom):
         return Basic.__new__(cls, g, w, geom)
 
@@ -252,6 +290,8 @@ class ConvInputGrad(_ConvNode):
 
 class Broadcast(Primitive):
     """A per-channel bias b (c × 1) repeated over the positions of each channel: c·P × 1."""
+
+    defines = ONES_NOTATION
 
     def __new__(cls, b, positions):
         return Basic.__new__(cls, b, sympify(positions))
@@ -294,6 +334,8 @@ class Broadcast(Primitive):
 class PositionSum(Primitive):
     """The sum over the positions of each channel of a c·P × 1 column: c × 1 (the gradient of
     a shared bias: one sum per channel)."""
+
+    defines = ONES_NOTATION
 
     def __new__(cls, g, positions):
         return Basic.__new__(cls, g, sympify(positions))

@@ -10,8 +10,8 @@ from derive.primitives.base import Primitive
 class GenericLoss(Primitive):
     """l(o, y): an unspecified smooth loss; its gradient dl/do stays symbolic (LossGrad)."""
 
-    label = ("∂ℓ/∂o (generic)", r"generic $\partial \ell/\partial o$")
-    label_zh = r"一般损失 $\partial \ell/\partial o$"
+    label = ("generic loss", "generic loss")  # no symbols: the model's own are in the equations
+    label_zh = "一般损失"
 
     def __new__(cls, o, y, name="ell"):
         return Basic.__new__(cls, o, y, _name(name))

@@ -15,6 +15,8 @@ class ReLU(Activation):
     label = ("ReLU' = 𝕀(· > 0)", r"$\operatorname{ReLU}' = \mathbb{I}(\cdot > 0)$")
     derivative_sup = 1
     prime_latex = r"\mathbb{{I}}({x} > 0)"
+    defines = {"en": r"$\mathbb{I}(\cdot)$ is 1 where its condition holds and 0 elsewhere, entry by entry",
+               "zh": r"$\mathbb{I}(\cdot)$ 在条件成立处为 1，否则为 0（逐元素）"}
     prime_unicode = "𝕀({x} > 0)"
 
     @staticmethod

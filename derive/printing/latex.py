@@ -42,6 +42,11 @@ class LatexPrinter(_SymPyLatexPrinter):
         super().__init__(settings)
         self.notation = notation or Notation()
         self.objective = objective
+        self.printed: list = []  # the primitives (and time products) printed so far, for their definitions
+
+    def _printed(self, expr) -> None:
+        if type(expr) not in self.printed:
+            self.printed.append(type(expr))
 
     # ---------------------------------------------------------------- symbols
 
@@ -134,9 +139,11 @@ class LatexPrinter(_SymPyLatexPrinter):
     # ---------------------------------------------------------------- functions
 
     def _print_Activation(self, expr):
+        self._printed(expr)
         return rf"{expr.latex}({self._print(expr.arg)})"
 
     def _print_Primitive(self, expr):  # every other primitive spells itself (derive/primitives)
+        self._printed(expr)
         return expr.latex(self)
 
     def _print_Phi(self, expr):
@@ -144,6 +151,7 @@ class LatexPrinter(_SymPyLatexPrinter):
 
     def _print_Prime(self, expr):
         fx, x = expr.fx, self._print(expr.fx.arg)
+        self._printed(fx)
         if isinstance(fx, Activation):
             return fx.prime_latex.format(x=x) if fx.prime_latex else f"{fx.latex}'({x})"
         head = self._print(fx).rsplit("(", 1)[0]
@@ -164,6 +172,7 @@ class LatexPrinter(_SymPyLatexPrinter):
         return rf"\sum_{{{self._print(index)}={self.index(lo)}}}^{{{self.index(hi)}}} {self._factor(expr.body)}"
 
     def _print_TimeProduct(self, expr):
+        self._printed(expr)
         index, lo, hi = expr.limits
         if lo.is_Integer and hi.is_Integer:
             factors = expr.factors()

@@ -17,6 +17,7 @@ from derive.nodes import Diag, TimeSum
 
 # The widest a display line may be (em at 11pt; the text block is about 44em wide).
 LINE_EM = 32.0
+ORPHAN_EM = 6.0  # a last line narrower than this is an orphaned factor
 
 _INVISIBLE = re.compile(r"\\(left|right|mathbf|mathrm|operatorname|text|boldsymbol|bm|hat|tilde|mathcal|mathbb"
                         r"|mathsf|tfrac|quad|qquad|,|;|!)(?![a-zA-Z])")
@@ -48,15 +49,25 @@ def _wrap(pieces: list[str], suffix: str = "") -> list[str]:
     r"""Parentheses around pieces that may sit on different lines: \bigl( and \bigr), which,
     unlike \left and \right, need not close on the line they open."""
     pieces = list(pieces)
-    pieces[0] = r"\bigl(" + pieces[0]
-    pieces[-1] = pieces[-1] + r"\bigr)" + suffix
+    size = _delimiter_size(pieces)
+    pieces[0] = rf"\{size}l(" + pieces[0]
+    pieces[-1] = pieces[-1] + rf"\{size}r)" + suffix
     return pieces
 
 
-def _factor_pieces(expr, printer, hadamard=False) -> list[str]:
-    """One factor of a product, broken inside when it is too wide on its own."""
+def _delimiter_size(pieces: list[str]) -> str:
+    """big, Big or bigg: as tall as the tallest thing the parentheses hold (a block matrix or a
+    big operator needs bigg, a fraction Big), so that the two halves match what they enclose."""
+    text = " ".join(pieces)
+    if any(tall in text for tall in (r"\begin{bmatrix}", r"\prod", r"\sum")):
+        return "bigg"
+    return "Big" if r"\frac" in text else "big"
+
+
+def _factor_pieces(expr, printer, hadamard=False, force=False) -> list[str]:
+    """One factor of a product, broken inside when it is too wide on its own (or ``force``d)."""
     text = printer._factor(expr, hadamard=hadamard)
-    if not _too_wide(text):
+    if not _too_wide(text) and not force:
         return [text]
     inner = _pieces(expr, printer, True)
     needs = text.startswith(r"\left(") and text.endswith(r"\right)")
@@ -84,6 +95,14 @@ def _pieces(expr, printer, first: bool) -> list[str]:
         out = []
         for m in mats:
             out += _factor_pieces(m, printer)
+        short = printer._factor(mats[-1])
+        if len(mats) > 1 and width(short) < ORPHAN_EM:
+            # a short last factor (h₀ᵀ, [h₀; x₁]ᵀ) goes with the end of the one before, broken
+            # for it if need be, so that it never stands alone on a line
+            before = _factor_pieces(mats[-2], printer, force=True)
+            if len(before) > 1:
+                out = [p for m in mats[:-2] for p in _factor_pieces(m, printer)] + before[:-1] + \
+                      [f"{before[-1]} {short}"]
         out[0] = head + out[0]
         return out
     if isinstance(expr, HadamardProduct):
@@ -117,18 +136,22 @@ def lines(lhs: str, rhs, printer, suffix: str = "", relation: str = "=") -> list
     if width(lhs) + width(whole) + width(suffix) <= LINE_EM:
         return [f"{lhs} &{relation} {whole}{suffix}"]
     pieces = _pieces(rhs, printer, True)
-    out, current = [], ""
+    rows, current = [], []
     reserve = width(suffix)  # any line may turn out to be the last, which carries the suffix
     budget = LINE_EM - width(lhs) - reserve
     for piece in pieces:
-        joined = f"{current} {piece}".strip()
-        if current and width(joined) > budget:
-            out.append(current)
-            current = piece
+        if current and width(" ".join(current + [piece])) > budget:
+            rows.append(current)
+            current = [piece]
             budget = LINE_EM - 2.0 - reserve
         else:
-            current = joined
-    out.append(current)
+            current.append(piece)
+    rows.append(current)
+    # a short piece alone on the last line (a lone h₀ᵀ or [h₀; x₁]ᵀ) takes the piece before it along
+    if len(rows) > 1 and len(rows[-1]) == 1 and len(rows[-2]) > 1 and width(rows[-1][0]) < ORPHAN_EM \
+            and width(" ".join(rows[-2][-1:] + rows[-1])) <= LINE_EM - 2.0 - reserve:
+        rows[-1].insert(0, rows[-2].pop())
+    out = [" ".join(row) for row in rows]
     out[-1] += suffix
     first = f"{lhs} &{relation} {out[0]}"
     return [first] + [rf"&\quad {piece}" for piece in out[1:]]

@@ -6,6 +6,7 @@ from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpos
 
 from derive import nodes
 from derive.primitives import PRIMITIVES, Primitive
+from derive.rules import Scaling
 
 # The rules of the algebra and of time; every primitive names its own (derive/primitives).
 RULE_LABELS = {
@@ -13,8 +14,9 @@ RULE_LABELS = {
     MatMul: "matrix product",
     HadamardProduct: "entrywise product",
     Transpose: "transpose",
-    nodes.Phi: "φ' (generic)",
+    nodes.Phi: "generic function",
     nodes.TimeSum: "sum over t",
+    Scaling: "scaling",
 }
 
 
@@ -45,28 +47,43 @@ FUSED_LABELS = {(inner, loss): why[0] for loss in PRIMITIVES for inner, why in l
 
 PHRASES = {
     "en": {
-        "title": r"Gradients of \texttt{<<model>>}",
+        "title": r"Gradients of <<kind>>",
         "subtitle": r"<<layout>> layout, unrolled for $T = <<steps>>$",
         "subtitle_static": r"<<layout>> layout",
         "layout_name_denominator": "Denominator",
         "layout_name_numerator": "Numerator",
         "network_title": "The network",
-        "network_intro": r"This document derives every gradient of the \texttt{<<model>>} model (homework <<seed>>).",
-        "network_intro_noseed": r"This document derives every gradient of the \texttt{<<model>>} model.",
+        "network_intro": r"This handout derives every gradient of <<kind>> with <<features>>.",
+        "network_intro_plain": r"This handout derives every gradient of <<kind>>.",
+        "kind_rnn": "a recurrent network", "kind_lstm": "an LSTM network", "kind_gru": "a GRU network",
+        "kind_mlp": "a multilayer perceptron", "kind_conv": "a convolutional network",
+        "kind_recurrent": "a recurrent network", "kind_feedforward": "a feed-forward network",
+        "and": " and ", "list_comma": ", ", "and_parts": " and ", "list_semicolon": "; ",
+        "feature_activation": "<<names>> as activation", "feature_activations": "<<names>> as activations",
+        "feature_activation_generic": "a generic activation <<names>>",
+        "feature_activations_generic": "generic activations <<names>>",
+        "feature_conv": "a convolution with stride <<stride>> and zero padding <<padding>>",
+        "feature_conv_nopad": "a convolution with stride <<stride>> and no padding",
+        "feature_output": "a <<name>> output", "feature_linear_output": "a linear output",
+        "feature_loss": "the <<loss>>", "feature_loss_sum": "the <<loss>> summed over the steps",
+        "feature_loss_mean": "the <<loss>> averaged over the steps",
+        "feature_loss_last": "the <<loss>> at the last step",
+        "feature_constant": r"the constant $<<name>> = <<value>>$",
         "parameters": r"Its parameters are <<params>>, and the forward pass is",
         "time_range": r"for $t = 1, \dots, T$, starting from <<initial>>.",
-        "options": r"Options: <<options>>.",
         "conventions_title": "Conventions",
         "layout_denominator": r"Denominator layout: a derivative $\partial L/\partial X$ has the shape of $X$ "
                               r"(a column for a vector), and the chain rule multiplies by transposed Jacobians.",
-        "layout_numerator": r"Numerator layout: $\partial L/\partial \mathbf{h}$ is a row, and a Jacobian "
-                            r"$\partial \mathbf{y}/\partial \mathbf{x}$ has one row per entry of $\mathbf{y}$; the "
+        "layout_numerator": r"Numerator layout: $\partial L/\partial \mathbf{u}$ of a column $\mathbf{u}$ is a row, "
+                            r"and a Jacobian $\partial \mathbf{v}/\partial \mathbf{u}$ has one row per entry of "
+                            r"$\mathbf{v}$; the "
                             r"chain rule multiplies Jacobians from the right.",
         "adjoint_meaning": r"On the right of an equation $\partial <<objective>>/\partial X$ is the total derivative "
                            r"of the loss with respect to $X$, along every path. $\odot$ is the entrywise product, "
                            r"$\oslash$ entrywise division, and $\operatorname{diag}(\mathbf{v})$ the diagonal "
                            r"matrix of $\mathbf{v}$.",
         "derivatives": "The activations' derivatives, written with the forward results they reuse:",
+        "notation": r"Notation: <<notes>>.",
         "backward_title": "Backward, one chain rule at a time",
         "backward_intro": "Reverse mode visits the forward equations from the last to the first. For each "
                           "variable the first line is the chain rule over the variables that read it; the "
@@ -75,8 +92,19 @@ PHRASES = {
         "fused": r"The loss and the function before it simplify together: <<why>>.",
         "recurrence_title": "The adjoint recurrence",
         "recurrence_intro": r"In terms of the state's own adjoint and the loss alone, it runs backwards from $t = T$:",
-        "closed_form": r"Unrolled, the loss of every step $s \ge t$ reaches $\mathbf{h}_t$ through the Jacobians "
+        "closed_form": r"Unrolled, the loss of every step $<<index>> \ge t$ reaches <<state>> through the Jacobians "
                        r"of the steps in between:",
+        "closed_form_last": r"Unrolled, the loss at the last step reaches <<state>> through the Jacobians of the "
+                            r"steps in between:",
+        "stack": r"The states run forward together, so backpropagation through time runs over their stack "
+                 r"<<stack>>, each state a coordinate of its own; one step's Jacobian is a block matrix of the "
+                 r"Jacobians between steps (the section on Jacobians between steps gives each block):",
+        "stack_partial": r"Its adjoint <<adjoint>> takes each block with the other states of the same step held "
+                         r"fixed. <<readers>> reads <<read>> within the step, so the block of <<read>> holds only the "
+                         r"paths into later steps: the adjoint of <<read>> in the recurrence above is that block plus "
+                         r"the path through <<readers>>.",
+        "stack_product": r"Across several steps, the stack's Jacobian is the product of the one-step block matrices:",
+        "empty_product": r"$k < t$; the empty product is the identity",
         "gradients_title": "The gradients",
         "gradients_intro": "Each parameter collects one term for every step at which it is used; the second "
                            "line writes the adjoints out:",
@@ -87,8 +115,9 @@ PHRASES = {
                      r"$W\mathbf{u}$ with respect to those entries.",
         "conv_title": "The convolution, entry by entry",
         "conv_intro": r"The image <<image>> enters as a column, row by row, and the output as <<outputs>>. "
-                      r"Each kernel entry is used at every output position, so its derivative sums over them, "
-                      r"$\partial L/\partial w_j = \sum_k (\partial L/\partial y_k)(\partial y_k/\partial w_j)$, "
+                      r"Each kernel entry is used at every output position, so its derivative sums over them,"
+                      r"\[\frac{\partial L}{\partial w_j} = \sum_k \frac{\partial L}{\partial y_k} "
+                      r"\frac{\partial y_k}{\partial w_j},\]"
                       r"with $\partial y_k/\partial w_j$ the input entry that $w_j$ meets at position $k$; "
                       r"together they are the correlation of the input with the output gradient:",
         "conv_elided": r"The other <<count>> kernel entries follow the same pattern.",
@@ -97,10 +126,10 @@ PHRASES = {
         "conv_bias": r"The bias is shared by every position of its channel, so its derivative is the sum of "
                      r"the output gradient over those positions, not the output gradient itself:",
         "jacobians_title": "Jacobians between steps",
-        "jacobians_intro": r"One step of the recurrence, and a chain of them; the product runs over decreasing "
-                           r"$<<index>>$ from left to right, as the chain rule puts the later step's Jacobian on the "
-                           r"left (every factor is square, so the other order would conform too, but it is "
-                           r"another matrix):",
+        "jacobians_intro": r"One step of the recurrence, and a chain of them:",
+        "jacobians_denominator": r"A Jacobian $\partial \mathbf{v}/\partial \mathbf{u}$ is the same matrix in both "
+                                 r"layouts, one row per entry of $\mathbf{v}$; in this layout the chain rule "
+                                 r"multiplies by its transpose, so the sums below transpose the products.",
         "product_example": r"For example, from $t = 1$ to $t = 3$:",
         "direct_path": r"With several states, the product for <<state>> is the direct path alone, through "
                        r"<<state>>'s own steps; the paths through the other states add to the full Jacobian. "
@@ -113,7 +142,7 @@ PHRASES = {
         "bptt_terms": r"The terms of <<theta>> for $T = <<steps>>$:",
         "more_terms": r"<<count>> more terms",
         "bptt_equal": r"Grouping the terms by $k$ gives the recurrence form above, because the sum over "
-                      r"$t \ge k$ is the adjoint of $\mathbf{h}_k$:",
+                      r"$t \ge k$ is the adjoint of <<state>>:",
         "fused_softmax_ce": r"$(\operatorname{diag}(<<p>>) - <<p>> <<pt>>)(-<<y>> \oslash <<p>>) = "
                             r"<<p>> - <<y>>$, because $\mathbf{1}^{\top} <<y>> = 1$",
         "fused_sigmoid_bce": r"$\sigma'(<<z>>) = <<p>>(1 - <<p>>)$ cancels the denominators, leaving $<<p>> - <<y>>$",
@@ -149,27 +178,41 @@ PHRASES = {
         "series_cell": "cell path",
     },
     "zh": {
-        "title": r"\texttt{<<model>>} 的梯度推导",
+        "title": r"<<kind>>的梯度推导",
         "subtitle": r"<<layout>>布局，展开至 $T = <<steps>>$",
         "subtitle_static": r"<<layout>>布局",
         "layout_name_denominator": "分母",
         "layout_name_numerator": "分子",
         "network_title": "网络结构",
-        "network_intro": r"本文推导 \texttt{<<model>>} 模型（作业 <<seed>>）的全部梯度。",
-        "network_intro_noseed": r"本文推导 \texttt{<<model>>} 模型的全部梯度。",
+        "network_intro": r"本文推导<<kind>>的全部梯度，网络使用<<features>>。",
+        "network_intro_plain": r"本文推导<<kind>>的全部梯度。",
+        "kind_rnn": "循环神经网络", "kind_lstm": "LSTM 网络", "kind_gru": "GRU 网络",
+        "kind_mlp": "多层感知机", "kind_conv": "卷积网络",
+        "kind_recurrent": "循环网络", "kind_feedforward": "前馈网络",
+        "and": "和", "list_comma": "，", "and_parts": "，", "list_semicolon": "；",
+        "feature_activation": "激活函数 <<names>>", "feature_activations": "激活函数 <<names>>",
+        "feature_activation_generic": "一般激活函数 <<names>>",
+        "feature_activations_generic": "一般激活函数 <<names>>",
+        "feature_conv": "步长为 <<stride>>、零填充 <<padding>> 的卷积",
+        "feature_conv_nopad": "步长为 <<stride>>、无填充的卷积",
+        "feature_output": "<<name>> 输出层", "feature_linear_output": "线性输出层",
+        "feature_loss": "<<loss>>", "feature_loss_sum": "各时间步<<loss>>之和",
+        "feature_loss_mean": "各时间步<<loss>>的平均",
+        "feature_loss_last": "最后一个时间步的<<loss>>",
+        "feature_constant": r"常数 $<<name>> = <<value>>$",
         "parameters": r"参数为 <<params>>，前向计算为",
         "time_range": r"其中 $t = 1, \dots, T$，初值 <<initial>>。",
-        "options": r"选项：<<options>>。",
         "conventions_title": "记号与约定",
         "layout_denominator": r"分母布局：导数 $\partial L/\partial X$ 与 $X$ 同形（向量为列向量），"
                               r"链式法则中乘以雅可比矩阵的转置。",
-        "layout_numerator": r"分子布局：$\partial L/\partial \mathbf{h}$ 为行向量，雅可比矩阵 "
-                            r"$\partial \mathbf{y}/\partial \mathbf{x}$ 的每一行对应 $\mathbf{y}$ 的一个分量，"
+        "layout_numerator": r"分子布局：列向量 $\mathbf{u}$ 的 $\partial L/\partial \mathbf{u}$ 为行向量，雅可比矩阵 "
+                            r"$\partial \mathbf{v}/\partial \mathbf{u}$ 的每一行对应 $\mathbf{v}$ 的一个分量，"
                             r"链式法则从右侧相乘。",
         "adjoint_meaning": r"等式右边的 $\partial <<objective>>/\partial X$ 表示损失对 $X$ 的全导数（经过所有路径）。"
                            r"$\odot$ 为逐元素乘积，$\oslash$ 为逐元素除法，$\operatorname{diag}(\mathbf{v})$ 为以 "
                            r"$\mathbf{v}$ 为对角线的矩阵。",
         "derivatives": "激活函数的导数（用前向计算的结果表示）：",
+        "notation": r"记号：<<notes>>。",
         "backward_title": "反向传播：逐步应用链式法则",
         "backward_intro": "反向模式从最后一个前向等式倒推到第一个。对每个变量，第一行是对读取它的变量应用链式法则，"
                           "其后各行是各运算的求导规则给出的结果。",
@@ -177,7 +220,15 @@ PHRASES = {
         "fused": r"损失函数与其前面的函数可合并化简：<<why>>。",
         "recurrence_title": "伴随变量的递推",
         "recurrence_intro": r"只用状态自身的伴随变量与损失表示，从 $t = T$ 向前递推：",
-        "closed_form": r"展开后，每一步 $s \ge t$ 的损失经过其间各步的雅可比矩阵到达 $\mathbf{h}_t$：",
+        "closed_form": r"展开后，每一步 $<<index>> \ge t$ 的损失经过其间各步的雅可比矩阵到达 <<state>>：",
+        "closed_form_last": r"展开后，最后一步的损失经过其间各步的雅可比矩阵到达 <<state>>：",
+        "stack": r"各状态一起沿时间前进，因此随时间反向传播在它们的拼接 <<stack>> 上进行，每个状态各为一组坐标；"
+                 r"一步的雅可比矩阵是由步间雅可比矩阵组成的分块矩阵（各块见“时间步之间的雅可比矩阵”一节）：",
+        "stack_partial": r"其伴随变量 <<adjoint>> 的每一块都在同一步其他状态固定时求导。"
+                         r"<<readers>> 在同一步内读取 <<read>>，所以 <<read>> 的块只包含通向后续各步的路径："
+                         r"上面递推中 <<read>> 的伴随变量等于这一块加上经过 <<readers>> 的路径。",
+        "stack_product": r"跨越多步时，拼接状态的雅可比矩阵是各步分块矩阵的连乘：",
+        "empty_product": r"$k < t$；空乘积为单位矩阵",
         "gradients_title": "梯度",
         "gradients_intro": "每个参数在用到它的每一步贡献一项；第二行把伴随变量展开：",
         "gradients_intro_static": "每个参数的导数对它的每一次使用贡献一项；第二行把伴随变量展开：",
@@ -186,16 +237,18 @@ PHRASES = {
         "conv_title": "逐元素展开卷积",
         "conv_intro": r"图像 <<image>> 按行排成列向量输入，输出记为 <<outputs>>。"
                       r"每个卷积核元素在每个输出位置都被使用，因此它的导数要对所有位置求和："
-                      r"$\partial L/\partial w_j = \sum_k (\partial L/\partial y_k)(\partial y_k/\partial w_j)$，"
+                      r"\[\frac{\partial L}{\partial w_j} = \sum_k \frac{\partial L}{\partial y_k} "
+                      r"\frac{\partial y_k}{\partial w_j}\]"
                       r"其中 $\partial y_k/\partial w_j$ 是 $w_j$ 在位置 $k$ 遇到的输入元素；"
                       r"合起来就是输入与输出梯度的互相关：",
         "conv_elided": r"其余 <<count>> 个卷积核元素同理。",
         "conv_too_large": r"输出有 <<count>> 个，不再逐元素写出求和（本文档在输出不超过 <<limit>> 个时逐元素展开）。",
         "conv_bias": r"偏置被同一通道的所有位置共享，所以它的导数是输出梯度在这些位置上的和，而不是输出梯度本身：",
         "jacobians_title": "时间步之间的雅可比矩阵",
-        "jacobians_intro": r"递推的一步及其连乘；乘积从左到右按 $<<index>>$ 递减排列，"
-                           r"因为链式法则把后一步的雅可比矩阵放在左边"
-                           r"（各因子都是方阵，反过来的顺序维数也相容，但得到的是另一个矩阵）：",
+        "jacobians_intro": r"递推的一步及其连乘：",
+        "jacobians_denominator": r"雅可比矩阵 $\partial \mathbf{v}/\partial \mathbf{u}$ 在两种布局下相同，"
+                                 r"每行对应 $\mathbf{v}$ 的一个元素；本布局的链式法则乘以它的转置，"
+                                 r"所以下面的求和中连乘带转置。",
         "product_example": r"例如从 $t = 1$ 到 $t = 3$：",
         "direct_path": r"有多个状态时，<<state>> 的连乘只是直接路径，即只经过 <<state>> 自身的各步；"
                        r"经过其他状态的路径还要加到完整的雅可比矩阵上。若每一步都有 <<gate>> $= 1$"
@@ -205,7 +258,7 @@ PHRASES = {
         "bptt_intro": r"从第 $t$ 步的损失回到第 $k \le t$ 步对参数的使用，每条路径给出一项，共 <<count>> 项：",
         "bptt_terms": r"$T = <<steps>>$ 时 <<theta>> 的各项：",
         "more_terms": r"另有 <<count>> 项",
-        "bptt_equal": r"按 $k$ 合并各项即得上面的递推形式，因为对 $t \ge k$ 的求和正是 $\mathbf{h}_k$ 的伴随变量：",
+        "bptt_equal": r"按 $k$ 合并各项即得上面的递推形式，因为对 $t \ge k$ 的求和正是 <<state>> 的伴随变量：",
         "fused_softmax_ce": r"$(\operatorname{diag}(<<p>>) - <<p>> <<pt>>)(-<<y>> \oslash <<p>>) = "
                             r"<<p>> - <<y>>$，因为 $\mathbf{1}^{\top} <<y>> = 1$",
         "fused_sigmoid_bce": r"$\sigma'(<<z>>) = <<p>>(1 - <<p>>)$ 与分母相消，得 $<<p>> - <<y>>$",
@@ -241,8 +294,10 @@ RULE_PHRASES = {
     MatMul: ("matrix product", "矩阵乘法"),
     HadamardProduct: ("entrywise product", "逐元素乘积"),
     Transpose: ("transpose", "转置"),
-    nodes.Phi: (r"generic $\phi'$", r"一般函数 $\phi'$"),
+    # symbol-free: the model's function may be f, g or φ, and the equations show which
+    nodes.Phi: ("generic function", "一般函数"),
     nodes.TimeSum: (r"sum over $t$", r"对 $t$ 求和"),
+    Scaling: ("scaling", "数乘"),
 }
 
 FUSED_PHRASES = {(inner, loss): why[1] for loss in PRIMITIVES for inner, why in loss.fused_label.items()}

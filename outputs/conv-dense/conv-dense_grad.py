@@ -15,7 +15,9 @@ Options: activation=tanh, loss=mse, stride=1, padding=0, bias=on.
 the activation is generic in the preset; this module uses tanh (--set activation=... for another).
 ℓ is generic in the preset; this module uses the squared error ½‖z − y‖² (--set loss=... for another).
 
-Parameters (init_params): w_1 (3, 3), b_1 (), w_2 (4, m), w_3 (m, k)
+Parameters (init_params): w_1 (3, 3) with row 3·o + u, column 3·c + v holding output channel o's
+    weight on input channel c at kernel entry (u, v) (o < 1, c < 1, u, v < 3), b_1 (), w_2 (4, m), w_3
+    (m, k)
 Inputs: z_0 (B, 16)
 Targets: y (B, k) real values
 Loss: the objective L per example, averaged over the batch.
@@ -30,8 +32,9 @@ SIZES = {'m': 3, 'k': 1}
 
 
 def init_params(seed=0, **sizes):
-    """Parameters with the math's shapes: w_1 (3, 3), b_1 (), w_2 (4, m), w_3 (m, k). Weights are N(0,
-    1/columns), biases 0."""
+    """Parameters with the math's shapes: w_1 (3, 3) with row 3·o + u, column 3·c + v holding output
+    channel o's weight on input channel c at kernel entry (u, v) (o < 1, c < 1, u, v < 3), b_1 (),
+    w_2 (4, m), w_3 (m, k). Weights are N(0, 1/columns), biases 0."""
     unknown = set(sizes) - set(SIZES)
     if unknown:
         raise TypeError(f"unknown sizes {sorted(unknown)}; sizes are {sorted(SIZES)}")
