@@ -249,10 +249,10 @@ class Derivation:
             return StepJacobian(jac, now[of].at(index), now[wrt or of].at(index - 1))
         return jac
 
-    def _free_index(self, *letters: str) -> Symbol:
-        """The first of ``letters`` that names nothing of the network, as an index symbol."""
+    def _free_index(self, *letters: str, avoid=()) -> Symbol:
+        """The first of ``letters`` that names nothing of the network (nor ``avoid``), as an index symbol."""
         taken = self.network.variable_names | {x.name for x in self.network.inputs + self.network.target_symbols}
-        taken |= set(self.network.sizes_default) | {str(h) for h in self.network.hypers}
+        taken |= set(self.network.sizes_default) | {str(h) for h in self.network.hypers} | set(avoid)
         letter = next((x for x in letters if x not in taken), letters[-1] + "'")
         return i if letter == "i" else Symbol(letter, integer=True)
 
@@ -260,7 +260,7 @@ class Derivation:
     def product_index(self) -> Symbol:
         """The index of a product over steps: i, or j where the network names something i
         (an LSTM's input gate i_t)."""
-        return self._free_index("i", "j", "q", "r")
+        return self._free_index("i", "j", "q", "r", avoid=self._stack_letter())
 
     def jacobian_product(self, state: str, upper=t, lower=k) -> MatrixExpr:
         """dh_upper/dh_lower = prod_{i=lower+1}^{upper} J_i, in decreasing i."""
@@ -316,7 +316,13 @@ class Derivation:
         if not self.stacked:
             return self.states[0].now
         rows = sum((s.shape[0] for s in self.states), Integer(0))
-        return TimeSym(self._free_index("z", "s", "u", "q").name, t, rows, 1)
+        return TimeSym(self._stack_letter()[0], t, rows, 1)
+
+    def _stack_letter(self) -> tuple:
+        """The stack's name, (z,) or the next free letter, for several states; () for one."""
+        if not self.stacked:
+            return ()
+        return (self._free_index("z", "s", "u", "v").name,)
 
     def _offsets(self):
         """(state name, first row, last row + 1) of each state in the stack."""
@@ -355,45 +361,67 @@ class Derivation:
     @property
     def loss_at_last_step(self) -> bool:
         """True when only the last step's state feeds the loss (dL_t/dz_t = 0 for t < T)."""
-        whens = {c.when for name in self.state_names for c in self.adjoints[name].terms
-                 if not self._via_state(c)}
-        return LAST in whens and ALWAYS not in whens
+        every = [self._loss_share(name, ALWAYS) for name in self.state_names]
+        last = [self._loss_share(name, LAST) for name in self.state_names]
+        return all(isinstance(e, ZeroMatrix) for e in every) and not all(isinstance(e, ZeroMatrix) for e in last)
+
+    def _inlined_share(self, name: str, when: str):
+        """The terms of a state's adjoint of one kind (ALWAYS: at its own step; LAST: at T), every
+        intermediate adjoint written out and the states' own adjoints kept; None if there are none."""
+        terms = [c.expr for c in self.adjoints[name].terms if c.when == when]
+        return self.inline(add(*terms), self.state_names) if terms else None
+
+    def _loss_share(self, name: str, when: str) -> MatrixExpr:
+        """The loss's own derivative at a state, ∂L_t/∂X_t with the other states of the step held
+        fixed: its inlined terms with every state's adjoint at the same step set to zero, for the
+        paths through another state of the step (C_t → a_o,t → o_t → h_t with peepholes) belong to
+        the stack's Jacobian, not to the loss."""
+        state = next(s for s in self.states if s.name == name)
+        expr = self._inlined_share(name, when)
+        if expr is None:
+            return ZeroMatrix(*state.shape)
+        index = T if when == LAST else t
+        zero = {g: ZeroMatrix(*g.shape) for g in lay.grads_in(expr)
+                if g.var.name in self.state_names and getattr(g.var, "index", None) == index}
+        expr = substitute(expr, zero)
+        if expr == 0 or isinstance(expr, ZeroMatrix) or getattr(expr, "is_ZeroMatrix", False):
+            return ZeroMatrix(*state.shape)
+        return expr
 
     def states_read_in_step(self) -> list:
-        """(state, the states that read it within the same step): C_t and h_t = o_t ⊙ tanh(C_t)."""
+        """(state, the states that read it within the same step, directly or through the step's
+        variables): C_t and h_t = o_t ⊙ tanh(C_t)."""
         by_name = {s.name: s for s in self.states}
         found = []
         for s in self.states:
-            readers = [by_name[c.via.name] for c in self.adjoints[s.name].terms if self._via_state(c)]
+            expr = self._inlined_share(s.name, ALWAYS)
+            grads = lay.grads_in(expr) if expr is not None else []
+            readers = [by_name[g.var.name] for g in grads
+                       if g.var.name in by_name and g.var.name != s.name and getattr(g.var, "index", None) == t]
             if readers:
                 found.append((s, list(dict.fromkeys(readers))))
         return found
 
-    def _via_state(self, c: Contribution) -> bool:
-        """A path from one state to another within the step (C_t to h_t): the stack's Jacobian
-        holds it, so it is no part of the loss's own derivative."""
-        return c.when in (ALWAYS, LAST) and getattr(c.via, "name", None) in self.state_names
-
-    def local_grad(self, index=t, steps=None) -> MatrixExpr:
+    def local_grad(self, index=t, steps=None, whens=(ALWAYS,)) -> MatrixExpr:
         """∂L_index/∂z_index: the loss term at step ``index`` alone, in denominator layout (a
         column of blocks for several states).
 
-        Every path from z_t that is not through z_{t+1} (nor through another state at step t)
-        ends in the loss at step t; a head on z_T adds its term when index is the last step (T,
-        or ``steps``).
+        The loss's own share at step t (every path from z_t not through z_{t+1} nor through
+        another state of step t); a head on z_T adds its term when index is the last step (T, or
+        ``steps``), or alone with ``whens=(LAST,)``.
         """
+        last = index == T or (steps is not None and index == steps)
         parts = []
         for name in self.state_names:
-            adj = self.adjoints[name]
-            keep = self.state_names
-            here = [c.expr for c in adj.terms if c.when == ALWAYS and not self._via_state(c)]
-            expr = substitute(self.inline(add(*here), keep), {t: index}) if here else None
-            if index == T or (steps is not None and index == steps):
-                last = [c.expr for c in adj.terms if c.when == LAST and not self._via_state(c)]
-                if last:
-                    last_expr = self.inline(add(*last), keep)
-                    last_expr = last_expr if steps is None else substitute(last_expr, {T: steps})
-                    expr = last_expr if expr is None else add(expr, last_expr)
+            expr = None
+            if ALWAYS in whens:
+                share = self._loss_share(name, ALWAYS)
+                expr = None if isinstance(share, ZeroMatrix) else substitute(share, {t: index})
+            if LAST in whens or last:
+                share = self._loss_share(name, LAST)
+                if not isinstance(share, ZeroMatrix):
+                    share = share if steps is None else substitute(share, {T: steps})
+                    expr = share if expr is None else add(expr, share)
             state = next(s for s in self.states if s.name == name)
             parts.append(expr if expr is not None else ZeroMatrix(*state.shape))
         return parts[0] if len(parts) == 1 else Block([[p] for p in parts])
@@ -444,7 +472,7 @@ class Derivation:
     @property
     def closed_form_index(self) -> Symbol:
         """The step s ≥ t whose loss the closed form sums: s, or u where the network names an s."""
-        return self._free_index("s", "u", "r", "q")
+        return self._free_index("s", "u", "r", "q", avoid=(*self._stack_letter(), str(self.product_index)))
 
     def closed_form(self) -> Equation:
         """dL/dz_t without recursion: sum_{s=t}^{T} (dL_s/dz_s)(dz_s/dz_t) (only s = T when the
@@ -452,12 +480,19 @@ class Derivation:
         m = self.closed_form_index
         upper = T if self.loss_at_last_step else m
         product, local = self.state_product(upper, t), self.local_grad(upper)
-        if self.layout == "denominator":
-            body = matmul(transpose(product), local)
-        else:
-            body = matmul(self._local_row(local), product)
-        rhs = body if self.loss_at_last_step else TimeSum(body, m, t, T)
+        rhs = self._reach(product, local)
+        if not self.loss_at_last_step:
+            rhs = TimeSum(rhs, m, t, T)
+            head = self.local_grad(T, whens=(LAST,))
+            if not _all_zero(head):  # a head on z_T besides the loss at every step
+                rhs = add(rhs, self._reach(self.state_product(T, t), head))
         return Equation(self.lhs(self.stacked_state), rhs)
+
+    def _reach(self, product, local):
+        """The loss's share ``local`` carried back through ``product``, in this layout."""
+        if self.layout == "denominator":
+            return matmul(transpose(product), local)
+        return matmul(self._local_row(local), product)
 
     def stack_equations(self) -> list[Equation]:
         """For several states: the stack z_t = [h_t; C_t], its one-step Jacobian in blocks and
@@ -511,3 +546,10 @@ class Derivation:
         """Every (t, k, term) of the double sum for T = ``steps``, built lazily."""
         for tt, kk in self.bptt_pairs(steps):
             yield tt, kk, self.bptt_term(param, Integer(tt), Integer(kk), Integer(steps))
+
+
+def _all_zero(local) -> bool:
+    """A loss share that is zero in every block."""
+    if isinstance(local, Block):
+        return all(isinstance(row[0], ZeroMatrix) for row in local.rows)
+    return isinstance(local, ZeroMatrix)

@@ -84,7 +84,7 @@ class Document:
         s = Section(self.say("network_title"))
         params = ", ".join(rf"${self.p.doprint(p)} \in \mathbb{{R}}^{{{self._dim(p.shape[0])} \times "
                            rf"{self._dim(p.shape[1])}}}$" for p in self.net.params)
-        what = describe.features(self.net, self.p, self.lang)
+        what = describe.features(self.net, self.p, self.lang, self.d.unrolls and self.d.loss_at_last_step)
         intro = self.say("network_intro" if what else "network_intro_plain", kind=describe.kind(self.net, self.lang),
                          features=what)
         s.say(intro + " " + self.say("parameters", params=params))
@@ -265,7 +265,7 @@ class Document:
             product = self.d.stack_equations()[2]
             s.say(self.say("stack_product", stack=self.m(self.d.stacked_state)))
             s.show(self.eq(product.lhs, product.rhs, note=self.say("empty_product")))
-        if not self.numerator:
+        if not self.numerator and self.d.bptt_params():  # the sums of the next section
             s.say(self.say("jacobians_denominator"))
         if len(self.d.states) > 1:
             for state in self.d.direct_path_states():

@@ -92,7 +92,16 @@ def test_a_file_model_is_described_from_its_nodes():
     net = source.resolve(str(EXAMPLES / "mgu.py")).build({})
     text = latex_document(derive(net), 3, "en")
     assert r"\title{Gradients of a recurrent network}" in text
-    assert r"$\sigma$ and $\tanh$ as activations" in text
+    assert r"$\sigma$ and $\tanh$ as activations, a $\operatorname{softmax}$ output" in text  # softmax inside the loss
+
+    def intro(path):
+        net = source.resolve(str(EXAMPLES / path)).build({})
+        return latex_document(derive(net), 3, "en").split("the forward pass is")[0]
+
+    attention = intro("attention_rnn.py")  # the loss reads z = Σ_t α_t h_t: neither per step nor at T
+    assert "the cross-entropy loss." in attention and "last step" not in attention and r"\exp" not in attention
+    birnn = latex_document(derive(source.resolve(str(EXAMPLES / "birnn.py")).build({})), 3, "en")
+    assert "the sums below transpose" not in birnn  # no BPTT section to refer to
 
 
 def test_generic_rules_name_no_symbol_the_model_lacks():
@@ -145,7 +154,8 @@ def test_the_lstm_has_its_bptt_section_and_closed_form():
         assert r"\frac{\partial L}{\partial z_{t}} &= \sum_{u=t}^{T}" in text  # s is the LSTM's output
         assert r"\frac{\partial L}{\partial W_{f}} &= \sum_{t=1}^{T} \left(\sum_{k=1}^{t}" in text
         assert "(t, k) = (3, 1)" in text
-    assert "every step $u \\ge t$ reaches $z_{t}$" in document("lstm")
+    assert "what the loss reads at every step $u \\ge t$ reaches $z_{t}$" in document("lstm")
+    assert r"the block of $C_{t}$ leaves out the paths through $h_{t}$" in document("lstm")
     shown = TerminalReport(derive(presets.PRESETS["lstm"].build()), 3).render()
     assert "zₜ      = [hₜ; Cₜ]" in shown and "∂L/∂zₜ  = Σ[u=t..T]" in shown
     assert "Backprop through time, unrolled for T = 3 (6 terms per parameter)" in shown

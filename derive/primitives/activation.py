@@ -33,6 +33,7 @@ class Activation(Primitive, Elementwise):
     parameters: tuple[str, ...] = ()  # constant arguments after x (a leaky ReLU's slope)
     defaults: tuple = ()
     domain = "real"  # where it is defined: "real", or "positive" (log)
+    activation = True  # what a handout calls an activation (exp and log are not)
     # sup |f'(x)| and sup |f(x)| over the domain (None: unbounded): the gamma of the vanishing-
     # gradient bound ||dh_t/dh_k|| <= (gamma ||W||)^(t-k), and a gate's bound, in derive analyze
     derivative_sup = None

@@ -9,6 +9,7 @@ class Exp(Activation):
     symbol = "exp"
     latex = r"\exp"
     unicode = "exp"
+    activation = False  # a function of the math (a softmax's exp, a loss's log), not a layer's activation
     numpy = "np.exp({x})"
     spellings = (r"\exp", "exp")
     label = ("exp' = exp", r"$\exp' = \exp$")

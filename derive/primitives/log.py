@@ -9,6 +9,7 @@ class Log(Activation):
     symbol = "log"
     latex = r"\log"
     unicode = "log"
+    activation = False  # a function of the math (a softmax's exp, a loss's log), not a layer's activation
     numpy = "np.log({x})"
     spellings = (r"\log", r"\ln", "log")
     label = ("log' = 1/x", r"$\log' = 1/x$")

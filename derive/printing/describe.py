@@ -42,41 +42,45 @@ def function_head(printer, node) -> str:
 
 
 def _loss(net):
-    """(the loss node, the assignment defining its prediction) of the network, or (None, None)."""
+    """(the loss node, what its prediction is: the expression of the assignment defining it, or
+    the argument itself, softmax(o) written inside the loss) of the network, or (None, None)."""
     for a in net.assignments:
         for node in _walk(a.expr):
             if isinstance(node, LOSSES):
                 prediction = node.args[0]
-                defined = next((b for b in net.assignments if b.target == prediction), None)
+                defined = next((b.expr for b in net.assignments if b.target == prediction), prediction)
                 return node, defined
     return None, None
 
 
-def _placement(net) -> str:
-    """Where the loss is taken: every step summed, averaged, the last step; '' without time."""
+def _placement(net, last_step: bool) -> str:
+    """Where the loss is taken: at the last step, every step summed or averaged; '' without time
+    or where it is neither (a loss on a sum over time, as attention pooling takes)."""
     if not net.sequential:
         return ""
+    if last_step:
+        return "last"
     objective = next(a.expr for a in net.assignments if a.target == net.objective)
     if not any(isinstance(n, TimeSum) for n in _walk(objective)):
-        return "last"
+        return ""
     scaled = any(isinstance(n, MatMul) and any(not getattr(f, "is_Matrix", False) and T in f.free_symbols
                                                for f in n.args) for n in _walk(objective))
     return "mean" if scaled else "sum"
 
 
-def features(net, printer, lang: str) -> str:
+def features(net, printer, lang: str, last_step: bool = False) -> str:
     """The clause after the network's kind: 'with σ as activation, a softmax output and the
     cross-entropy loss summed over the steps'."""
     from derive.primitives import Conv2d, Softmax
 
     loss, prediction = _loss(net)
-    output = prediction.expr if prediction is not None and isinstance(prediction.expr, (Elementwise, Softmax)) \
-        else None
+    output = prediction if isinstance(prediction, (Elementwise, Softmax)) else None
     generic_output = isinstance(output, Phi)  # f(y₃) read by ℓ: an activation like the others, not an output kind
     heads, generic = [], True
     for a in net.assignments:
         for node in _walk(a.expr):
-            if isinstance(node, Elementwise) and (node is not output or generic_output):
+            if isinstance(node, Elementwise) and (node is not output or generic_output) \
+                    and getattr(node, "activation", True):
                 generic = generic and isinstance(node, Phi)
                 if function_head(printer, node) not in heads:
                     heads.append(function_head(printer, node))
@@ -99,7 +103,7 @@ def features(net, printer, lang: str) -> str:
         label = type(loss).label_zh if lang != "en" and type(loss).label_zh else type(loss).label[1]
         noun = "loss" if lang == "en" else "损失"
         label = label if noun in label else (f"{label} {noun}" if lang == "en" else label + noun)
-        placement = _placement(net)
+        placement = _placement(net, last_step)
         parts.append(phrase(lang, "feature_loss" + (f"_{placement}" if placement else ""), loss=label))
     for symbol, value in net.hypers.items():
         parts.append(phrase(lang, "feature_constant", name=printer.doprint(symbol), value=format(float(value), "g")))

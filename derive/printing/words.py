@@ -92,17 +92,17 @@ PHRASES = {
         "fused": r"The loss and the function before it simplify together: <<why>>.",
         "recurrence_title": "The adjoint recurrence",
         "recurrence_intro": r"In terms of the state's own adjoint and the loss alone, it runs backwards from $t = T$:",
-        "closed_form": r"Unrolled, the loss of every step $<<index>> \ge t$ reaches <<state>> through the Jacobians "
-                       r"of the steps in between:",
+        "closed_form": r"Unrolled, what the loss reads at every step $<<index>> \ge t$ reaches <<state>> through "
+                       r"the Jacobians of the steps in between:",
         "closed_form_last": r"Unrolled, the loss at the last step reaches <<state>> through the Jacobians of the "
                             r"steps in between:",
         "stack": r"The states run forward together, so backpropagation through time runs over their stack "
                  r"<<stack>>, each state a coordinate of its own; one step's Jacobian is a block matrix of the "
                  r"Jacobians between steps (the section on Jacobians between steps gives each block):",
         "stack_partial": r"Its adjoint <<adjoint>> takes each block with the other states of the same step held "
-                         r"fixed. <<readers>> reads <<read>> within the step, so the block of <<read>> holds only the "
-                         r"paths into later steps: the adjoint of <<read>> in the recurrence above is that block plus "
-                         r"the path through <<readers>>.",
+                         r"fixed. <<readers>> reads <<read>> within the step, so the block of <<read>> leaves out "
+                         r"the paths through <<readers>>: the adjoint of <<read>> in the recurrence above is that "
+                         r"block plus those paths.",
         "stack_product": r"Across several steps, the stack's Jacobian is the product of the one-step block matrices:",
         "empty_product": r"$k < t$; the empty product is the identity",
         "gradients_title": "The gradients",
@@ -220,13 +220,13 @@ PHRASES = {
         "fused": r"损失函数与其前面的函数可合并化简：<<why>>。",
         "recurrence_title": "伴随变量的递推",
         "recurrence_intro": r"只用状态自身的伴随变量与损失表示，从 $t = T$ 向前递推：",
-        "closed_form": r"展开后，每一步 $<<index>> \ge t$ 的损失经过其间各步的雅可比矩阵到达 <<state>>：",
+        "closed_form": r"展开后，损失在每一步 $<<index>> \ge t$ 读取的量经过其间各步的雅可比矩阵到达 <<state>>：",
         "closed_form_last": r"展开后，最后一步的损失经过其间各步的雅可比矩阵到达 <<state>>：",
         "stack": r"各状态一起沿时间前进，因此随时间反向传播在它们的拼接 <<stack>> 上进行，每个状态各为一组坐标；"
                  r"一步的雅可比矩阵是由步间雅可比矩阵组成的分块矩阵（各块见“时间步之间的雅可比矩阵”一节）：",
         "stack_partial": r"其伴随变量 <<adjoint>> 的每一块都在同一步其他状态固定时求导。"
-                         r"<<readers>> 在同一步内读取 <<read>>，所以 <<read>> 的块只包含通向后续各步的路径："
-                         r"上面递推中 <<read>> 的伴随变量等于这一块加上经过 <<readers>> 的路径。",
+                         r"<<readers>> 在同一步内读取 <<read>>，所以 <<read>> 的块不含经过 <<readers>> 的路径："
+                         r"上面递推中 <<read>> 的伴随变量等于这一块加上这些路径。",
         "stack_product": r"跨越多步时，拼接状态的雅可比矩阵是各步分块矩阵的连乘：",
         "empty_product": r"$k < t$；空乘积为单位矩阵",
         "gradients_title": "梯度",
