@@ -1,26 +1,27 @@
 """Speed of the generated gradients against what a user would write or pick instead.
 
 For rnn-softmax (σ activation, as in seeds 000 and 004; and its tanh variant, where PyTorch's
-fused nn.RNN computes the same math) and the LSTM at three sizes (B, d, n, k, T), and for
-conv-dense at one (bench/lstm_peers.py and bench/conv_peers.py hold their peers), float64, on
-the CPU with the same thread count for everyone:
+fused nn.RNN computes the same math) and the LSTM at three sizes (B, d, n, k, T), the example
+cells, and conv-dense at one (bench/lstm_peers.py, bench/cell_peers.py and bench/conv_peers.py
+hold their peers), float64, on the CPU with the same thread count for everyone:
 
     generated   derive numpy rnn-softmax: the module's gradients()
     torch       PyTorch eager autograd, a per-step loop written out
-    torch fused nn.RNN + nn.Linear (tanh variant only)
+    torch fused nn.RNN + nn.Linear (tanh variant only), nn.LSTM, nn.GRU
     jax         jax.jit(jax.value_and_grad(loss)) over lax.scan
     numpy loop  a textbook hand-written BPTT, everything per step
     numpy batch a hand-written BPTT where only the recurrence stays in the loop
 
-Runs are interleaved (each round times every implementation once, in a rotating order, idle
-OpenMP threads passive); the report gives medians
-and the ratio of each peer to the generated code paired per round, plus the fraction of this
-machine's float64 GEMM throughput each reaches (matmul FLOPs of forward and backward against a
-2048² A @ B raced in the same rounds, paired per round too). Peers that are not installed are
-skipped. Every implementation runs in a process whose malloc keeps freed memory, with the
-OpenBLAS kernels OpenBLAS picks for this CPU (both below).
+By default every implementation runs as a user runs it (bench/isolated.py): in a process of its
+own, with a user's environment (glibc's own malloc, each library's own OpenMP waiting, no
+OMP_WAIT_POLICY or GLIBC_TUNABLES), warm, in interleaved rounds; the report gives medians, the
+ratio of each peer to the generated code paired per round, and the fraction of this machine's
+float64 GEMM throughput each reaches (against a 2048² A @ B raced in the same rounds, in a
+process of its own too). ``--tuned`` is the old mode, labelled as such: everything in one process
+whose malloc keeps freed memory, idle OpenMP threads passive — kinder to code that allocates.
+Peers that are not installed are skipped. OpenBLAS picks its kernels for the CPU in both modes.
 
-    python bench/grad_speed.py [--rounds 15] [--threads 2] [--system-malloc] [--blas-coretype NAME]
+    python bench/grad_speed.py [--rounds 15] [--threads 2] [--tuned [--system-malloc]] [--blas-coretype NAME]
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def _environment() -> dict:
     return env
 
 
-if __name__ == "__main__" and _environment() != dict(os.environ):  # not when imported
+TUNED = "--tuned" in sys.argv and "--worker" not in sys.argv
+if __name__ == "__main__" and TUNED and _environment() != dict(os.environ):  # not when imported
     os.execve(sys.executable, [sys.executable, *sys.argv], _environment())
 
 # BLAS reads its thread count when it loads: set it before NumPy, torch or jax import. Idle
@@ -82,7 +84,8 @@ if __name__ == "__main__" and _environment() != dict(os.environ):  # not when im
 # runs after torch in a round pays for torch's busy-waiting threads.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(_threads_from_argv())
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+if TUNED:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
@@ -92,6 +95,7 @@ from derive.codegen.numpy_module import numpy_module  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cell_peers  # noqa: E402
 import conv_peers  # noqa: E402
+import isolated  # noqa: E402
 import lstm_peers  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -322,8 +326,9 @@ def report(title: str, times: dict, flops: float, memory: dict) -> None:
     median = statistics.median(base)
     print(f"\n{title}: generated {median * 1e3:.3f} ms, {fraction(base):.0%} of GEMM peak"
           f" (A @ B ran at {statistics.median(peak) / 1e9:.1f} GFLOP/s)")
-    print("  peak extra memory (x the stored activations): "
-          + ", ".join(f"{name} {ratio:.2f}x" for name, ratio in memory.items()))
+    if memory:
+        print("  peak extra memory (x the stored activations): "
+              + ", ".join(f"{name} {ratio:.2f}x" for name, ratio in memory.items()))
     for name, mine in times.items():
         if name == "generated":
             continue
@@ -398,6 +403,15 @@ def bench(model: Sequence, sizes, rounds: int) -> None:
                model.flops(B, d, n, k, T), memory)
 
 
+def conv_flops() -> float:
+    """FLOPs of conv-dense's products at the bench's size, forward and backward."""
+    sizes = {key: int(value) for key, value in conv_peers.SETTINGS.items() if value.isdigit()}
+    out = sizes["size"] - sizes["kernel"] + 1
+    positions, taps = out * out, sizes["c_in"] * sizes["kernel"] ** 2
+    return 2.0 * conv_peers.BATCH * (2 * positions * taps * sizes["c_out"]
+                                     + 3 * sizes["c_out"] * positions * sizes["m"] + 3 * sizes["m"] * sizes["k"])
+
+
 def bench_conv(rounds: int) -> None:
     module = load_generated("conv-dense", conv_peers.SETTINGS)
     sizes = {key: int(value) for key, value in conv_peers.SETTINGS.items() if value.isdigit()}
@@ -409,15 +423,83 @@ def bench_conv(rounds: int) -> None:
              "numpy im2col": lambda: conv_peers.numpy_im2col(p, z, y)}
     impls.update(conv_peers.torch_peer(p, z, y, _threads_from_argv()))
     out = sizes["size"] - sizes["kernel"] + 1
-    positions, taps = out * out, sizes["c_in"] * sizes["kernel"] ** 2
-    flops = 2.0 * conv_peers.BATCH * (2 * positions * taps * sizes["c_out"]
-                                      + 3 * sizes["c_out"] * positions * sizes["m"] + 3 * sizes["m"] * sizes["k"])
+    positions = out * out
+    flops = conv_flops()
     stored = z.dtype.itemsize * conv_peers.BATCH * (2 * sizes["c_out"] * positions + 2 * sizes["m"] + 2 * sizes["k"])
     memory = {name: memory_ratio(impls[name], stored, sum(v.nbytes for v in p.values()))
               for name in ("generated", "numpy im2col")}
     report(f"conv-dense, B = {conv_peers.BATCH}, {sizes['c_in']}×{sizes['size']}×{sizes['size']} input, "
            f"{sizes['c_out']} channels, {sizes['kernel']}×{sizes['kernel']} kernel",
            timed_against_gemm(impls, rounds), flops, memory)
+
+
+# ------------------------------------------------------------------------------ one process each
+
+SEQUENCES = {"rnn-sigmoid": lambda: rnn_model("sigmoid"), "rnn-tanh": lambda: rnn_model("tanh"),
+             "lstm": lambda: LSTM, "mgu": lambda: MGU, "gru-torch": lambda: GRU_TORCH}
+# the peers each model may have (the parent lists them without importing torch or jax)
+PEER_NAMES = {"rnn-sigmoid": ["torch", "jax"], "rnn-tanh": ["torch", "torch fused", "jax"],
+              "lstm": ["torch", "torch fused", "jax"], "mgu": ["torch"], "gru-torch": ["torch", "torch fused"],
+              "conv-dense": ["torch"]}
+
+
+def one_implementation(key: str, size_index: int, name: str):
+    """(loss, call) of one implementation at one size, for a worker process; ImportError where
+    its library is not installed."""
+    if key == "gemm":
+        reference = gemm_reference()
+        return 0.0, reference
+    if key == "conv-dense":
+        module = load_generated("conv-dense", conv_peers.SETTINGS)
+        sizes = {k: int(v) for k, v in conv_peers.SETTINGS.items() if v.isdigit()}
+        rng = np.random.default_rng(0)
+        p = module.init_params(seed=0)
+        z = rng.standard_normal((conv_peers.BATCH, sizes["c_in"] * sizes["size"] ** 2))
+        y = rng.standard_normal((conv_peers.BATCH, sizes["k"]))
+        impls = {"generated": lambda: module.gradients(p, {"z_0": z}, {"y": y}),
+                 "numpy im2col": lambda: conv_peers.numpy_im2col(p, z, y)}
+        if name not in impls:
+            impls.update(conv_peers.torch_peer(p, z, y, _threads_from_argv()))
+    else:
+        model = SEQUENCES[key]()
+        module = load_generated(model.preset, model.settings)
+        B, d, n, k, T = SIZES[size_index]
+        rng = np.random.default_rng(0)
+        p = module.init_params(seed=0, **{model.hidden: n}, d=d, k=k)
+        x = rng.standard_normal((T, B, d))
+        y = rng.integers(0, k, size=(T, B))
+        impls = {"generated": lambda: module.gradients(p, {"x": x}, {"y": y})}
+        impls.update({hand: (lambda fn=fn: fn(p, x, y)) for hand, fn in model.hand.items()})
+        if name not in impls:
+            impls.update(model.peers(p, x, y))
+    if name not in impls:
+        raise ImportError(f"{name} is not installed")
+    call = impls[name]
+    return float(call()[0]), call
+
+
+def isolated_main(args) -> None:
+    sizes = args.sizes if args.sizes else range(len(SIZES))
+    print(f"{args.threads} threads, every implementation in a process of its own with a user's environment "
+          "(glibc's malloc, no OMP_WAIT_POLICY), warm, interleaved rounds; GEMM peak: a "
+          f"{GEMM_SIZE}² float64 A @ B in its own process in every round")
+    keys = [f"rnn-{a}" for a in args.activations] if "rnn-softmax" in args.models else []
+    keys += [m for m in ("lstm", "mgu", "gru-torch") if m in args.models]
+    for key in keys:
+        model = SEQUENCES[key]()
+        for j in sizes:
+            names = ["generated", *model.hand, *PEER_NAMES[key]]
+            times = isolated.race(key, j, names, args.threads, args.rounds)
+            report(f"{key}, (B, d, n, k, T) = {SIZES[j]}", times, model.flops(*SIZES[j]), {})
+    if "conv-dense" in args.models:
+        times = isolated.race("conv-dense", 0, ["generated", "numpy im2col", *PEER_NAMES["conv-dense"]],
+                              args.threads, args.rounds)
+        report("conv-dense", times, conv_flops(), {})
+
+
+def worker_main(argv) -> None:
+    key, size_index, name = argv[argv.index("--worker") + 1: argv.index("--worker") + 4]
+    isolated.serve(lambda: one_implementation(key, int(size_index), name))
 
 
 def memory_ratio(fn, stored: int, returned: int) -> float:
@@ -453,6 +535,9 @@ def _check_same(impls) -> None:
 
 
 def main() -> None:
+    if "--worker" in sys.argv:
+        worker_main(sys.argv)
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
@@ -460,9 +545,15 @@ def main() -> None:
     parser.add_argument("--activations", nargs="*", default=["sigmoid", "tanh"], help="of rnn-softmax")
     parser.add_argument("--models", nargs="*", default=["rnn-softmax", "lstm", "mgu", "gru-torch", "conv-dense"])
     parser.add_argument("--blas-coretype", help="force OpenBLAS's kernels (e.g. Haswell); default: its own choice")
+    parser.add_argument("--tuned", action="store_true",
+                        help="the old mode: everything in one process, malloc keeping freed memory, OpenMP passive")
     parser.add_argument("--system-malloc", action="store_true",
-                        help="glibc's default malloc, which returns freed arrays to the kernel")
+                        help="with --tuned: glibc's default malloc, which returns freed arrays to the kernel")
     args = parser.parse_args()
+    if not args.tuned:
+        isolated_main(args)
+        return
+    print("TUNED MODE (not what a user gets: one process, OMP_WAIT_POLICY=PASSIVE, malloc tuned)")
     sizes = [SIZES[j] for j in args.sizes] if args.sizes else SIZES
     print(f"{args.threads} threads; GEMM peak: a {GEMM_SIZE}² float64 A @ B in every round; malloc: "
           + ("glibc's defaults" if args.system_malloc else f"keeps freed memory (GLIBC_TUNABLES={KEEP_FREED_MEMORY})"))
