@@ -432,12 +432,32 @@ class Derivation:
             return Block([[lay.to_row(row[0]) for row in local.rows]])
         return lay.to_row(local)
 
-    def bptt_term(self, param: str, upper=t, lower=k, steps=None) -> MatrixExpr:
-        """The (t, k) term of dL/dtheta = sum_t sum_{k<=t} (dL_t/dz_t)(dz_t/dz_k)(dz_k/dtheta)."""
+    def bptt_sum(self, param: str) -> MatrixExpr:
+        """dL/dtheta as the double sum of the general (t, k) term (the sum over k alone when
+        only z_T is in the loss), plus the sum over k of a head on z_T where the loss also has
+        one besides its terms at every step."""
+        term = self.bptt_term(param)
+        if self.loss_at_last_step:
+            return TimeSum(term, k, 1, T)
+        total = TimeSum(TimeSum(term, k, 1, t), t, 1, T)
+        head = self.bptt_head_term(param)
+        return total if head is None else add(total, TimeSum(head, k, 1, T))
+
+    def bptt_head_term(self, param: str):
+        """The k-th term of a head on z_T where the loss also has terms at every step (None
+        without one): (dH/dz_T)(dz_T/dz_k)(dz_k/dtheta)."""
+        if self.loss_at_last_step:
+            return None
+        head = self.local_grad(T, whens=(LAST,))
+        return None if _all_zero(head) else self.bptt_term(param, T, k, local=head)
+
+    def bptt_term(self, param: str, upper=t, lower=k, steps=None, local=None) -> MatrixExpr:
+        """The (t, k) term of dL/dtheta = sum_t sum_{k<=t} (dL_t/dz_t)(dz_t/dz_k)(dz_k/dtheta)
+        (``local`` in place of dL_t/dz_t where given: a head on z_T)."""
         if self.loss_at_last_step and steps is None:
             upper = T
         product = self.state_product(upper, lower)
-        local = self.local_grad(upper, steps)
+        local = self.local_grad(upper, steps) if local is None else local
         theta = next(p for p in self.params if p.name == param)
         if self.layout == "denominator":
             reaching = local if isinstance(product, Identity) else matmul(transpose(product), local)

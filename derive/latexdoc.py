@@ -290,7 +290,7 @@ class Document:
         for theta in params:
             general = self.d.bptt_symbolic(theta.name)
             lines = self.eq(general.lhs, general.rhs)
-            lines += self.eq("", _sum_of_terms(self.d, theta.name))
+            lines += self.eq("", self.d.bptt_sum(theta.name))
             s.show(lines)
             s.say(self.say("bptt_terms", theta=self.m(theta), steps=self.steps))
             terms = []
@@ -361,14 +361,6 @@ class Document:
             subtitle=self._subtitle(),
             sections=sections,
         )
-
-
-def _sum_of_terms(derivation, param):
-    """sum_t sum_{k<=t} of the general (t, k) term (sum_k of it when only h_T is in the loss)."""
-    term = derivation.bptt_term(param)
-    if derivation.loss_at_last_step:
-        return TimeSum(term, k, 1, T)
-    return TimeSum(TimeSum(term, k, 1, t), t, 1, T)
 
 
 def _walk(expr):

@@ -94,6 +94,8 @@ def derived_gradients(derivation, ns) -> dict[str, dict[str, np.ndarray]]:
         total = sum(value(term, ns) for _, _, term in derivation.bptt_terms(theta.name, steps))
         shape = ns[key(ns, theta.name)].shape
         forms[theta.name]["BPTT double sum, " + derivation.layout] = as_param_shape(total, shape)
+        general = derivation.bptt_sum(theta.name)  # the sums as a document writes them, with T free
+        forms[theta.name]["BPTT general sum, " + derivation.layout] = as_param_shape(value(general, ns), shape)
     return forms
 
 
