@@ -386,15 +386,9 @@ GRU_TORCH = Sequence(
 
 
 def bench(model: Sequence, sizes, rounds: int) -> None:
-    module = load_generated(model.preset, model.settings)
     label = f"{model.preset} ({model.settings['activation']})" if model.settings else model.preset
     for B, d, n, k, T in sizes:
-        rng = np.random.default_rng(0)
-        p = module.init_params(seed=0, **{model.hidden: n}, d=d, k=k)
-        x = rng.standard_normal((T, B, d))
-        y = rng.integers(0, k, size=(T, B))
-        impls = {"generated": lambda p=p, x=x, y=y: module.gradients(p, {"x": x}, {"y": y})}
-        impls.update({name: (lambda fn=fn, p=p, x=x, y=y: fn(p, x, y)) for name, fn in model.hand.items()})
+        p, x, y, impls = sequence_case(model, (B, d, n, k, T))
         impls.update(model.peers(p, x, y))
         stored = x.dtype.itemsize * T * B * model.stored_rows(n, k)
         returned = sum(v.nbytes for v in p.values())  # the gradients, one per parameter
@@ -412,7 +406,9 @@ def conv_flops() -> float:
                                      + 3 * sizes["c_out"] * positions * sizes["m"] + 3 * sizes["m"] * sizes["k"])
 
 
-def bench_conv(rounds: int) -> None:
+def conv_case():
+    """conv-dense at the bench's size: (sizes, params, images, targets, the generated call and
+    the hand-written one)."""
     module = load_generated("conv-dense", conv_peers.SETTINGS)
     sizes = {key: int(value) for key, value in conv_peers.SETTINGS.items() if value.isdigit()}
     rng = np.random.default_rng(0)
@@ -421,6 +417,24 @@ def bench_conv(rounds: int) -> None:
     y = rng.standard_normal((conv_peers.BATCH, sizes["k"]))
     impls = {"generated": lambda: module.gradients(p, {"z_0": z}, {"y": y}),
              "numpy im2col": lambda: conv_peers.numpy_im2col(p, z, y)}
+    return sizes, p, z, y, impls
+
+
+def sequence_case(model, size):
+    """One sequence model at one size: (params, inputs, labels, the generated and hand-written calls)."""
+    module = load_generated(model.preset, model.settings)
+    B, d, n, k, T = size
+    rng = np.random.default_rng(0)
+    p = module.init_params(seed=0, **{model.hidden: n}, d=d, k=k)
+    x = rng.standard_normal((T, B, d))
+    y = rng.integers(0, k, size=(T, B))
+    impls = {"generated": lambda: module.gradients(p, {"x": x}, {"y": y})}
+    impls.update({name: (lambda fn=fn: fn(p, x, y)) for name, fn in model.hand.items()})
+    return p, x, y, impls
+
+
+def bench_conv(rounds: int) -> None:
+    sizes, p, z, y, impls = conv_case()
     impls.update(conv_peers.torch_peer(p, z, y, _threads_from_argv()))
     out = sizes["size"] - sizes["kernel"] + 1
     positions = out * out
@@ -450,26 +464,12 @@ def one_implementation(key: str, size_index: int, name: str):
         reference = gemm_reference()
         return 0.0, reference
     if key == "conv-dense":
-        module = load_generated("conv-dense", conv_peers.SETTINGS)
-        sizes = {k: int(v) for k, v in conv_peers.SETTINGS.items() if v.isdigit()}
-        rng = np.random.default_rng(0)
-        p = module.init_params(seed=0)
-        z = rng.standard_normal((conv_peers.BATCH, sizes["c_in"] * sizes["size"] ** 2))
-        y = rng.standard_normal((conv_peers.BATCH, sizes["k"]))
-        impls = {"generated": lambda: module.gradients(p, {"z_0": z}, {"y": y}),
-                 "numpy im2col": lambda: conv_peers.numpy_im2col(p, z, y)}
+        _, p, z, y, impls = conv_case()
         if name not in impls:
             impls.update(conv_peers.torch_peer(p, z, y, _threads_from_argv()))
     else:
         model = SEQUENCES[key]()
-        module = load_generated(model.preset, model.settings)
-        B, d, n, k, T = SIZES[size_index]
-        rng = np.random.default_rng(0)
-        p = module.init_params(seed=0, **{model.hidden: n}, d=d, k=k)
-        x = rng.standard_normal((T, B, d))
-        y = rng.integers(0, k, size=(T, B))
-        impls = {"generated": lambda: module.gradients(p, {"x": x}, {"y": y})}
-        impls.update({hand: (lambda fn=fn: fn(p, x, y)) for hand, fn in model.hand.items()})
+        p, x, y, impls = sequence_case(model, SIZES[size_index])
         if name not in impls:
             impls.update(model.peers(p, x, y))
     if name not in impls:
