@@ -480,26 +480,31 @@ def one_implementation(key: str, size_index: int, name: str):
 
 def isolated_main(args) -> None:
     sizes = args.sizes if args.sizes else range(len(SIZES))
+    env, removed = isolated.user_environment(args.threads, args.blas_coretype)
     print(f"{args.threads} threads, every implementation in a process of its own with a user's environment "
-          "(glibc's malloc, no OMP_WAIT_POLICY), warm, interleaved rounds; GEMM peak: a "
+          "(glibc's own malloc, each library's own thread waiting), warm, interleaved rounds; GEMM peak: a "
           f"{GEMM_SIZE}² float64 A @ B in its own process in every round")
+    print("  removed from the inherited environment: " + (", ".join(removed) or "nothing"))
+    probe = isolated.Worker("gemm", 0, "A @ B", args.threads, env)
+    print(f"  OpenBLAS kernels in the workers: {probe.ask('about')}")
+    probe.close()
     keys = [f"rnn-{a}" for a in args.activations] if "rnn-softmax" in args.models else []
     keys += [m for m in ("lstm", "mgu", "gru-torch") if m in args.models]
     for key in keys:
         model = SEQUENCES[key]()
         for j in sizes:
             names = ["generated", *model.hand, *PEER_NAMES[key]]
-            times = isolated.race(key, j, names, args.threads, args.rounds)
+            times = isolated.race(key, j, names, args.threads, args.rounds, args.blas_coretype)
             report(f"{key}, (B, d, n, k, T) = {SIZES[j]}", times, model.flops(*SIZES[j]), {})
     if "conv-dense" in args.models:
         times = isolated.race("conv-dense", 0, ["generated", "numpy im2col", *PEER_NAMES["conv-dense"]],
-                              args.threads, args.rounds)
+                              args.threads, args.rounds, args.blas_coretype)
         report("conv-dense", times, conv_flops(), {})
 
 
 def worker_main(argv) -> None:
     key, size_index, name = argv[argv.index("--worker") + 1: argv.index("--worker") + 4]
-    isolated.serve(lambda: one_implementation(key, int(size_index), name))
+    isolated.serve(lambda: one_implementation(key, int(size_index), name), about=blas_kernels)
 
 
 def memory_ratio(fn, stored: int, returned: int) -> float:

@@ -500,15 +500,15 @@ class Derivation:
         m = self.closed_form_index
         upper = T if self.loss_at_last_step else m
         product, local = self.state_product(upper, t), self.local_grad(upper)
-        rhs = self._reach(product, local)
+        rhs = self.reach(product, local)
         if not self.loss_at_last_step:
             rhs = TimeSum(rhs, m, t, T)
             head = self.local_grad(T, whens=(LAST,))
             if not _all_zero(head):  # a head on z_T besides the loss at every step
-                rhs = add(rhs, self._reach(self.state_product(T, t), head))
+                rhs = add(rhs, self.reach(self.state_product(T, t), head))
         return Equation(self.lhs(self.stacked_state), rhs)
 
-    def _reach(self, product, local):
+    def reach(self, product, local):
         """The loss's share ``local`` carried back through ``product``, in this layout."""
         if self.layout == "denominator":
             return matmul(transpose(product), local)
@@ -541,6 +541,9 @@ class Derivation:
         upper = T if self.loss_at_last_step else t
         generic = matmul(LocalGrad(z.at(upper)), Jac(z.at(upper), z.at(k)), Jac(z.at(k), theta))
         double = TimeSum(generic, k, 1, T) if self.loss_at_last_step else TimeSum(TimeSum(generic, k, 1, t), t, 1, T)
+        head = self.bptt_head_term(param)
+        if head is not None:  # a head on z_T besides the loss at every step: its terms written out
+            double = add(double, TimeSum(head, k, 1, T))
         return Equation(self.lhs(theta), double, note=str(self.bptt_term(param)))
 
     def bptt_pairs(self, steps: int):

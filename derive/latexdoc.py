@@ -309,6 +309,8 @@ class Document:
         identity = TimeSum(matmul(transpose(product), LocalGrad(state)), t, k, T)
         if self.numerator:
             identity = TimeSum(matmul(LocalGrad(state), product), t, k, T)
+        if self.d.bptt_head_term(params[0].name) is not None:  # and the head on z_T, carried back to k
+            identity = add(identity, self.d.reach(self.d.state_product(T, k), self.d.local_grad(T, whens=(LAST,))))
         s.show(self.eq(self.d.lhs(state.at(k)), identity))
         return s
 

@@ -90,9 +90,6 @@ class TerminalReport:
             general = self.d.bptt_symbolic(theta.name)
             lines += _aligned([(self.show(general.lhs), self.show(general.rhs), "")])
             lines.append(f"    term (t, k) = {self.show(self.d.bptt_term(theta.name))}")
-            head = self.d.bptt_head_term(theta.name)
-            if head is not None:  # a head on z_T besides the loss at every step: its own sum over k
-                lines.append(f"    plus Σ[k=1..T] of the head's term k = {self.show(head)}")
             for pair in shown:
                 if pair is None:
                     lines.append(f"    ⋯ {count - HEAD_TERMS - TAIL_TERMS} more terms ⋯")

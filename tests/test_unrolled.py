@@ -31,3 +31,18 @@ def test_the_stack_and_the_closed_forms_sum_index_name_nothing_else():
     d = derive(source.resolve(str(Path(__file__).parent / "unrolled" / "stacked_z.md")).build({}))
     names = {d.stacked_state.name, str(d.closed_form_index), str(d.product_index)}
     assert len(names) == 3 and not names & (d.network.variable_names | {"z", "y", "x"})
+
+
+def test_a_head_on_the_last_state_is_in_every_sum_a_reader_sees():
+    """rnn_both: a loss at every step and ½‖A h_T‖²; the head appears in the general double sum,
+    the closed form and the grouping identity, not only in the numbers."""
+    from derive.latexdoc import latex_document
+    from derive.report import TerminalReport
+
+    d = derive(source.resolve(str(Path(__file__).parent / "unrolled" / "rnn_both.md")).build({}))
+    shown = TerminalReport(d, 3).render()
+    general = next(line for line in shown.splitlines() if line.startswith("  ∂L/∂W = Σ[t=1..T] (Σ[k=1..t]"))
+    assert "+ Σ[k=1..T]" in general and "Aᵀ r" in general
+    bptt = latex_document(d, 3, "en").split("Backpropagation through time for")[1]
+    grouping = bptt.split("is the adjoint of")[1]
+    assert r"A^{\top} r" in grouping
