@@ -99,7 +99,7 @@ class Document:
 
     def conventions(self) -> Section:
         s = Section(self.say("conventions_title"))
-        s.say(self.say("layout_" + self.d.layout))
+        s.say(self.say("layout_" + self.d.layout, objective=self.p.name(self.net.objective.name)))
         s.say(self.say("adjoint_meaning", objective=self.p.name(self.net.objective.name)))
         legend = self._derivative_legend()
         if legend:
@@ -248,7 +248,7 @@ class Document:
                 lines += self.eq("", inline_rhs)
         s.show(lines)
         if self.numerator and any(p.shape[1] != 1 and p.shape[0] != 1 for p in self.net.params):
-            s.say(self.say("kronecker"))
+            s.say(self.say("kronecker", objective=self.p.name(self.net.objective.name)))
         return s
 
     def jacobians(self) -> Section | None:

@@ -137,6 +137,10 @@ def test_the_prose_writes_the_state_as_the_equations_do():
     assert r"\mathbf{h}" not in italic and r"the adjoint of $h_{k}$" in italic
     assert r"the adjoint of $\mathbf{h}_{k}$" in document("rnn-binary")
     assert "reaches $h_{t}$ through" in italic and "the loss at the last step reaches" in document("rnn-binary")
+    # the objective is named as the equations name it (𝓛 in seed 001), in every convention sentence
+    binary = document("rnn-binary", layout="numerator")
+    assert r"Numerator layout: $\partial \mathcal{L}/\partial \mathbf{u}$" in binary
+    assert r"the row of $\partial \mathcal{L}/\partial W$" in binary and r"\partial L/" not in binary
 
 
 def test_denominator_documents_say_why_their_sums_transpose_the_products():

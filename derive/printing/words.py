@@ -72,12 +72,12 @@ PHRASES = {
         "parameters": r"Its parameters are <<params>>, and the forward pass is",
         "time_range": r"for $t = 1, \dots, T$, starting from <<initial>>.",
         "conventions_title": "Conventions",
-        "layout_denominator": r"Denominator layout: a derivative $\partial L/\partial X$ has the shape of $X$ "
-                              r"(a column for a vector), and the chain rule multiplies by transposed Jacobians.",
-        "layout_numerator": r"Numerator layout: $\partial L/\partial \mathbf{u}$ of a column $\mathbf{u}$ is a row, "
-                            r"and a Jacobian $\partial \mathbf{v}/\partial \mathbf{u}$ has one row per entry of "
-                            r"$\mathbf{v}$; the "
-                            r"chain rule multiplies Jacobians from the right.",
+        "layout_denominator": r"Denominator layout: a derivative $\partial <<objective>>/\partial X$ has the shape "
+                              r"of $X$ (a column for a vector), and the chain rule multiplies by transposed "
+                              r"Jacobians.",
+        "layout_numerator": r"Numerator layout: $\partial <<objective>>/\partial \mathbf{u}$ of a column "
+                            r"$\mathbf{u}$ is a row, and a Jacobian $\partial \mathbf{v}/\partial \mathbf{u}$ has "
+                            r"one row per entry of $\mathbf{v}$; the chain rule multiplies Jacobians from the right.",
         "adjoint_meaning": r"On the right of an equation $\partial <<objective>>/\partial X$ is the total derivative "
                            r"of the loss with respect to $X$, along every path. $\odot$ is the entrywise product, "
                            r"$\oslash$ entrywise division, and $\operatorname{diag}(\mathbf{v})$ the diagonal "
@@ -110,8 +110,8 @@ PHRASES = {
                            "line writes the adjoints out:",
         "gradients_intro_static": "Each parameter's derivative collects one term for every use of it; the second "
                                   "line writes the adjoints out:",
-        "kronecker": r"A matrix parameter's derivative is the row of $\partial L/\partial W$ over its entries in "
-                     r"row-major order, and $(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ is the Jacobian of "
+        "kronecker": r"A matrix parameter's derivative is the row of $\partial <<objective>>/\partial W$ over its "
+                     r"entries in row-major order, and $(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ is the Jacobian of "
                      r"$W\mathbf{u}$ with respect to those entries.",
         "conv_title": "The convolution, entry by entry",
         "conv_intro": r"The image <<image>> enters as a column, row by row, and the output as <<outputs>>. "
@@ -203,9 +203,10 @@ PHRASES = {
         "parameters": r"参数为 <<params>>，前向计算为",
         "time_range": r"其中 $t = 1, \dots, T$，初值 <<initial>>。",
         "conventions_title": "记号与约定",
-        "layout_denominator": r"分母布局：导数 $\partial L/\partial X$ 与 $X$ 同形（向量为列向量），"
+        "layout_denominator": r"分母布局：导数 $\partial <<objective>>/\partial X$ 与 $X$ 同形（向量为列向量），"
                               r"链式法则中乘以雅可比矩阵的转置。",
-        "layout_numerator": r"分子布局：列向量 $\mathbf{u}$ 的 $\partial L/\partial \mathbf{u}$ 为行向量，雅可比矩阵 "
+        "layout_numerator": r"分子布局：列向量 $\mathbf{u}$ 的 $\partial <<objective>>/\partial \mathbf{u}$ "
+                            r"为行向量，雅可比矩阵 "
                             r"$\partial \mathbf{v}/\partial \mathbf{u}$ 的每一行对应 $\mathbf{v}$ 的一个分量，"
                             r"链式法则从右侧相乘。",
         "adjoint_meaning": r"等式右边的 $\partial <<objective>>/\partial X$ 表示损失对 $X$ 的全导数（经过所有路径）。"
@@ -232,7 +233,7 @@ PHRASES = {
         "gradients_title": "梯度",
         "gradients_intro": "每个参数在用到它的每一步贡献一项；第二行把伴随变量展开：",
         "gradients_intro_static": "每个参数的导数对它的每一次使用贡献一项；第二行把伴随变量展开：",
-        "kronecker": r"矩阵参数的导数是 $\partial L/\partial W$ 按行优先排成的行向量，"
+        "kronecker": r"矩阵参数的导数是 $\partial <<objective>>/\partial W$ 按行优先排成的行向量，"
                      r"$(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ 是 $W\mathbf{u}$ 对这些元素的雅可比矩阵。",
         "conv_title": "逐元素展开卷积",
         "conv_intro": r"图像 <<image>> 按行排成列向量输入，输出记为 <<outputs>>。"
