@@ -5,13 +5,12 @@ a file model gets the same sentence as a preset).
 
 from __future__ import annotations
 
+from sympy import preorder_traversal as _walk
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
 from derive.nodes import LOSSES, Elementwise, Phi, T, TimeSum
 from derive.primitives import Activation
-from derive.printing.words import phrase
-
-KINDS = ("rnn", "lstm", "gru", "mlp", "conv")
+from derive.printing.words import PHRASES, phrase
 
 
 def kind(net, lang: str) -> str:
@@ -20,15 +19,9 @@ def kind(net, lang: str) -> str:
 
     if net.summary:
         return plain_text(net.summary)
-    if net.kind in KINDS:
+    if f"kind_{net.kind}" in PHRASES[lang]:  # a built-in family's (rnn, lstm, gru, mlp, conv)
         return phrase(lang, "kind_" + net.kind)
     return phrase(lang, "kind_recurrent" if net.sequential else "kind_feedforward")
-
-
-def _walk(expr):
-    yield expr
-    for a in getattr(expr, "args", ()):
-        yield from _walk(a)
 
 
 def function_head(printer, node) -> str:
