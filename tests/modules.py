@@ -31,6 +31,24 @@ def load(preset: str, settings_items: tuple = ()):
     return module
 
 
+def reused_gradients(module, params, inputs, targets, calls: int = 3):
+    """module.gradients three times in a new Workspace: the first call notes its buffers, the
+    others run in the buffers it laid out; every call must give the first one's results (which
+    the caller compares with an oracle), and a later call must not change an earlier result."""
+    workspace = module.Workspace() if hasattr(module, "Workspace") else None
+    first = module.gradients(params, inputs, targets, **({"workspace": workspace} if workspace else {}))
+    kept = (float(first[0]), {k: np.array(v, copy=True) for k, v in first[1].items()})
+    for _ in range(calls - 1 if workspace else 0):
+        loss, grads = module.gradients(params, inputs, targets, workspace=workspace)
+        assert abs(loss - kept[0]) <= 1e-12 * max(1.0, abs(kept[0])), "a reused buffer changed the loss"
+        for key, value in grads.items():
+            assert value.dtype == kept[1][key].dtype and np.allclose(value, kept[1][key], rtol=1e-12, atol=1e-14), \
+                f"a reused buffer changed the gradient of {key}"
+    for key, value in first[1].items():  # nothing returned lives in a buffer the next call overwrote
+        assert np.array_equal(value, kept[1][key]), f"the first call's gradient of {key} was overwritten"
+    return first
+
+
 def _rows(x, sizes) -> int:
     """The number of rows of an input or target, as a number (a conv's image size is one)."""
     return size_of(x.shape[0], sizes)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from harness import Case, failures
-from modules import random_batch, reference
+from modules import random_batch, reference, reused_gradients
 
 from derive import source
 from derive.codegen.numpy_module import numpy_module
@@ -153,7 +153,7 @@ def test_example_module_matches_torch_and_autograd(name, tmp_path_factory):
     net, module = generated(name, tmp_path_factory)
     for steps, batch in SHAPES if net.sequential else [(1, 1), (1, 3)]:
         params, inputs, targets = random_batch(net, module, steps, batch, seed=steps * 7 + batch)
-        loss, grads = module.gradients(params, inputs, targets)
+        loss, grads = reused_gradients(module, params, inputs, targets)
         torch_loss, torch_grads = torch_gradients(name, params, inputs, targets)
         auto_loss, auto_grads = reference(net, params, inputs, targets, steps)
         assert abs(loss - torch_loss) < 1e-10 and abs(loss - auto_loss) < 1e-10
@@ -162,7 +162,7 @@ def test_example_module_matches_torch_and_autograd(name, tmp_path_factory):
             assert np.allclose(grads[key], auto_grads[key], atol=1e-10, rtol=0), key
         # float32 in, float32 out, within single precision
         inputs32 = {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()}
-        loss32, grads32 = module.gradients({k: np.asarray(v, dtype=np.float32) for k, v in params.items()},
+        loss32, grads32 = reused_gradients(module, {k: np.asarray(v, dtype=np.float32) for k, v in params.items()},
                                            inputs32, targets)
         assert abs(loss32 - torch_loss) < 1e-4 * max(1, abs(torch_loss))
         for key in params:

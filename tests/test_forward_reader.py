@@ -290,7 +290,7 @@ def test_generated_module_matches_autograd(name, tmp_path):
     import numpy as np
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from modules import random_batch, reference
+    from modules import random_batch, reference, reused_gradients
 
     from derive.codegen.numpy_module import numpy_module
 
@@ -304,7 +304,7 @@ def test_generated_module_matches_autograd(name, tmp_path):
     net = model.build()
     for steps in (1, 3) if net.sequential else (1,):
         params, inputs, targets = random_batch(net, module, steps, 2, seed=5)  # B = 2, not n
-        loss, grads = module.gradients(params, inputs, targets)
+        loss, grads = reused_gradients(module, params, inputs, targets)
         want_loss, want = reference(net, params, inputs, targets, steps)
         assert abs(loss - want_loss) < 1e-10
         assert all(np.allclose(grads[k], want[k], atol=1e-10) for k in params), name

@@ -29,6 +29,8 @@ class Line:
     in_forward: bool = True
     statements: tuple[str, ...] = ()  # in a loop: the statements that compute it in place
     forward_target: str = ""  # the target as ``forward`` writes it, "_" for what it does not keep
+    per_example: bool = False  # its value has a row per example (so a size that grows with B and T)
+    slots: tuple[int, ...] = ()  # the buffers its targets are written into, in order (buffers.py)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Allocation:
     zeros: bool = False
     comment: str = ""
     view: str = ""  # the columns of another array it is (a gate's adjoint in a stack's)
+    slot: int | None = None  # its place among the buffers gradients() keeps between calls
 
 
 class Port(NamedTuple):

@@ -24,6 +24,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, ZeroMatrix
 
 from derive.algebra import add, rebuild, split_coefficient, substitute
 from derive.codegen import interface
+from derive.codegen.buffers import reuse_buffers
 from derive.codegen.intermediates import named_intermediates
 from derive.codegen.lines import (
     Allocation,
@@ -100,6 +101,7 @@ class Plan:
     initial: list[tuple[str, str, str]] = field(default_factory=list)  # state, input key of h_0, shape
     arrays: Arrays | None = None  # where each value is kept, and the module's namer
     source: Network | None = None  # the network as declared (the docstring's forward pass)
+    lifetimes: list[tuple[int, int]] = field(default_factory=list)  # each buffer's first and last use (buffers.py)
 
     @property
     def sequential(self) -> bool:
@@ -408,6 +410,7 @@ class Planner:
         plan.released = _released(plan)
         _released_after_loops(plan)
         plan.keys, plan.arrays, plan.source = dict(self.keys), self.arrays, self.original
+        reuse_buffers(plan, HELPERS)
         return plan
 
     def _backward(self, backward, plan: Plan) -> list:
@@ -464,12 +467,14 @@ class Planner:
             lhs = ", ".join(self._all_target(x) if mode == "all" else printer.doprint(x) for x in target)
             code = f"_softmax_and_logsumexp({printer.doprint(expr[0].arg)})"
             equation = ", ".join(self.equation(x, e) for x, e in zip(target, expr, strict=True))
-            return Line(lhs, code, equation)
+            return Line(lhs, code, equation, per_example=True)
         lhs = printer.doprint(target) if mode != "all" else self._all_target(target)
         statements = tuple(printer.statements(lhs, expr, into_slot="[" in lhs, dead=dead))
         if mode != "step" and len(statements) == 1:  # one line: the plain assignment reads best
             statements = ()
-        return Line(lhs, _unwrap(printer.doprint(expr)), self.equation(target, expr), True, statements)
+        value = target.var if isinstance(target, Grad) else target  # an adjoint has its variable's rows
+        return Line(lhs, _unwrap(printer.doprint(expr)), self.equation(target, expr), True, statements,
+                    per_example=mode == "all" or printer.is_data(value))
 
     def _lines_reusing_dead_arrays(self, entries, later: list[Line], plan) -> list[Line]:
         """The lines of a backward block, each allowed to overwrite a stored array that no

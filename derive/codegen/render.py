@@ -29,6 +29,10 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
     # _validate's checks, which every module makes
     checks = " _as_float( _expect_shape( _expect_keys( _expect_finite_result("
     checks += " _expect_target(" if plan.targets else ""
+    checks += " _buffers( _NoBuffers(" if plan.lifetimes else ""
+    slots = [a for seg in plan.forward + plan.backward for a in getattr(seg, "alloc", []) if a.slot is not None]
+    checks += " _zeros(" if any(a.zeros for a in slots) else ""
+    checks += " _empty(" if any(not a.zeros for a in slots) else ""
     helpers = _helpers_called(code + checks)
     forward_allocs = [a for seg in plan.forward for a in getattr(seg, "alloc", [])]
     backward_allocs = [a for seg in plan.backward for a in getattr(seg, "alloc", [])]
@@ -86,10 +90,27 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         backward=plan.backward,
         gradients=plan.gradients,
         helpers=helpers,
+        lifetimes=_wrapped([f"({first}, {last})" for first, last in plan.lifetimes], "_LIFETIMES = "),
+        # what every buffer's shape follows from: shapes of inputs and parameters (the dtype too)
+        shape_key=", ".join(f"{port.ident}.shape" for port in plan.inputs + plan.params),
         # e^-a overflowing to inf in σ(a) gives the right 0: no warning for that
         decorator='@np.errstate(over="ignore")\n' if re.search(r"\b_sigmoid\(", code) else "",
     )
     return templates.environment("numpy").get_template("module.py.j2").render(**context)
+
+
+def _wrapped(items: list[str], head: str, width: int = 100) -> str:
+    """A list of items as code after ``head``, wrapped between items to stay within ``width``."""
+    if not items:
+        return ""
+    lines, line = [], head + "["
+    for j, item in enumerate(items):
+        text = item + (", " if j < len(items) - 1 else "]")
+        if len(line) + len(text.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = " " * (len(head) + 1)
+        line += text
+    return "\n".join([*lines, line])
 
 
 def _listed(keys: list[str]) -> str:

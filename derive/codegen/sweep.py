@@ -18,6 +18,7 @@ t = 1 and loops up). Around its loops:
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import NamedTuple
 
 from sympy import Basic, Integer
@@ -250,8 +251,7 @@ class Sweep:
             group = targets.get(line.target.split("[")[0])
             if group is not None:
                 shown = ", ".join(self.p.unicode.doprint(TimeSym(name, t, 1, 1)) for name, *_ in group.members)
-                line = Line(line.target, line.code, f"[{shown}]{line.equation[line.equation.index(' = '):]}",
-                            line.in_forward, line.statements)
+                line = replace(line, equation=f"[{shown}]{line.equation[line.equation.index(' = '):]}")
             out.append(line)
         return out
 
@@ -341,7 +341,8 @@ class Sweep:
             own = [a for a in w.backward_alloc if a.name == stack.adjoint.name or a.view.startswith(
                 f"{stack.adjoint.name}[")]
             w.backward_alloc = [a for a in w.backward_alloc if a not in own]
-            early = [Line(a.name, a.view or f"np.empty({a.shape}, dtype=dtype)", a.comment) for a in own]
+            early = [Line(a.name, a.view or f"np.empty({a.shape}, dtype=dtype)", a.comment, per_example=True)
+                     for a in own]
             early += self._derivative_passes(stack, moved, holders, entries)
             lines = [Line(x.target, x.code, f"{x.equation}, in the columns of {moved[x.target][0]} (which "
                           f"overwrite it step by step){moved[x.target][2]}", x.in_forward, tuple(moved[x.target][1]))

@@ -29,13 +29,17 @@ BATCHED_LOGSUMEXP = (
     "    return top + np.log(np.exp(o - top).sum(axis=-1, keepdims=True))\n"
 )
 SOFTMAX_AND_LOGSUMEXP = (
-    "def _softmax_and_logsumexp(o):\n"
-    '    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o."""\n'
-    "    top = o.max(axis=-1, keepdims=True)\n"
-    "    e = np.exp(o - top)\n"
+    "def _softmax_and_logsumexp(o, out=(None, None)):\n"
+    '    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o.\n'
+    '    Written into ``out``, a pair of arrays of those shapes, where given."""\n'
+    "    e, top = out\n"
+    "    top = np.max(o, axis=-1, keepdims=True, out=top)\n"
+    "    e = np.subtract(o, top, out=e)\n"
+    "    np.exp(e, out=e)\n"
     "    total = e.sum(axis=-1, keepdims=True)\n"
     "    e /= total\n"
-    "    return e, top + np.log(total)\n"
+    "    top += np.log(total, out=total)\n"
+    "    return e, top\n"
 )
 
 

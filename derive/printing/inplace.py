@@ -8,7 +8,9 @@ every t at once each is as large as the activations. Written as
 
 the formula costs one array and no temporary. ``inplace_statements`` does this for an entrywise
 expression built from stored values: Hadamard products, sums, scalar factors and f'(x) through
-its scalar rule (σ' = ans (1 − ans), tanh' = 1 − ans²). It declines (None) whatever else, and
+its scalar rule (σ' = ans (1 − ans), tanh' = 1 − ans²); in a product or sum of several such
+formulas the costliest is computed in the array and each other one makes one temporary
+((1 − z) ⊙ (1 − h̃²): 1 − h̃² in place, then ``*= 1 - z``). It declines (None) whatever else, and
 whatever a single operation already computes without a temporary.
 """
 
@@ -55,6 +57,15 @@ def _is_simple(e) -> bool:
     return isinstance(e, Mul) and len(e.args) == 2 and isinstance(e.args[0], Number) and isinstance(e.args[1], Symbol)
 
 
+def _arithmetic(e) -> bool:
+    """Only numbers, leaves, sums, products and whole powers (what ``formula`` writes)."""
+    if isinstance(e, (Number, Symbol)):
+        return True
+    if isinstance(e, Pow):
+        return isinstance(e.exp, Integer) and e.exp > 0 and _arithmetic(e.base)
+    return isinstance(e, (Add, Mul)) and all(_arithmetic(a) for a in e.args)
+
+
 _UFUNCS = {"**": "power", "*": "multiply", "-": "subtract", "+": "add"}
 
 
@@ -70,9 +81,33 @@ def inplace_statements(target: str, expr, printer, existing: bool = False) -> li
     def show(e) -> str:
         if isinstance(e, Symbol):
             return codes[e]
-        if isinstance(e, Mul):
+        if isinstance(e, Mul) and _is_simple(e):
             return f"{printer._print(e.args[0])} * {codes[e.args[1]]}"
+        if isinstance(e, (Add, Mul, Pow)):  # a factor computed on its own (one temporary)
+            return formula(e)
         return printer._print(e)
+
+    def formula(e) -> str:
+        """A scalar formula over the leaves as NumPy code, parenthesised where it binds loosely."""
+        if isinstance(e, Symbol):
+            return codes[e]
+        if isinstance(e, Number):
+            return printer._print(e)
+        if isinstance(e, Pow):
+            return f"{wrapped(e.base)}**{e.exp}"
+        if isinstance(e, Mul):
+            coeff, rest = e.as_coeff_mul()
+            body = " * ".join(wrapped(a) for a in rest)
+            return body if coeff == 1 else f"-{body}" if coeff == -1 else f"{printer._print(coeff)} * {body}"
+        terms = sorted(e.args, key=lambda a: a.could_extract_minus_sign())
+        text = formula(terms[0])
+        for a in terms[1:]:
+            text += f" - {formula(-a)}" if a.could_extract_minus_sign() else f" + {formula(a)}"
+        return text
+
+    def wrapped(e) -> str:
+        return f"({formula(e)})" if isinstance(e, Add) or (isinstance(e, Mul) and e.could_extract_minus_sign()) \
+            else formula(e)
 
     def make(left: str, operator: str, right: str) -> str:
         """The statement that makes the array (or, ``existing``, fills it)."""
@@ -93,8 +128,12 @@ def inplace_statements(target: str, expr, printer, existing: bool = False) -> li
             return None
         operands = [a for a in e.args if _is_simple(a)]
         nested = [a for a in e.args if not _is_simple(a)]
-        if len(nested) > 1:
-            return None
+        if len(nested) > 1:  # the costliest in the target, each other one its own temporary
+            nested.sort(key=lambda a: a.count_ops(), reverse=True)
+            if not all(_arithmetic(a) for a in nested[1:]):
+                return None  # (a factor like 𝕀(x > 0) has no formula of sums and products)
+            first = emit(nested[0])
+            return None if first is None else first + _rest(e, nested[1:] + operands)
         if not nested:
             first, second = sorted(operands[:2], key=lambda a: a.could_extract_minus_sign())
             if isinstance(e, Mul):

@@ -25,6 +25,7 @@ from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, Matr
 from sympy.printing.str import sstr
 
 from derive.algebra import matmul, neg, split_coefficient, substitute, transpose
+from derive.codegen.workspace import SOURCES as WORKSPACE_SOURCES
 from derive.nodes import (
     Elementwise,
     Grad,
@@ -43,10 +44,16 @@ HELPERS = {
     **{op.batched_helper.split("(")[0][4:]: op.batched_helper for op in REGISTRY if op.batched_helper},
     **{op.helper.split("(")[0][4:]: op.helper for op in REGISTRY if op.helper},
     "_matmul": (
-        "def _matmul(a, b):\n"
-        '    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""\n'
-        "    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])\n"
+        "def _matmul(a, b, out=None):\n"
+        '    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis (into ``out``, an\n'
+        '    array of the product\'s shape, where given)."""\n'
+        "    if out is None:\n"
+        "        return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])\n"
+        "    np.dot(a.reshape(-1, a.shape[-1]), b, out=out.reshape(-1, out.shape[-1]))\n"
+        "    return out\n"
     ),
+    # the buffers gradients() keeps between calls (derive/codegen/buffers.py)
+    **WORKSPACE_SOURCES,
     "_label_index": (
         "def _label_index(labels, size):\n"
         '    """Where each label sits in an array of shape labels.shape + (size,), flattened; a label\n'

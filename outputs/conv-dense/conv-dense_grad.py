@@ -24,11 +24,21 @@ Loss: the objective L per example, averaged over the batch.
 dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
 wrong shape, dtype or label raises ValueError naming it; so does a NaN or inf among the inputs
 and parameters, found from a result that is not finite (check_finite=False returns it as is).
+
+gradients() keeps its large arrays between calls of the same shapes and dtype (a training loop
+allocates them once): in its thread's own Workspace, or in the one passed as workspace= (one per
+thread; Workspace(keep=0) keeps nothing, .clear() lets them go). What it returns never lives there.
 """
+
+import threading
 
 import numpy as np
 
 SIZES = {'m': 3, 'k': 1}
+# the first and last statement of gradients() that use each of its buffers: two share memory
+# only where these do not overlap
+_LIFETIMES = [(1, 16), (2, 3), (3, 17), (4, 5), (5, 9), (8, 9), (9, 17), (10, 11), (11, 16),
+              (12, 13), (13, 15)]
 
 
 def init_params(seed=0, **sizes):
@@ -88,19 +98,20 @@ def forward(params, inputs, check_finite=True):
     w_2 = np.asarray(params["w_2"], dtype=dtype)
     w_3 = np.asarray(params["w_3"], dtype=dtype)
 
+    buffers = _NoBuffers()  # all new: what forward returns is the caller's
     # y₁ = conv(w₁, z₀) + 1₄ b₁
     y_1 = _conv2d_rows(w_1, z_0, c_in=1, c_out=1, size=4, kernel=3, stride=1, padding=0)
     y_1 += np.repeat(b_1, 4)
     # z₁ = tanh(y₁)
-    z_1 = np.tanh(y_1)
+    z_1 = buffers[0] = np.tanh(y_1, out=buffers[0])
     # y₂ = w₂ᵀ z₁
-    y_2 = np.dot(z_1, w_2)
+    y_2 = buffers[1] = np.dot(z_1, w_2, out=buffers[1])
     # z₂ = tanh(y₂)
-    z_2 = np.tanh(y_2)
+    z_2 = buffers[2] = np.tanh(y_2, out=buffers[2])
     # y₃ = w₃ᵀ z₂
-    y_3 = np.dot(z_2, w_3)
+    y_3 = buffers[3] = np.dot(z_2, w_3, out=buffers[3])
     # z₃ = tanh(y₃)
-    z_3 = np.tanh(y_3)
+    z_3 = buffers[4] = np.tanh(y_3, out=buffers[4])
 
     out = {
         "z_3": z_3,
@@ -110,8 +121,9 @@ def forward(params, inputs, check_finite=True):
     return out
 
 
-def gradients(params, inputs, targets, check_finite=True):
-    """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+def gradients(params, inputs, targets, check_finite=True, workspace=None):
+    """(loss, grads): the loss averaged over the batch and its gradient for every parameter.
+    The large arrays are kept for the next call in ``workspace`` (None: this thread's own)."""
     if targets is None:
         raise ValueError("gradients needs the targets (a dict, as forward needs none)")
     _validate(params, inputs, targets)
@@ -125,36 +137,38 @@ def gradients(params, inputs, targets, check_finite=True):
     w_3 = np.asarray(params["w_3"], dtype=dtype)
 
     y = np.asarray(targets["y"], dtype=dtype)
+    # the arrays kept from the last call with these shapes (None where there was none)
+    buffers = _buffers(workspace, (dtype, z_0.shape, w_1.shape, b_1.shape, w_2.shape, w_3.shape), _LIFETIMES)
     # y₁ = conv(w₁, z₀) + 1₄ b₁
     y_1 = _conv2d_rows(w_1, z_0, c_in=1, c_out=1, size=4, kernel=3, stride=1, padding=0)
     y_1 += np.repeat(b_1, 4)
     # z₁ = tanh(y₁)
-    z_1 = np.tanh(y_1)
+    z_1 = buffers[0] = np.tanh(y_1, out=buffers[0])
     # y₂ = w₂ᵀ z₁
-    y_2 = np.dot(z_1, w_2)
+    y_2 = buffers[1] = np.dot(z_1, w_2, out=buffers[1])
     # z₂ = tanh(y₂)
-    z_2 = np.tanh(y_2)
+    z_2 = buffers[2] = np.tanh(y_2, out=buffers[2])
     # y₃ = w₃ᵀ z₂
-    y_3 = np.dot(z_2, w_3)
+    y_3 = buffers[3] = np.dot(z_2, w_3, out=buffers[3])
     # z₃ = tanh(y₃)
-    z_3 = np.tanh(y_3)
+    z_3 = buffers[4] = np.tanh(y_3, out=buffers[4])
 
     loss = ((0.5 * (z_3 - y) ** 2).sum()) / B
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del y_1, y_2, y_3
 
     # ∂L/∂z₃ = z₃ − y
-    dL_dz_3 = z_3 - y
+    dL_dz_3 = buffers[5] = np.subtract(z_3, y, out=buffers[5])
     # ∂L/∂y₃ = ∂L/∂z₃ ⊙ tanh'(y₃)
-    dL_dy_3 = dL_dz_3 * (1 - z_3**2)
+    dL_dy_3 = buffers[6] = np.multiply(dL_dz_3, 1 - z_3**2, out=buffers[6])
     # ∂L/∂z₂ = w₃ ∂L/∂y₃
-    dL_dz_2 = np.dot(dL_dy_3, w_3.T)
+    dL_dz_2 = buffers[7] = np.dot(dL_dy_3, w_3.T, out=buffers[7])
     # ∂L/∂y₂ = ∂L/∂z₂ ⊙ tanh'(y₂)
-    dL_dy_2 = dL_dz_2 * (1 - z_2**2)
+    dL_dy_2 = buffers[8] = np.multiply(dL_dz_2, 1 - z_2**2, out=buffers[8])
     # ∂L/∂z₁ = w₂ ∂L/∂y₂
-    dL_dz_1 = np.dot(dL_dy_2, w_2.T)
+    dL_dz_1 = buffers[9] = np.dot(dL_dy_2, w_2.T, out=buffers[9])
     # ∂L/∂y₁ = ∂L/∂z₁ ⊙ tanh'(y₁)
-    dL_dy_1 = dL_dz_1 * (1 - z_1**2)
+    dL_dy_1 = buffers[10] = np.multiply(dL_dz_1, 1 - z_1**2, out=buffers[10])
 
     grads = {}
     # ∂L/∂w₁ = conv(∂L/∂y₁, z₀)
@@ -168,6 +182,109 @@ def gradients(params, inputs, targets, check_finite=True):
     if check_finite:
         _expect_finite_result([loss], params, inputs, targets)
     return loss, grads
+
+
+class Workspace:
+    """The arrays gradients() keeps between calls, for the ``keep`` most recent shapes and dtypes
+    (2: a truncated-BPTT loop's full chunks and its shorter last one; 0 keeps nothing). One per
+    thread: two calls running at once must not share one."""
+
+    def __init__(self, keep=2):
+        self.keep = keep
+        self._kept = {}  # (dtype, shapes) -> their buffers, the most recently used last
+
+    def buffers(self, key, lifetimes):
+        """The buffers for these shapes: on the first call a _Recorder (every slot None, each
+        array's shape and dtype noted), then views into one block laid out from those."""
+        found = self._kept.pop(key, None)
+        if isinstance(found, _Recorder):
+            found = _packed(found.made, lifetimes)
+        elif found is None:
+            found = _Recorder(len(lifetimes))
+        while self._kept and len(self._kept) >= self.keep:
+            del self._kept[next(iter(self._kept))]
+        if self.keep:
+            self._kept[key] = found
+        return found
+
+    @property
+    def nbytes(self):
+        """The memory the kept arrays hold."""
+        blocks = {id(a.base): a.base.nbytes for kept in self._kept.values() if isinstance(kept, list)
+                  for a in kept if a is not None and a.base is not None}
+        loose = sum(a.nbytes for kept in self._kept.values() if isinstance(kept, list) for a in kept
+                    if a is not None and a.base is None)
+        return sum(blocks.values()) + loose
+
+    def clear(self):
+        """Let every kept array go."""
+        self._kept.clear()
+
+
+class _Recorder:
+    """A first call's buffers: every slot reads None (out=None makes a new array) and keeps
+    only the shape and dtype of what is stored in it, so that call's memory is as without them."""
+
+    def __init__(self, count):
+        self.made = [None] * count
+
+    def __getitem__(self, slot):
+        return (None,) * len(range(*slot.indices(len(self.made)))) if isinstance(slot, slice) else None
+
+    def __setitem__(self, slot, value):
+        if isinstance(slot, slice):
+            for j, a in zip(range(*slot.indices(len(self.made))), value, strict=True):
+                self.made[j] = (a.shape, a.dtype)
+        else:
+            self.made[slot] = (value.shape, value.dtype)
+
+
+_ALIGN = 64  # each slot starts on a cache line
+
+
+def _packed(made, lifetimes):
+    """Arrays of the recorded shapes and dtypes, views into one block: two share bytes only
+    when their lifetimes (first and last statement using each) do not overlap. Largest first,
+    each at the lowest offset clear of those alive beside it."""
+    sizes = [0 if m is None else -(-int(np.prod(m[0])) * np.dtype(m[1]).itemsize // _ALIGN) * _ALIGN for m in made]
+    placed, offsets = [], {}
+    for j in sorted(range(len(made)), key=lambda j: -sizes[j]):
+        if made[j] is None:
+            continue
+        first, last = lifetimes[j]
+        offset = 0
+        for start, end in sorted((s, e) for s, e, f, q in placed if f <= last and first <= q):
+            if offset + sizes[j] <= start:
+                break
+            offset = max(offset, end)
+        placed.append((offset, offset + sizes[j], first, last))
+        offsets[j] = offset
+    block = np.empty(max([end for _, end, _, _ in placed], default=0), dtype=np.uint8)
+    return [None if m is None else
+            block[offsets[j]:offsets[j] + sizes[j]].view(m[1])[:int(np.prod(m[0]))].reshape(m[0])
+            for j, m in enumerate(made)]
+
+
+_THREAD = threading.local()  # each thread's own Workspace
+
+
+def _buffers(workspace, key, lifetimes):
+    """The buffers of ``workspace`` (None: this thread's own) for the shapes and dtype ``key``."""
+    if workspace is None:
+        workspace = getattr(_THREAD, "workspace", None)
+        if workspace is None:
+            workspace = _THREAD.workspace = Workspace()
+    return workspace.buffers(key, lifetimes)
+
+
+class _NoBuffers:
+    """forward()'s buffers: every slot None and nothing kept (what it returns is the caller's)."""
+
+    def __getitem__(self, slot):
+        return (None,) * (slot.stop - slot.start) if isinstance(slot, slice) else None
+
+    def __setitem__(self, slot, value):
+        pass
 
 
 def _as_float(arrays, kind, key, ndim):

@@ -25,11 +25,21 @@ Loss: the objective L per sequence, averaged over the batch.
 dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
 wrong shape, dtype or label raises ValueError naming it; so does a NaN or inf among the inputs
 and parameters, found from a result that is not finite (check_finite=False returns it as is).
+
+gradients() keeps its large arrays between calls of the same shapes and dtype (a training loop
+allocates them once): in its thread's own Workspace, or in the one passed as workspace= (one per
+thread; Workspace(keep=0) keeps nothing, .clear() lets them go). What it returns never lives there.
 """
+
+import threading
 
 import numpy as np
 
 SIZES = {'n': 3, 'd': 2, 'k': 2}
+# the first and last statement of gradients() that use each of its buffers: two share memory
+# only where these do not overlap
+_LIFETIMES = [(3, 11), (4, 11), (5, 26), (8, 35), (9, 26), (10, 39), (12, 14), (13, 40), (13, 14),
+              (17, 26), (18, 38), (19, 29)]
 
 
 def init_params(seed=0, **sizes):
@@ -136,6 +146,7 @@ def forward(params, inputs, check_finite=True):
     W_hq = np.asarray(params["W_hq"], dtype=dtype)
     b_q = np.asarray(params["b_q"], dtype=dtype)
 
+    buffers = _NoBuffers()  # all new: what forward returns is the caller's
     # the blocks that read hₜ₋₁, stacked: [W_hr, W_hz] (one GEMM per step)
     W_stack_h = np.concatenate([W_hr, W_hz])
     # their input blocks, stacked: [W_xr, W_xz] (one GEMM for every t)
@@ -143,23 +154,23 @@ def forward(params, inputs, check_finite=True):
     # their input biases, stacked: [b_r, b_z] (one add for every t)
     b_stack_h = np.concatenate([b_r, b_z])
     # a_h_inₜ = W_xh xₜ + b_h
-    a_h_in = _matmul(x, W_xh.T)
+    a_h_in = buffers[0] = _matmul(x, W_xh.T, out=buffers[0])
     a_h_in += b_h
     # h_stack_inₜ = W_stack_x xₜ + b_stack_h
-    h_stack_in = _matmul(x, W_stack_x.T)
+    h_stack_in = buffers[1] = _matmul(x, W_stack_x.T, out=buffers[1])
     h_stack_in += b_stack_h
     # [rₜ, zₜ] side by side, at index t - 1
-    h_stack_sigmoid = np.empty((T, B, 2*n), dtype=dtype)
+    h_stack_sigmoid = _empty(buffers, 2, (T, B, 2*n), dtype)
     # rₜ at index t - 1
     r = h_stack_sigmoid[..., 0:n]
     # zₜ at index t - 1
     z = h_stack_sigmoid[..., n:2*n]
     # r_hₜ at index t - 1
-    r_h = np.empty((T, B, n), dtype=dtype)
+    r_h = _empty(buffers, 3, (T, B, n), dtype)
     # h̃ₜ at index t - 1
-    htilde = np.empty((T, B, n), dtype=dtype)
+    htilde = _empty(buffers, 4, (T, B, n), dtype)
     # hₜ at index t; h₀ = 0 at index 0
-    h = np.zeros((T + 1, B, n), dtype=dtype)
+    h = _zeros(buffers, 5, (T + 1, B, n), dtype)
     if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
         h[0] = inputs["h_0"]
     for t in range(1, T + 1):
@@ -179,10 +190,10 @@ def forward(params, inputs, check_finite=True):
         np.multiply(z[t - 1], h[t - 1], out=h[t])
         h[t] += ((1 - z[t - 1]) * htilde[t - 1])
     # oₜ = W_hq hₜ + b_q
-    o = _matmul(h[1:], W_hq.T)
+    o = buffers[6] = _matmul(h[1:], W_hq.T, out=buffers[6])
     o += b_q
     # ŷₜ = softmax(oₜ), logsumexp_oₜ = log Σ exp(oₜ)
-    yhat, _ = _softmax_and_logsumexp(o)
+    yhat, _ = buffers[7:9] = _softmax_and_logsumexp(o, out=buffers[7:9])
 
     out = {
         "yhat": yhat,
@@ -194,10 +205,11 @@ def forward(params, inputs, check_finite=True):
 
 
 @np.errstate(over="ignore")
-def gradients(params, inputs, targets, check_finite=True, return_states=False):
+def gradients(params, inputs, targets, check_finite=True, return_states=False, workspace=None):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter;
     with return_states, (loss, grads, states): states holds the last step's h under the
-    keys the next chunk's inputs take (h_0), for truncated BPTT."""
+    keys the next chunk's inputs take (h_0), for truncated BPTT.
+    The large arrays are kept for the next call in ``workspace`` (None: this thread's own)."""
     if targets is None:
         raise ValueError("gradients needs the targets (a dict, as forward needs none)")
     _validate(params, inputs, targets)
@@ -222,6 +234,8 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
     y = np.asarray(targets["y"])
     # where each label sits in the flattened logits: the loss and its gradient read it
     y_at = _label_index(y, k)
+    # the arrays kept from the last call with these shapes (None where there was none)
+    buffers = _buffers(workspace, (dtype, x.shape, W_xr.shape, W_xz.shape, W_xh.shape, W_hr.shape, W_hz.shape, W_hh.shape, b_r.shape, b_z.shape, b_h.shape, W_hq.shape, b_q.shape), _LIFETIMES)
     # the blocks that read hₜ₋₁, stacked: [W_hr, W_hz] (one GEMM per step)
     W_stack_h = np.concatenate([W_hr, W_hz])
     # their input blocks, stacked: [W_xr, W_xz] (one GEMM for every t)
@@ -229,23 +243,23 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
     # their input biases, stacked: [b_r, b_z] (one add for every t)
     b_stack_h = np.concatenate([b_r, b_z])
     # a_h_inₜ = W_xh xₜ + b_h
-    a_h_in = _matmul(x, W_xh.T)
+    a_h_in = buffers[0] = _matmul(x, W_xh.T, out=buffers[0])
     a_h_in += b_h
     # h_stack_inₜ = W_stack_x xₜ + b_stack_h
-    h_stack_in = _matmul(x, W_stack_x.T)
+    h_stack_in = buffers[1] = _matmul(x, W_stack_x.T, out=buffers[1])
     h_stack_in += b_stack_h
     # [rₜ, zₜ] side by side, at index t - 1
-    h_stack_sigmoid = np.empty((T, B, 2*n), dtype=dtype)
+    h_stack_sigmoid = _empty(buffers, 2, (T, B, 2*n), dtype)
     # rₜ at index t - 1
     r = h_stack_sigmoid[..., 0:n]
     # zₜ at index t - 1
     z = h_stack_sigmoid[..., n:2*n]
     # r_hₜ at index t - 1
-    r_h = np.empty((T, B, n), dtype=dtype)
+    r_h = _empty(buffers, 3, (T, B, n), dtype)
     # h̃ₜ at index t - 1
-    htilde = np.empty((T, B, n), dtype=dtype)
+    htilde = _empty(buffers, 4, (T, B, n), dtype)
     # hₜ at index t; h₀ = 0 at index 0
-    h = np.zeros((T + 1, B, n), dtype=dtype)
+    h = _zeros(buffers, 5, (T + 1, B, n), dtype)
     if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
         h[0] = inputs["h_0"]
     for t in range(1, T + 1):
@@ -265,10 +279,10 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
         np.multiply(z[t - 1], h[t - 1], out=h[t])
         h[t] += ((1 - z[t - 1]) * htilde[t - 1])
     # oₜ = W_hq hₜ + b_q
-    o = _matmul(h[1:], W_hq.T)
+    o = buffers[6] = _matmul(h[1:], W_hq.T, out=buffers[6])
     o += b_q
     # ŷₜ = softmax(oₜ), logsumexp_oₜ = log Σ exp(oₜ)
-    yhat, logsumexp_o = _softmax_and_logsumexp(o)
+    yhat, logsumexp_o = buffers[7:9] = _softmax_and_logsumexp(o, out=buffers[7:9])
 
     loss = ((logsumexp_o - _pick(o, y_at)).sum()) / B
     # the last step's states, the next chunk's initial ones (return_states)
@@ -280,11 +294,13 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
     dL_do = yhat
     _add_at(dL_do, y_at, -1.0)
     # dL_dh_inₜ = W_hqᵀ ∂L/∂oₜ
-    dL_dh_in = _matmul(dL_do, W_hq)
+    dL_dh_in = buffers[9] = _matmul(dL_do, W_hq, out=buffers[9])
     # dL_da_h_inₜ = (1 − zₜ) ⊙ tanh'(a_hₜ)
-    dL_da_h_in = (1 - z) * (1 - htilde**2)
+    dL_da_h_in = buffers[10] = np.square(htilde, out=buffers[10])
+    np.subtract(1, dL_da_h_in, out=dL_da_h_in)
+    dL_da_h_in *= 1 - z
     # [∂L/∂a_rₜ, ∂L/∂a_zₜ] side by side, at index t - 1
-    dL_dh_stack = np.empty((T, B, 2*n), dtype=dtype)
+    dL_dh_stack = _empty(buffers, 11, (T, B, 2*n), dtype)
     # ∂L/∂a_rₜ at index t - 1
     dL_da_r = dL_dh_stack[..., 0:n]
     # ∂L/∂a_zₜ at index t - 1
@@ -390,9 +406,136 @@ def _sigmoid(a, out=None):
     return np.reciprocal(out, out=out)
 
 
-def _matmul(a, b):
-    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+def _matmul(a, b, out=None):
+    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis (into ``out``, an
+    array of the product's shape, where given)."""
+    if out is None:
+        return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+    np.dot(a.reshape(-1, a.shape[-1]), b, out=out.reshape(-1, out.shape[-1]))
+    return out
+
+
+class Workspace:
+    """The arrays gradients() keeps between calls, for the ``keep`` most recent shapes and dtypes
+    (2: a truncated-BPTT loop's full chunks and its shorter last one; 0 keeps nothing). One per
+    thread: two calls running at once must not share one."""
+
+    def __init__(self, keep=2):
+        self.keep = keep
+        self._kept = {}  # (dtype, shapes) -> their buffers, the most recently used last
+
+    def buffers(self, key, lifetimes):
+        """The buffers for these shapes: on the first call a _Recorder (every slot None, each
+        array's shape and dtype noted), then views into one block laid out from those."""
+        found = self._kept.pop(key, None)
+        if isinstance(found, _Recorder):
+            found = _packed(found.made, lifetimes)
+        elif found is None:
+            found = _Recorder(len(lifetimes))
+        while self._kept and len(self._kept) >= self.keep:
+            del self._kept[next(iter(self._kept))]
+        if self.keep:
+            self._kept[key] = found
+        return found
+
+    @property
+    def nbytes(self):
+        """The memory the kept arrays hold."""
+        blocks = {id(a.base): a.base.nbytes for kept in self._kept.values() if isinstance(kept, list)
+                  for a in kept if a is not None and a.base is not None}
+        loose = sum(a.nbytes for kept in self._kept.values() if isinstance(kept, list) for a in kept
+                    if a is not None and a.base is None)
+        return sum(blocks.values()) + loose
+
+    def clear(self):
+        """Let every kept array go."""
+        self._kept.clear()
+
+
+class _Recorder:
+    """A first call's buffers: every slot reads None (out=None makes a new array) and keeps
+    only the shape and dtype of what is stored in it, so that call's memory is as without them."""
+
+    def __init__(self, count):
+        self.made = [None] * count
+
+    def __getitem__(self, slot):
+        return (None,) * len(range(*slot.indices(len(self.made)))) if isinstance(slot, slice) else None
+
+    def __setitem__(self, slot, value):
+        if isinstance(slot, slice):
+            for j, a in zip(range(*slot.indices(len(self.made))), value, strict=True):
+                self.made[j] = (a.shape, a.dtype)
+        else:
+            self.made[slot] = (value.shape, value.dtype)
+
+
+_ALIGN = 64  # each slot starts on a cache line
+
+
+def _packed(made, lifetimes):
+    """Arrays of the recorded shapes and dtypes, views into one block: two share bytes only
+    when their lifetimes (first and last statement using each) do not overlap. Largest first,
+    each at the lowest offset clear of those alive beside it."""
+    sizes = [0 if m is None else -(-int(np.prod(m[0])) * np.dtype(m[1]).itemsize // _ALIGN) * _ALIGN for m in made]
+    placed, offsets = [], {}
+    for j in sorted(range(len(made)), key=lambda j: -sizes[j]):
+        if made[j] is None:
+            continue
+        first, last = lifetimes[j]
+        offset = 0
+        for start, end in sorted((s, e) for s, e, f, q in placed if f <= last and first <= q):
+            if offset + sizes[j] <= start:
+                break
+            offset = max(offset, end)
+        placed.append((offset, offset + sizes[j], first, last))
+        offsets[j] = offset
+    block = np.empty(max([end for _, end, _, _ in placed], default=0), dtype=np.uint8)
+    return [None if m is None else
+            block[offsets[j]:offsets[j] + sizes[j]].view(m[1])[:int(np.prod(m[0]))].reshape(m[0])
+            for j, m in enumerate(made)]
+
+
+_THREAD = threading.local()  # each thread's own Workspace
+
+
+def _buffers(workspace, key, lifetimes):
+    """The buffers of ``workspace`` (None: this thread's own) for the shapes and dtype ``key``."""
+    if workspace is None:
+        workspace = getattr(_THREAD, "workspace", None)
+        if workspace is None:
+            workspace = _THREAD.workspace = Workspace()
+    return workspace.buffers(key, lifetimes)
+
+
+def _empty(buffers, slot, shape, dtype):
+    """The array in buffers[slot] (new where there is none yet)."""
+    a = buffers[slot]
+    if a is None:
+        a = np.empty(shape, dtype=dtype)
+        buffers[slot] = a
+    return a
+
+
+def _zeros(buffers, slot, shape, dtype):
+    """The array in buffers[slot] (new where there is none yet), all 0."""
+    a = buffers[slot]
+    if a is None:
+        a = np.zeros(shape, dtype=dtype)
+        buffers[slot] = a
+    else:
+        a.fill(0)
+    return a
+
+
+class _NoBuffers:
+    """forward()'s buffers: every slot None and nothing kept (what it returns is the caller's)."""
+
+    def __getitem__(self, slot):
+        return (None,) * (slot.stop - slot.start) if isinstance(slot, slice) else None
+
+    def __setitem__(self, slot, value):
+        pass
 
 
 def _label_index(labels, size):
@@ -477,10 +620,14 @@ def _outer_sum(g, u):
     return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))
 
 
-def _softmax_and_logsumexp(o):
-    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o."""
-    top = o.max(axis=-1, keepdims=True)
-    e = np.exp(o - top)
+def _softmax_and_logsumexp(o, out=(None, None)):
+    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o.
+    Written into ``out``, a pair of arrays of those shapes, where given."""
+    e, top = out
+    top = np.max(o, axis=-1, keepdims=True, out=top)
+    e = np.subtract(o, top, out=e)
+    np.exp(e, out=e)
     total = e.sum(axis=-1, keepdims=True)
     e /= total
-    return e, top + np.log(total)
+    top += np.log(total, out=total)
+    return e, top

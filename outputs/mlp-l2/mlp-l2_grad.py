@@ -22,11 +22,20 @@ Loss: the objective J per example, averaged over the batch.
 dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
 wrong shape, dtype or label raises ValueError naming it; so does a NaN or inf among the inputs
 and parameters, found from a result that is not finite (check_finite=False returns it as is).
+
+gradients() keeps its large arrays between calls of the same shapes and dtype (a training loop
+allocates them once): in its thread's own Workspace, or in the one passed as workspace= (one per
+thread; Workspace(keep=0) keeps nothing, .clear() lets them go). What it returns never lives there.
 """
+
+import threading
 
 import numpy as np
 
 SIZES = {'d': 2, 'n': 3, 'k': 2}
+# the first and last statement of gradients() that use each of its buffers: two share memory
+# only where these do not overlap
+_LIFETIMES = [(0, 1), (1, 10), (2, 4), (3, 10), (3, 4), (7, 8), (8, 9)]
 lambda_ = 0.1
 
 
@@ -79,14 +88,15 @@ def forward(params, inputs, check_finite=True):
     W1 = np.asarray(params["W1"], dtype=dtype)
     W2 = np.asarray(params["W2"], dtype=dtype)
 
+    buffers = _NoBuffers()  # all new: what forward returns is the caller's
     # z = W⁽¹⁾ x
-    z = np.dot(x, W1.T)
+    z = buffers[0] = np.dot(x, W1.T, out=buffers[0])
     # h = tanh(z)
-    h = np.tanh(z)
+    h = buffers[1] = np.tanh(z, out=buffers[1])
     # o = W⁽²⁾ h
-    o = np.dot(h, W2.T)
+    o = buffers[2] = np.dot(h, W2.T, out=buffers[2])
     # ŷ = softmax(o), logsumexp_o = log Σ exp(o)
-    yhat, _ = _softmax_and_logsumexp(o)
+    yhat, _ = buffers[3:5] = _softmax_and_logsumexp(o, out=buffers[3:5])
 
     out = {
         "yhat": yhat,
@@ -96,8 +106,9 @@ def forward(params, inputs, check_finite=True):
     return out
 
 
-def gradients(params, inputs, targets, check_finite=True):
-    """(loss, grads): the loss averaged over the batch and its gradient for every parameter."""
+def gradients(params, inputs, targets, check_finite=True, workspace=None):
+    """(loss, grads): the loss averaged over the batch and its gradient for every parameter.
+    The large arrays are kept for the next call in ``workspace`` (None: this thread's own)."""
     if targets is None:
         raise ValueError("gradients needs the targets (a dict, as forward needs none)")
     _validate(params, inputs, targets)
@@ -112,14 +123,16 @@ def gradients(params, inputs, targets, check_finite=True):
     y = np.asarray(targets["y"])
     # where each label sits in the flattened logits: the loss and its gradient read it
     y_at = _label_index(y, k)
+    # the arrays kept from the last call with these shapes (None where there was none)
+    buffers = _buffers(workspace, (dtype, x.shape, W1.shape, W2.shape), _LIFETIMES)
     # z = W⁽¹⁾ x
-    z = np.dot(x, W1.T)
+    z = buffers[0] = np.dot(x, W1.T, out=buffers[0])
     # h = tanh(z)
-    h = np.tanh(z)
+    h = buffers[1] = np.tanh(z, out=buffers[1])
     # o = W⁽²⁾ h
-    o = np.dot(h, W2.T)
+    o = buffers[2] = np.dot(h, W2.T, out=buffers[2])
     # ŷ = softmax(o), logsumexp_o = log Σ exp(o)
-    yhat, logsumexp_o = _softmax_and_logsumexp(o)
+    yhat, logsumexp_o = buffers[3:5] = _softmax_and_logsumexp(o, out=buffers[3:5])
 
     loss = ((logsumexp_o - _pick(o, y_at)).sum() + ((1/2)*lambda_) * (B * ((W1 ** 2).sum()) + B * ((W2 ** 2).sum()))) / B
     # the forward's intermediates that no line below reads: freed before the backward allocates
@@ -129,9 +142,9 @@ def gradients(params, inputs, targets, check_finite=True):
     dL_do = yhat
     _add_at(dL_do, y_at, -1.0)
     # ∂J/∂h = W⁽²⁾ᵀ ∂J/∂o
-    dL_dh = np.dot(dL_do, W2)
+    dL_dh = buffers[5] = np.dot(dL_do, W2, out=buffers[5])
     # ∂J/∂z = ∂J/∂h ⊙ tanh'(z)
-    dL_dz = dL_dh * (1 - h**2)
+    dL_dz = buffers[6] = np.multiply(dL_dh, 1 - h**2, out=buffers[6])
 
     grads = {}
     # ∂J/∂W⁽¹⁾ = ∂J/∂z xᵀ + λ W⁽¹⁾
@@ -141,6 +154,109 @@ def gradients(params, inputs, targets, check_finite=True):
     if check_finite:
         _expect_finite_result([loss], params, inputs, targets)
     return loss, grads
+
+
+class Workspace:
+    """The arrays gradients() keeps between calls, for the ``keep`` most recent shapes and dtypes
+    (2: a truncated-BPTT loop's full chunks and its shorter last one; 0 keeps nothing). One per
+    thread: two calls running at once must not share one."""
+
+    def __init__(self, keep=2):
+        self.keep = keep
+        self._kept = {}  # (dtype, shapes) -> their buffers, the most recently used last
+
+    def buffers(self, key, lifetimes):
+        """The buffers for these shapes: on the first call a _Recorder (every slot None, each
+        array's shape and dtype noted), then views into one block laid out from those."""
+        found = self._kept.pop(key, None)
+        if isinstance(found, _Recorder):
+            found = _packed(found.made, lifetimes)
+        elif found is None:
+            found = _Recorder(len(lifetimes))
+        while self._kept and len(self._kept) >= self.keep:
+            del self._kept[next(iter(self._kept))]
+        if self.keep:
+            self._kept[key] = found
+        return found
+
+    @property
+    def nbytes(self):
+        """The memory the kept arrays hold."""
+        blocks = {id(a.base): a.base.nbytes for kept in self._kept.values() if isinstance(kept, list)
+                  for a in kept if a is not None and a.base is not None}
+        loose = sum(a.nbytes for kept in self._kept.values() if isinstance(kept, list) for a in kept
+                    if a is not None and a.base is None)
+        return sum(blocks.values()) + loose
+
+    def clear(self):
+        """Let every kept array go."""
+        self._kept.clear()
+
+
+class _Recorder:
+    """A first call's buffers: every slot reads None (out=None makes a new array) and keeps
+    only the shape and dtype of what is stored in it, so that call's memory is as without them."""
+
+    def __init__(self, count):
+        self.made = [None] * count
+
+    def __getitem__(self, slot):
+        return (None,) * len(range(*slot.indices(len(self.made)))) if isinstance(slot, slice) else None
+
+    def __setitem__(self, slot, value):
+        if isinstance(slot, slice):
+            for j, a in zip(range(*slot.indices(len(self.made))), value, strict=True):
+                self.made[j] = (a.shape, a.dtype)
+        else:
+            self.made[slot] = (value.shape, value.dtype)
+
+
+_ALIGN = 64  # each slot starts on a cache line
+
+
+def _packed(made, lifetimes):
+    """Arrays of the recorded shapes and dtypes, views into one block: two share bytes only
+    when their lifetimes (first and last statement using each) do not overlap. Largest first,
+    each at the lowest offset clear of those alive beside it."""
+    sizes = [0 if m is None else -(-int(np.prod(m[0])) * np.dtype(m[1]).itemsize // _ALIGN) * _ALIGN for m in made]
+    placed, offsets = [], {}
+    for j in sorted(range(len(made)), key=lambda j: -sizes[j]):
+        if made[j] is None:
+            continue
+        first, last = lifetimes[j]
+        offset = 0
+        for start, end in sorted((s, e) for s, e, f, q in placed if f <= last and first <= q):
+            if offset + sizes[j] <= start:
+                break
+            offset = max(offset, end)
+        placed.append((offset, offset + sizes[j], first, last))
+        offsets[j] = offset
+    block = np.empty(max([end for _, end, _, _ in placed], default=0), dtype=np.uint8)
+    return [None if m is None else
+            block[offsets[j]:offsets[j] + sizes[j]].view(m[1])[:int(np.prod(m[0]))].reshape(m[0])
+            for j, m in enumerate(made)]
+
+
+_THREAD = threading.local()  # each thread's own Workspace
+
+
+def _buffers(workspace, key, lifetimes):
+    """The buffers of ``workspace`` (None: this thread's own) for the shapes and dtype ``key``."""
+    if workspace is None:
+        workspace = getattr(_THREAD, "workspace", None)
+        if workspace is None:
+            workspace = _THREAD.workspace = Workspace()
+    return workspace.buffers(key, lifetimes)
+
+
+class _NoBuffers:
+    """forward()'s buffers: every slot None and nothing kept (what it returns is the caller's)."""
+
+    def __getitem__(self, slot):
+        return (None,) * (slot.stop - slot.start) if isinstance(slot, slice) else None
+
+    def __setitem__(self, slot, value):
+        pass
 
 
 def _label_index(labels, size):
@@ -225,10 +341,14 @@ def _outer_sum(g, u):
     return np.dot(g.reshape(-1, g.shape[-1]).T, u.reshape(-1, u.shape[-1]))
 
 
-def _softmax_and_logsumexp(o):
-    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o."""
-    top = o.max(axis=-1, keepdims=True)
-    e = np.exp(o - top)
+def _softmax_and_logsumexp(o, out=(None, None)):
+    """(softmax(o), log Σ exp(o)) over the last axis, sharing one exp; finite for any finite o.
+    Written into ``out``, a pair of arrays of those shapes, where given."""
+    e, top = out
+    top = np.max(o, axis=-1, keepdims=True, out=top)
+    e = np.subtract(o, top, out=e)
+    np.exp(e, out=e)
     total = e.sum(axis=-1, keepdims=True)
     e /= total
-    return e, top + np.log(total)
+    top += np.log(total, out=total)
+    return e, top

@@ -18,11 +18,20 @@ Loss: the objective L per sequence, averaged over the batch.
 dtype follows the inputs (float32 or float64). Every array is checked before any arithmetic: a
 wrong shape, dtype or label raises ValueError naming it; so does a NaN or inf among the inputs
 and parameters, found from a result that is not finite (check_finite=False returns it as is).
+
+gradients() keeps its large arrays between calls of the same shapes and dtype (a training loop
+allocates them once): in its thread's own Workspace, or in the one passed as workspace= (one per
+thread; Workspace(keep=0) keeps nothing, .clear() lets them go). What it returns never lives there.
 """
+
+import threading
 
 import numpy as np
 
 SIZES = {'n': 3, 'd': 2}
+# the first and last statement of gradients() that use each of its buffers: two share memory
+# only where these do not overlap
+_LIFETIMES = [(0, 2), (1, 15), (3, 5), (4, 16), (8, 14)]
 
 
 def init_params(seed=0, **sizes):
@@ -90,11 +99,12 @@ def forward(params, inputs, check_finite=True):
     V = np.asarray(params["V"], dtype=dtype)
     d = np.asarray(params["d"], dtype=dtype)
 
+    buffers = _NoBuffers()  # all new: what forward returns is the caller's
     # a_inₜ = b + U xₜ
-    a_in = _matmul(x, U.T)
+    a_in = buffers[0] = _matmul(x, U.T, out=buffers[0])
     a_in += b
     # hₜ at index t; h₀ = 0 at index 0
-    h = np.zeros((T + 1, B, n), dtype=dtype)
+    h = _zeros(buffers, 1, (T + 1, B, n), dtype)
     if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
         h[0] = inputs["h_0"]
     for t in range(1, T + 1):
@@ -104,10 +114,10 @@ def forward(params, inputs, check_finite=True):
         # hₜ = ReLU(aₜ)
         np.maximum(a, 0, out=h[t])
     # z = V h_T + d
-    z = np.dot(h[-1], V.T)
+    z = buffers[2] = np.dot(h[-1], V.T, out=buffers[2])
     z += d
     # y_pred = σ(z)
-    y_pred = _sigmoid(z)
+    y_pred = buffers[3] = _sigmoid(z, out=buffers[3])
 
     out = {
         "y_pred": y_pred[..., 0],
@@ -119,10 +129,11 @@ def forward(params, inputs, check_finite=True):
 
 
 @np.errstate(over="ignore")
-def gradients(params, inputs, targets, check_finite=True, return_states=False):
+def gradients(params, inputs, targets, check_finite=True, return_states=False, workspace=None):
     """(loss, grads): the loss averaged over the batch and its gradient for every parameter;
     with return_states, (loss, grads, states): states holds the last step's h under the
-    keys the next chunk's inputs take (h_0), for truncated BPTT."""
+    keys the next chunk's inputs take (h_0), for truncated BPTT.
+    The large arrays are kept for the next call in ``workspace`` (None: this thread's own)."""
     if targets is None:
         raise ValueError("gradients needs the targets (a dict, as forward needs none)")
     _validate(params, inputs, targets)
@@ -138,11 +149,13 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
     d = np.asarray(params["d"], dtype=dtype)
 
     y_gt = np.asarray(targets["y_gt"], dtype=dtype)[..., None]
+    # the arrays kept from the last call with these shapes (None where there was none)
+    buffers = _buffers(workspace, (dtype, x.shape, W.shape, U.shape, b.shape, V.shape, d.shape), _LIFETIMES)
     # a_inₜ = b + U xₜ
-    a_in = _matmul(x, U.T)
+    a_in = buffers[0] = _matmul(x, U.T, out=buffers[0])
     a_in += b
     # hₜ at index t; h₀ = 0 at index 0
-    h = np.zeros((T + 1, B, n), dtype=dtype)
+    h = _zeros(buffers, 1, (T + 1, B, n), dtype)
     if "h_0" in inputs:  # carried from the last chunk (truncated BPTT)
         h[0] = inputs["h_0"]
     for t in range(1, T + 1):
@@ -152,10 +165,10 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
         # hₜ = ReLU(aₜ)
         np.maximum(a, 0, out=h[t])
     # z = V h_T + d
-    z = np.dot(h[-1], V.T)
+    z = buffers[2] = np.dot(h[-1], V.T, out=buffers[2])
     z += d
     # y_pred = σ(z)
-    y_pred = _sigmoid(z)
+    y_pred = buffers[3] = _sigmoid(z, out=buffers[3])
 
     loss = ((np.logaddexp(0, z) - y_gt * z).sum()) / B
     # the last step's states, the next chunk's initial ones (return_states)
@@ -167,7 +180,7 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False):
     dL_dz = y_pred
     dL_dz -= y_gt
     # dL_da_inₜ = 𝕀(aₜ > 0)
-    dL_da_in = np.heaviside(h[1:], 0.0)
+    dL_da_in = buffers[4] = np.heaviside(h[1:], 0.0, out=buffers[4])
     # ∂L/∂aₜ at index t - 1, in dL_da_in's place (each step reads its entry, then overwrites it)
     dL_da = dL_da_in
     t = T  # the last step: no step T + 1 feeds back
@@ -212,9 +225,127 @@ def _sigmoid(a, out=None):
     return np.reciprocal(out, out=out)
 
 
-def _matmul(a, b):
-    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis."""
-    return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+def _matmul(a, b, out=None):
+    """a @ b for a stack of rows a (..., m): one GEMM over every leading axis (into ``out``, an
+    array of the product's shape, where given)."""
+    if out is None:
+        return np.dot(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+    np.dot(a.reshape(-1, a.shape[-1]), b, out=out.reshape(-1, out.shape[-1]))
+    return out
+
+
+class Workspace:
+    """The arrays gradients() keeps between calls, for the ``keep`` most recent shapes and dtypes
+    (2: a truncated-BPTT loop's full chunks and its shorter last one; 0 keeps nothing). One per
+    thread: two calls running at once must not share one."""
+
+    def __init__(self, keep=2):
+        self.keep = keep
+        self._kept = {}  # (dtype, shapes) -> their buffers, the most recently used last
+
+    def buffers(self, key, lifetimes):
+        """The buffers for these shapes: on the first call a _Recorder (every slot None, each
+        array's shape and dtype noted), then views into one block laid out from those."""
+        found = self._kept.pop(key, None)
+        if isinstance(found, _Recorder):
+            found = _packed(found.made, lifetimes)
+        elif found is None:
+            found = _Recorder(len(lifetimes))
+        while self._kept and len(self._kept) >= self.keep:
+            del self._kept[next(iter(self._kept))]
+        if self.keep:
+            self._kept[key] = found
+        return found
+
+    @property
+    def nbytes(self):
+        """The memory the kept arrays hold."""
+        blocks = {id(a.base): a.base.nbytes for kept in self._kept.values() if isinstance(kept, list)
+                  for a in kept if a is not None and a.base is not None}
+        loose = sum(a.nbytes for kept in self._kept.values() if isinstance(kept, list) for a in kept
+                    if a is not None and a.base is None)
+        return sum(blocks.values()) + loose
+
+    def clear(self):
+        """Let every kept array go."""
+        self._kept.clear()
+
+
+class _Recorder:
+    """A first call's buffers: every slot reads None (out=None makes a new array) and keeps
+    only the shape and dtype of what is stored in it, so that call's memory is as without them."""
+
+    def __init__(self, count):
+        self.made = [None] * count
+
+    def __getitem__(self, slot):
+        return (None,) * len(range(*slot.indices(len(self.made)))) if isinstance(slot, slice) else None
+
+    def __setitem__(self, slot, value):
+        if isinstance(slot, slice):
+            for j, a in zip(range(*slot.indices(len(self.made))), value, strict=True):
+                self.made[j] = (a.shape, a.dtype)
+        else:
+            self.made[slot] = (value.shape, value.dtype)
+
+
+_ALIGN = 64  # each slot starts on a cache line
+
+
+def _packed(made, lifetimes):
+    """Arrays of the recorded shapes and dtypes, views into one block: two share bytes only
+    when their lifetimes (first and last statement using each) do not overlap. Largest first,
+    each at the lowest offset clear of those alive beside it."""
+    sizes = [0 if m is None else -(-int(np.prod(m[0])) * np.dtype(m[1]).itemsize // _ALIGN) * _ALIGN for m in made]
+    placed, offsets = [], {}
+    for j in sorted(range(len(made)), key=lambda j: -sizes[j]):
+        if made[j] is None:
+            continue
+        first, last = lifetimes[j]
+        offset = 0
+        for start, end in sorted((s, e) for s, e, f, q in placed if f <= last and first <= q):
+            if offset + sizes[j] <= start:
+                break
+            offset = max(offset, end)
+        placed.append((offset, offset + sizes[j], first, last))
+        offsets[j] = offset
+    block = np.empty(max([end for _, end, _, _ in placed], default=0), dtype=np.uint8)
+    return [None if m is None else
+            block[offsets[j]:offsets[j] + sizes[j]].view(m[1])[:int(np.prod(m[0]))].reshape(m[0])
+            for j, m in enumerate(made)]
+
+
+_THREAD = threading.local()  # each thread's own Workspace
+
+
+def _buffers(workspace, key, lifetimes):
+    """The buffers of ``workspace`` (None: this thread's own) for the shapes and dtype ``key``."""
+    if workspace is None:
+        workspace = getattr(_THREAD, "workspace", None)
+        if workspace is None:
+            workspace = _THREAD.workspace = Workspace()
+    return workspace.buffers(key, lifetimes)
+
+
+def _zeros(buffers, slot, shape, dtype):
+    """The array in buffers[slot] (new where there is none yet), all 0."""
+    a = buffers[slot]
+    if a is None:
+        a = np.zeros(shape, dtype=dtype)
+        buffers[slot] = a
+    else:
+        a.fill(0)
+    return a
+
+
+class _NoBuffers:
+    """forward()'s buffers: every slot None and nothing kept (what it returns is the caller's)."""
+
+    def __getitem__(self, slot):
+        return (None,) * (slot.stop - slot.start) if isinstance(slot, slice) else None
+
+    def __setitem__(self, slot, value):
+        pass
 
 
 def _as_float(arrays, kind, key, ndim):
