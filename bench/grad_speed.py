@@ -327,7 +327,8 @@ def report(title: str, times: dict, flops: float, memory: dict) -> None:
     print(f"\n{title}: generated {median * 1e3:.3f} ms, {fraction(base):.0%} of GEMM peak"
           f" (A @ B ran at {statistics.median(peak) / 1e9:.1f} GFLOP/s)")
     if memory:
-        print("  peak extra memory (x the stored activations): "
+        print("  peak extra memory (x the stored activations; generated: what its workspace keeps plus a warm "
+              "call's peak): "
               + ", ".join(f"{name} {ratio:.2f}x" for name, ratio in memory.items()))
     for name, mine in times.items():
         if name == "generated":
@@ -393,6 +394,7 @@ def bench(model: Sequence, sizes, rounds: int) -> None:
         stored = x.dtype.itemsize * T * B * model.stored_rows(n, k)
         returned = sum(v.nbytes for v in p.values())  # the gradients, one per parameter
         memory = {name: memory_ratio(impls[name], stored, returned) for name in ("generated", "numpy batch")}
+        memory["generated"] = kept_memory_ratio(impls["generated"], stored, returned)
         report(f"{label}, (B, d, n, k, T) = {(B, d, n, k, T)}", timed_against_gemm(impls, rounds),
                model.flops(B, d, n, k, T), memory)
 
@@ -415,8 +417,9 @@ def conv_case():
     p = module.init_params(seed=0)
     z = rng.standard_normal((conv_peers.BATCH, sizes["c_in"] * sizes["size"] ** 2))
     y = rng.standard_normal((conv_peers.BATCH, sizes["k"]))
-    impls = {"generated": lambda: module.gradients(p, {"z_0": z}, {"y": y}),
+    impls = {"generated": lambda workspace=None: module.gradients(p, {"z_0": z}, {"y": y}, workspace=workspace),
              "numpy im2col": lambda: conv_peers.numpy_im2col(p, z, y)}
+    impls["generated"].module = module
     return sizes, p, z, y, impls
 
 
@@ -428,7 +431,8 @@ def sequence_case(model, size):
     p = module.init_params(seed=0, **{model.hidden: n}, d=d, k=k)
     x = rng.standard_normal((T, B, d))
     y = rng.integers(0, k, size=(T, B))
-    impls = {"generated": lambda: module.gradients(p, {"x": x}, {"y": y})}
+    impls = {"generated": lambda workspace=None: module.gradients(p, {"x": x}, {"y": y}, workspace=workspace)}
+    impls["generated"].module = module  # (its Workspace, for the memory it keeps)
     impls.update({name: (lambda fn=fn: fn(p, x, y)) for name, fn in model.hand.items()})
     return p, x, y, impls
 
@@ -442,6 +446,7 @@ def bench_conv(rounds: int) -> None:
     stored = z.dtype.itemsize * conv_peers.BATCH * (2 * sizes["c_out"] * positions + 2 * sizes["m"] + 2 * sizes["k"])
     memory = {name: memory_ratio(impls[name], stored, sum(v.nbytes for v in p.values()))
               for name in ("generated", "numpy im2col")}
+    memory["generated"] = kept_memory_ratio(impls["generated"], stored, sum(v.nbytes for v in p.values()))
     report(f"conv-dense, B = {conv_peers.BATCH}, {sizes['c_in']}×{sizes['size']}×{sizes['size']} input, "
            f"{sizes['c_out']} channels, {sizes['kernel']}×{sizes['kernel']} kernel",
            timed_against_gemm(impls, rounds), flops, memory)
@@ -517,6 +522,22 @@ def memory_ratio(fn, stored: int, returned: int) -> float:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return (peak - stored - returned) / stored
+
+
+def kept_memory_ratio(generated, stored: int, returned: int) -> float:
+    """The generated module's memory in a training loop beyond the activations and the gradients,
+    as a multiple of the activations: what its Workspace keeps between calls plus the peak of
+    what a warm call allocates."""
+    import tracemalloc
+
+    workspace = generated.module.Workspace()
+    for _ in range(2):  # the first notes the buffers' shapes, the second lays them out
+        generated(workspace)
+    tracemalloc.start()
+    generated(workspace)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return (workspace.nbytes + peak - stored - returned) / stored
 
 
 def blas_kernels() -> str:

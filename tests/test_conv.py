@@ -3,6 +3,8 @@ gradients (the image one no preset reaches, since seed 000's image is data) agai
 of the forward's explicit entries, and the NumPy helpers against autograd, at a geometry with
 channels, stride and padding."""
 
+import threading
+
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -39,7 +41,7 @@ def test_the_rules_match_sympy_diff_of_the_explicit_convolution():
 
 
 def _namespace(helpers, np_module):
-    ns = {"np": np_module}
+    ns = {"np": np_module, "threading": threading}  # what a generated module imports
     for source in helpers.values():
         exec(source, ns)  # noqa: S102 - derive's own helper source
     return ns
