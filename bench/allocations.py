@@ -58,7 +58,7 @@ def measure(key: str, size_index: int, keep: int | None, calls: int) -> dict:
     tracemalloc.stop()
     stored = x.itemsize * T * B * model.stored_rows(n, k)
     returned = sum(v.nbytes for v in p.values())
-    kept = (workspace if workspace is not None else module._THREAD.workspace).nbytes
+    kept = (workspace if workspace is not None else module.thread_workspace()).nbytes
     return {"faults": faults, "allocated": (peak - returned) / stored, "kept": kept / stored,
             "ms": 1e3 * statistics.median(times)}
 

@@ -18,7 +18,8 @@ COMMON = {"np", "T", "t", "_", "_numpy"}
 # The names of a generated module's own: its functions, their arguments and locals.
 MODULE = {"SIZES", "init_params", "forward", "gradients", "params", "inputs", "targets", "seed", "sizes",
           "unknown", "rng", "dtype", "B", "loss", "grads", "out", "final", "check_finite", "return_states",
-          "_validate", "workspace", "buffers", "threading", "_THREAD", "_ALIGN", "_LIFETIMES"}
+          "_validate", "workspace", "buffers", "threading", "_THREAD", "_ALIGN", "_LIFETIMES",
+          "thread_workspace", "Workspace"}
 RESERVED = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | COMMON
 
 

@@ -15,7 +15,8 @@ from derive.nodes import TimeSym, t
 from derive.printing.numpy_module import HELPERS, Arrays, ModulePrinter
 
 PRESETS = list(presets.PRESETS)
-ACTIVATIONS = ["relu", "tanh", "sigmoid", "identity"]
+# every activation a preset offers (gelu's module crashed in a loop once: its helper takes no out=)
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "softplus", "gelu", "silu", "identity"]
 
 
 def rel_close(a, b, tol):

@@ -3,14 +3,22 @@ results as without them, for any sequence of shapes, dtypes and workspaces, in s
 nothing returned overwritten by a later call; a warm call that allocates almost nothing; and a
 layout in which no two arrays alive at once share memory."""
 
+import ast
+import importlib.util
+import sys
 import threading
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 from modules import load, network, random_batch, reference
 
+from derive import source
+from derive.codegen.numpy_module import numpy_module
 from derive.codegen.workspace import Workspace, _packed, _Recorder
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 SEQUENCE_PRESETS = ["rnn-softmax", "rnn-binary", "rnn-d2l", "lstm", "gru"]
 
@@ -72,6 +80,26 @@ def test_threads_each_keep_their_own_buffers(preset):
     for thread in threads:
         thread.join()
     assert not failures
+    module.thread_workspace().clear()  # this thread's own lets its arrays go
+    assert module.thread_workspace().nbytes == 0
+
+
+def test_modules_sharing_one_workspace_never_share_buffers():
+    # the same shapes in, different buffers (ce keeps the logits' log Σ exp, mse does not): one
+    # workspace passed to both once laid one module's shapes out with the other's lifetimes
+    first = load("rnn-softmax", (("activation", "tanh"),))
+    second = load("rnn-softmax", (("activation", "tanh"), ("loss", "mse")))
+    rng = np.random.default_rng(0)
+    params, x = first.init_params(seed=0), {"x": rng.standard_normal((4, 3, 2))}
+    targets = [{"y": rng.integers(0, 2, (4, 3))}, {"y": rng.standard_normal((4, 3, 2))}]
+    modules = (first, second)
+    want = [m.gradients(params, x, y, workspace=m.Workspace(keep=0)) for m, y in zip(modules, targets, strict=True)]
+    shared = first.Workspace()
+    for _ in range(3):
+        for m, y, (loss, grads) in zip((first, second), targets, want, strict=True):
+            got_loss, got = m.gradients(params, x, y, workspace=shared)
+            assert got_loss == loss and all(np.array_equal(got[k], grads[k]) for k in grads)
+    assert first._LIFETIMES != second._LIFETIMES
 
 
 def test_forward_keeps_nothing_its_results_are_the_callers():
@@ -141,17 +169,105 @@ def test_packed_buffers_alive_at_once_never_share_memory():
 
 
 def test_the_first_call_with_new_shapes_keeps_only_their_shapes():
-    workspace = Workspace()
-    recorder = workspace.buffers("key", [(0, 1), (1, 2), (1, 3)])
+    workspace, spans = Workspace(), [(0, 1), (1, 2), (1, 3)]
+    recorder = workspace.buffers("key", spans)
     assert isinstance(recorder, _Recorder) and recorder[0] is None and recorder[1:3] == (None, None)
     recorder[0] = np.zeros((2, 3))
     recorder[1:3] = (np.zeros(4, np.float32), np.zeros((1, 1)))
     assert workspace.nbytes == 0  # nothing kept from the first call: its memory is as without buffers
-    packed = workspace.buffers("key", [(0, 1), (1, 2), (1, 3)])
+    packed = workspace.buffers("key", spans)
     assert [a.shape for a in packed] == [(2, 3), (4,), (1, 1)] and packed[1].dtype == np.float32
-    assert workspace.buffers("key", [(0, 1), (1, 2), (1, 3)]) is packed
-    workspace.buffers("other", [(0, 0)])
-    workspace.buffers("third", [(0, 0)])  # keep=2: the least recently used ("key") goes
-    assert isinstance(workspace.buffers("key", [(0, 1), (1, 2), (1, 3)]), _Recorder)
+    assert workspace.buffers("key", spans) is packed
+    # another module's lifetimes (another object, even if equal) never get these buffers
+    assert isinstance(workspace.buffers("key", list(spans)), _Recorder)
+    workspace.buffers("other", spans)
+    workspace.buffers("third", spans)  # keep=2: the least recently used ones go
+    assert isinstance(workspace.buffers("key", spans), _Recorder)
     workspace.clear()
     assert workspace.nbytes == 0
+
+
+def _poisoned_run(module, params, inputs, targets):
+    """gradients() with every buffer its own array, filled with NaN at each line whose step is
+    outside the buffer's lifetime: a read of a buffer where the analysis says it is dead (where
+    another array may share its bytes) poisons the result."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    body = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "gradients").body
+    step_of = {line: j for j, statement in enumerate(body)
+               for line in range(statement.lineno, statement.end_lineno + 1)}
+    separate = []
+
+    def own_arrays(made, lifetimes):
+        separate[:] = [None if m is None else np.full(m[0], np.nan, dtype=m[1]) for m in made]
+        return list(separate)
+
+    workspace, packed = module.Workspace(), module._packed
+    module.gradients(params, inputs, targets, workspace=workspace)  # notes the shapes
+    code = module.gradients.__wrapped__.__code__ if hasattr(module.gradients, "__wrapped__") \
+        else module.gradients.__code__
+
+    def tracer(frame, event, arg):
+        if frame.f_code is not code:
+            return None
+        if event == "line" and frame.f_lineno in step_of and separate:
+            step = step_of[frame.f_lineno]
+            for array, (first, last) in zip(separate, module._LIFETIMES, strict=True):
+                if array is not None and not first <= step <= last:
+                    array[...] = np.nan
+        return tracer
+
+    module._packed = own_arrays
+    sys.settrace(tracer)
+    try:
+        loss, grads = module.gradients(params, inputs, targets, workspace=workspace, check_finite=False)
+    finally:
+        sys.settrace(None)
+        module._packed = packed
+    assert separate, "the run did not lay buffers out"
+    for array in separate:  # what is returned does not live in a buffer either
+        if array is not None:
+            array[...] = np.nan
+    return loss, grads
+
+
+def _example(name, tmp_path):
+    path = tmp_path / f"{name}_grad.py"
+    path.write_text(numpy_module(source.resolve(str(EXAMPLES / f"{name}.py")), {}))
+    spec = importlib.util.spec_from_file_location(f"poisoned_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["rnn-softmax", "rnn-binary", "rnn-d2l", "lstm", "gru", "mlp-l2", "conv-dense",
+                                  "mgu.py", "gru_torch.py", "stacked_rnn.py", "birnn.py", "attention_rnn.py",
+                                  "mlp2.py"])
+def test_no_buffer_is_read_outside_the_lifetime_the_layout_gives_it(name, tmp_path):
+    module = _example(name[:-3], tmp_path) if name.endswith(".py") else load(name, ())
+    model = source.resolve(str(EXAMPLES / name) if name.endswith(".py") else name)
+    net = model.build(model.concrete_settings({})[0])
+    params, inputs, targets = random_batch(net, module, 4, 3, seed=3)
+    want_loss, want = module.gradients(params, inputs, targets, workspace=module.Workspace(keep=0))
+    loss, grads = _poisoned_run(module, params, inputs, targets)
+    assert loss == want_loss
+    for key in want:
+        assert np.array_equal(grads[key], want[key]), key
+
+
+def test_the_poisoned_run_catches_a_lifetime_one_statement_too_short():
+    module = load("lstm", ())
+    net = network("lstm", {})
+    params, inputs, targets = random_batch(net, module, 4, 3, seed=3)
+    want_loss, want = module.gradients(params, inputs, targets, workspace=module.Workspace(keep=0))
+    spans = list(module._LIFETIMES)
+    caught = 0
+    try:
+        for slot, (first, last) in enumerate(spans):
+            if last > first:
+                module._LIFETIMES[slot] = (first, last - 1)
+                loss, grads = _poisoned_run(module, params, inputs, targets)
+                caught += loss != want_loss or any(not np.array_equal(grads[k], want[k]) for k in want)
+                module._LIFETIMES[slot] = (first, last)
+    finally:
+        module._LIFETIMES[:] = spans
+    assert caught == sum(last > first for first, last in spans)

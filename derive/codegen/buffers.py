@@ -16,10 +16,11 @@ The first call with given shapes and dtype reads every slot as None (which every
 "make a new array") and the module's Workspace notes the shape and dtype of what each statement
 made, keeping nothing: that call's memory is what it was without buffers. From the second call
 on, the slots are views into one block of memory, laid out from those shapes and from each
-slot's lifetime (computed here: the first and last statement that uses its array, through
-every name that may be a view of it), two slots sharing bytes only when no statement lives in
-both lifetimes. So a slot's array always has exactly the shape and dtype NumPy gave it, no shape
-is printed for it, and the memory kept is the peak of what is alive at once.
+slot's lifetime (``lifetimes``, read off the rendered gradients(): the first and last statement
+that uses its array, through every name that may be a view of it), two slots sharing bytes only
+when no statement lives in both lifetimes. So a slot's array always has exactly the shape and
+dtype NumPy gave it, no shape is printed for it, and the memory kept is the peak of what is
+alive at once.
 
 What is returned never lives in a buffer: the gradients are reductions (fresh arrays), the
 states for the next chunk are copies, and ``forward`` keeps nothing. A name a gradient reads as
@@ -29,15 +30,13 @@ a view (a stack's columns) is given no slot.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import replace
 
 import numpy as np
 
 from derive.codegen.lines import Line
+from derive.printing.numpy_module import takes_out
 
-# NumPy functions other than ufuncs that take out= of the result's exact shape
-_OUT_FUNCTIONS = {"dot", "concatenate"}
 _OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power"}
 # what returns a new array whatever it is given (anything else may return a view of an argument)
 _FRESH_FUNCTIONS = {"dot", "concatenate", "zeros", "empty", "ones", "full", "eye", "sum", "exp", "log", "where"}
@@ -46,25 +45,24 @@ _FRESH_METHODS = {"sum", "max", "min", "mean", "copy", "take", "dot", "prod", "a
 _FRESH_HELPERS = {"_outer_sum", "_pick", "_one_hot", "_label_index"}
 
 
-def reuse_buffers(plan, helpers: dict[str, str]) -> None:
-    """Give every per-example array made outside the loops, and every loop array, a slot, and
-    set ``plan.lifetimes``: each slot's first and last use, in the order gradients() runs;
-    ``helpers``: the module's helper sources (those with an ``out`` parameter are written into)."""
-    writers = _helpers_with_out(helpers)
-    viewed = _read_as_views([line.code for line in plan.gradients])
+def reuse_buffers(plan) -> None:
+    """Give every per-example array made outside the loops, and every loop array, a slot
+    (``plan.buffer_count`` of them; ``lifetimes`` reads their lifetimes off the rendered code)."""
+    # a gradient that is a name or a view of one (a stack's columns): that name gets no slot
+    viewed = set().union(*(_may_view(ast.parse(line.code, mode="eval").body) for line in plan.gradients))
     slots = iter(range(10**9))
     for seg in plan.forward + plan.backward:
         if hasattr(seg, "alloc") and getattr(seg, "boundary", True):  # (a backward loop with none is not printed)
             seg.alloc = [a if a.view or a.name in viewed else replace(a, slot=next(slots)) for a in seg.alloc]
         if seg.kind == "block":
-            seg.lines = [_buffered(line, slots, writers, viewed) for line in seg.lines]
-    plan.lifetimes = _lifetimes(plan, next(slots))
+            seg.lines = [_buffered(line, slots, viewed) for line in seg.lines]
+    plan.buffer_count = next(slots)
 
 
 # ---------------------------------------------------------------- statements into slots
 
 
-def _buffered(line: Line, slots, writers: set[str], viewed: set[str]) -> Line:
+def _buffered(line: Line, slots, viewed: set[str]) -> Line:
     """``line`` with the statement that makes its array writing into a slot (unchanged where
     it makes none, or where the result's array is not its own per-example one)."""
     names = [name.strip() for name in line.target.split(",")]
@@ -73,7 +71,7 @@ def _buffered(line: Line, slots, writers: set[str], viewed: set[str]) -> Line:
     statements = list(line.statements) or [f"{line.target} = {line.code}"]
     for j, statement in enumerate(statements):
         if statement.startswith(f"{line.target} = "):
-            made = _into_slot(statement, len(names), slots, writers)
+            made = _into_slot(statement, len(names), slots)
             if made is None:
                 return line
             statements[j], taken = made
@@ -83,7 +81,7 @@ def _buffered(line: Line, slots, writers: set[str], viewed: set[str]) -> Line:
     return line
 
 
-def _into_slot(statement: str, count: int, slots, writers: set[str]):
+def _into_slot(statement: str, count: int, slots):
     """(``target = buffers[j] = f(…, out=buffers[j])``, the slots) for ``target = f(…)``, a call
     that writes into ``out`` or an arithmetic operator (as its ufunc); None for anything else
     (a view, a name, a call with no ``out``)."""
@@ -97,7 +95,7 @@ def _into_slot(statement: str, count: int, slots, writers: set[str]):
     if made is not None and count == 1:  # np.empty(shape, dtype=dtype) -> _empty(buffers, j, shape, dtype)
         slot = next(slots)
         return f"{target} = _{made[0]}(buffers, {slot}, {made[1]}, dtype)", (slot,)
-    if isinstance(value, ast.Call) and _writes_out(value.func, count, writers):
+    if isinstance(value, ast.Call) and _writes_out(value.func, count):
         head, args = ast.get_source_segment(statement, value)[:-1], ""
     elif isinstance(value, ast.BinOp) and type(value.op) in _OPERATORS and count == 1:
         left, right = (ast.get_source_segment(statement, side) for side in (value.left, value.right))
@@ -126,68 +124,77 @@ def _made_empty(statement: str, value):
     return func.attr, ast.get_source_segment(statement, value.args[0])
 
 
-def _writes_out(func, count: int, writers: set[str]) -> bool:
+def _writes_out(func, count: int) -> bool:
     """True for a NumPy ufunc or out-taking function (one result), or a module helper with an
     ``out`` parameter (as many results as it returns)."""
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "np":
-        return count == 1 and (isinstance(getattr(np, func.attr, None), np.ufunc) or func.attr in _OUT_FUNCTIONS)
-    return isinstance(func, ast.Name) and func.id in writers
-
-
-def _helpers_with_out(helpers: dict[str, str]) -> set[str]:
-    found = set()
-    for name, source in helpers.items():
-        definition = ast.parse(source).body[0]
-        if isinstance(definition, ast.FunctionDef) and "out" in [a.arg for a in definition.args.args]:
-            found.add(name)
-    return found
-
-
-def _read_as_views(codes: list[str]) -> set[str]:
-    """Names that some code returns as they are or as a view (W = stack[0:n], stack.T): the
-    caller would hold an array the next call overwrites."""
-    found = set()
-    for code in codes:
-        node = ast.parse(code, mode="eval").body
-        while isinstance(node, (ast.Subscript, ast.Attribute)):
-            node = node.value
-        if isinstance(node, ast.Name):
-            found.add(node.id)
-    return found
+        return count == 1 and takes_out(f"np.{func.attr}")
+    return isinstance(func, ast.Name) and takes_out(func.id)
 
 
 # ---------------------------------------------------------------- lifetimes
 
 
-def _steps(plan):
-    """gradients()'s code in the order it runs, one entry per step of the analysis: (its
-    statements, the allocation or line it is, or None). A loop's body is one step: whatever
-    it reads lives through all of it."""
-    def block(lines):
-        for line in lines:
-            yield list(line.statements) or [f"{line.target} = {line.code}"], line
+def lifetimes(module_source: str, count: int) -> list[tuple[int, int]]:
+    """(first step, last step) of each of ``count`` slots in a rendered module's gradients():
+    from the statement that makes its array to the last statement that names it or any name
+    that may be a view of it. Read off the code as printed, so the order is the one that runs:
+    each statement of the function's body is a step, a loop or an if with all it holds one step
+    (whatever it reads lives through all of it), a del no use."""
+    function = next(node for node in ast.parse(module_source).body
+                    if isinstance(node, ast.FunctionDef) and node.name == "gradients")
+    numbers = _numbers(function)
+    roots, first, mentions = _Roots(), {}, []
+    for position, step in enumerate(function.body):
+        if isinstance(step, ast.Delete):
+            mentions.append(set())
+            continue
+        mentions.append({n.id for n in ast.walk(step) if isinstance(n, ast.Name)} - numbers)
+        for statement in ast.walk(step):
+            if not isinstance(statement, ast.Assign):
+                continue
+            made = _slots_made(statement)
+            for name, slot in made:
+                roots.join(name, ("slot", slot))
+                first.setdefault(slot, position)
+            if not made:
+                _join_views(statement, roots, numbers)
+    last = {}
+    for position, names in enumerate(mentions):
+        for name in names:
+            last[roots.find(name)] = position
+    missing = sorted(set(range(count)) - set(first))
+    if missing:  # a slot no statement makes: its lifetime would be a guess
+        raise AssertionError(f"buffers {missing} are made by no statement of gradients()")
+    return [(first[slot], max(first[slot], last.get(roots.find(("slot", slot)), first[slot]))) for slot in range(count)]
 
-    def allocations(seg):
-        for a in seg.alloc:
-            yield [f"{a.name} = {a.view}" if a.view else f"{a.name} = _slot()"], a
 
-    for seg in plan.forward:
-        if seg.kind == "block":
-            yield from block(seg.lines)
-        else:
-            yield from allocations(seg)
-            yield [s for statements, _ in block(seg.lines) for s in statements], None
-    yield [f"loss = {plan.objective}"], None
-    yield [", ".join(f"{state}[T].copy()" for state, _, _ in plan.initial) or "pass"], None  # the next chunk's
-    for seg in plan.backward:
-        if seg.kind == "block":
-            yield from block(seg.lines)
-        elif seg.boundary:
-            yield from allocations(seg)
-            yield [s for statements, _ in block(seg.boundary) for s in statements], None
-            yield [s for statements, _ in block(seg.lines) for s in statements], None
-    for line in plan.gradients:
-        yield [f"grads_ = {line.code}"], None
+def _slots_made(statement: ast.Assign) -> list[tuple[str, int]]:
+    """(name, slot) for a statement that makes a slot's array: ``x = buffers[j] = …``,
+    ``a, b = buffers[j:j + 2] = …`` or ``x = _empty(buffers, j, …)`` (``_zeros``)."""
+    *names, kept = statement.targets
+    if names and isinstance(kept, ast.Subscript) and isinstance(kept.value, ast.Name) and kept.value.id == "buffers":
+        index = kept.slice
+        slots = (range(index.lower.value, index.upper.value) if isinstance(index, ast.Slice) else [index.value])
+        bound = names[0].elts if isinstance(names[0], ast.Tuple) else [names[0]]
+        return [(b.id, slot) for b, slot in zip(bound, slots, strict=True)]
+    value = statement.value
+    if (len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name) and isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name) and value.func.id in ("_empty", "_zeros")
+            and isinstance(value.args[0], ast.Name) and value.args[0].id == "buffers"):
+        return [(statement.targets[0].id, value.args[1].value)]
+    return []
+
+
+def _numbers(function: ast.FunctionDef) -> set[str]:
+    """Names that hold numbers, never arrays (sizes read off shapes, T, B, t, the dtype): no
+    array shares memory with them."""
+    found = {"T", "B", "t", "dtype", "np"}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and any(isinstance(n, ast.Attribute) and n.attr == "shape"
+                                                for n in ast.walk(node.value)):
+            found |= {n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return found
 
 
 class _Roots:
@@ -207,45 +214,9 @@ class _Roots:
         self.parent[self.find(a)] = self.find(b)
 
 
-def _lifetimes(plan, count: int) -> list[tuple[int, int]]:
-    """(first step, last step) of each slot: from the statement that makes its array to the
-    last statement that names it or any name that may be a view of it."""
-    # names that hold numbers, never arrays: no array can be a view of them
-    numbers = {"T", "B", "t", "dtype", "np"} | {name for name, _ in plan.size_sources} | {h for h, _ in plan.hypers}
-    roots, first, mentions = _Roots(), {}, []
-    for position, (statements, made) in enumerate(_steps(plan)):
-        mentions.append(set().union(*map(_identifiers, statements)))
-        if made is not None and getattr(made, "slot", None) is not None:  # an allocation into a slot
-            roots.join(made.name, ("slot", made.slot))
-            first[made.slot] = position
-            continue
-        for statement in statements:
-            if isinstance(made, Line) and made.slots and "buffers" in _identifiers(statement):  # its maker
-                for name, slot in zip(map(str.strip, made.target.split(",")), made.slots, strict=True):
-                    roots.join(name, ("slot", slot))
-                    first[slot] = position
-                continue
-            _join_views(statement, roots, numbers)
-    last = {}
-    for position, names in enumerate(mentions):
-        for name in names:
-            last[roots.find(name)] = position
-    missing = sorted(set(range(count)) - set(first))
-    if missing:  # a slot no statement makes: its lifetime would be a guess
-        raise AssertionError(f"buffers {missing} are given to no statement gradients() runs")
-    return [(first[slot], max(first[slot], last.get(roots.find(("slot", slot)), first[slot]))) for slot in range(count)]
-
-
-def _identifiers(code: str) -> set[str]:
-    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", code))
-
-
-def _join_views(statement: str, roots: _Roots, numbers: set[str]) -> None:
-    """Join each name a statement binds with every name its value may be a view of (``numbers``:
+def _join_views(tree: ast.Assign, roots: _Roots, numbers: set[str]) -> None:
+    """Join each name an assignment binds with every name its value may be a view of (``numbers``:
     names of numbers, which no array shares memory with)."""
-    tree = ast.parse(statement).body[0]
-    if not isinstance(tree, ast.Assign):
-        return
     # x[i] = value copies value into x: only names bound to it (x = …, a, b = …) may share its memory
     bound = [n.id for target in tree.targets for n in (target.elts if isinstance(target, ast.Tuple) else [target])
              if isinstance(n, ast.Name)]
@@ -270,8 +241,15 @@ def _may_view(node) -> set[str]:
         if numpy_call and (func.attr in _FRESH_FUNCTIONS or isinstance(getattr(np, func.attr, None), np.ufunc)) \
                 and not any(k.arg == "out" for k in node.keywords):
             return set()
-        if isinstance(func, ast.Attribute) and not numpy_call and func.attr in _FRESH_METHODS:
+        writes_out = any(k.arg == "out" for k in node.keywords)
+        if isinstance(func, ast.Attribute) and not numpy_call and func.attr in _FRESH_METHODS and not writes_out:
             return set()
-        if isinstance(func, ast.Name) and func.id in _FRESH_HELPERS:
+        if isinstance(func, ast.Name) and func.id in _FRESH_HELPERS and not writes_out:
             return set()
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):  # holds each element as it is
+        return set().union(*map(_may_view, node.elts))
+    if isinstance(node, ast.Dict):
+        return set().union(*map(_may_view, node.values))
+    if isinstance(node, ast.IfExp):
+        return _may_view(node.body) | _may_view(node.orelse)
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}

@@ -101,7 +101,7 @@ class Plan:
     initial: list[tuple[str, str, str]] = field(default_factory=list)  # state, input key of h_0, shape
     arrays: Arrays | None = None  # where each value is kept, and the module's namer
     source: Network | None = None  # the network as declared (the docstring's forward pass)
-    lifetimes: list[tuple[int, int]] = field(default_factory=list)  # each buffer's first and last use (buffers.py)
+    buffer_count: int = 0  # the buffers gradients() keeps between calls (buffers.py)
 
     @property
     def sequential(self) -> bool:
@@ -410,7 +410,7 @@ class Planner:
         plan.released = _released(plan)
         _released_after_loops(plan)
         plan.keys, plan.arrays, plan.source = dict(self.keys), self.arrays, self.original
-        reuse_buffers(plan, HELPERS)
+        reuse_buffers(plan)
         return plan
 
     def _backward(self, backward, plan: Plan) -> list:
@@ -512,7 +512,7 @@ class Planner:
         if summed:
             parts.append(f"({' + '.join(summed)}) / B" if len(summed) > 1 else f"{summed[0]} / B")
         parts += constant
-        return Line(param.name, " + ".join(parts) or "0.0",
+        return Line(param.name, " + ".join(parts) or f"np.zeros_like({param.name})",  # (a parameter nothing reads)
                     self.equation(Grad(param), self.d.gradient_expr(param.name)))
 
     # ---------------------------------------------------------------- interface

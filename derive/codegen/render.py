@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from derive import templates
+from derive.codegen.buffers import lifetimes
 from derive.codegen.plan import Plan
 from derive.printing.numpy_module import HELPERS
 from derive.printing.unicode import UnicodePrinter
@@ -29,7 +30,7 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
     # _validate's checks, which every module makes
     checks = " _as_float( _expect_shape( _expect_keys( _expect_finite_result("
     checks += " _expect_target(" if plan.targets else ""
-    checks += " _buffers( _NoBuffers(" if plan.lifetimes else ""
+    checks += " _buffers( _NoBuffers( thread_workspace(" if plan.buffer_count else ""
     slots = [a for seg in plan.forward + plan.backward for a in getattr(seg, "alloc", []) if a.slot is not None]
     checks += " _zeros(" if any(a.zeros for a in slots) else ""
     checks += " _empty(" if any(not a.zeros for a in slots) else ""
@@ -90,25 +91,30 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         backward=plan.backward,
         gradients=plan.gradients,
         helpers=helpers,
-        lifetimes=_wrapped([f"({first}, {last})" for first, last in plan.lifetimes], "_LIFETIMES = "),
+        buffers=plan.buffer_count > 0,
+        lifetimes="_LIFETIMES = []",  # read off the rendered gradients() below
         # what every buffer's shape follows from: shapes of inputs and parameters (the dtype too)
         shape_key=", ".join(f"{port.ident}.shape" for port in plan.inputs + plan.params),
         # e^-a overflowing to inf in σ(a) gives the right 0: no warning for that
         decorator='@np.errstate(over="ignore")\n' if re.search(r"\b_sigmoid\(", code) else "",
     )
-    return templates.environment("numpy").get_template("module.py.j2").render(**context)
+    template = templates.environment("numpy").get_template("module.py.j2")
+    source = template.render(**context)
+    if not plan.buffer_count:
+        return source
+    spans = lifetimes(source, plan.buffer_count)
+    return template.render(**{**context, "lifetimes": _wrapped([f"({a}, {b})" for a, b in spans], "_LIFETIMES = [",
+                                                               close="]")})
 
 
-def _wrapped(items: list[str], head: str, width: int = 100) -> str:
-    """A list of items as code after ``head``, wrapped between items to stay within ``width``."""
-    if not items:
-        return ""
-    lines, line = [], head + "["
+def _wrapped(items: list[str], head: str, close: str, width: int = 100) -> str:
+    """Items as code after ``head`` and before ``close``, wrapped between items within ``width``."""
+    lines, line = [], head
     for j, item in enumerate(items):
-        text = item + (", " if j < len(items) - 1 else "]")
+        text = item + (", " if j < len(items) - 1 else close)
         if len(line) + len(text.rstrip()) > width:
             lines.append(line.rstrip())
-            line = " " * (len(head) + 1)
+            line = " " * len(head)
         line += text
     return "\n".join([*lines, line])
 

@@ -20,12 +20,16 @@ class Workspace:
 
     def __init__(self, keep=2):
         self.keep = keep
-        self._kept = {}  # (dtype, shapes) -> their buffers, the most recently used last
+        # (the module's lifetimes, dtype, shapes) -> (those lifetimes, the buffers), most recent last
+        self._kept = {}
 
     def buffers(self, key, lifetimes):
-        """The buffers for these shapes: on the first call a _Recorder (every slot None, each
-        array's shape and dtype noted), then views into one block laid out from those."""
-        found = self._kept.pop(key, None)
+        """The buffers of one module (``lifetimes``, its own object) for these shapes and dtype:
+        on the first call a _Recorder (every slot None, each array's shape and dtype noted),
+        then views into one block laid out from those. Modules sharing a workspace never share
+        buffers: the entry keeps the module's lifetimes, so no other object takes their id."""
+        key = (id(lifetimes), key)
+        _, found = self._kept.pop(key, (None, None))
         if isinstance(found, _Recorder):
             found = _packed(found.made, lifetimes)
         elif found is None:
@@ -33,17 +37,16 @@ class Workspace:
         while self._kept and len(self._kept) >= self.keep:
             del self._kept[next(iter(self._kept))]
         if self.keep:
-            self._kept[key] = found
+            self._kept[key] = (lifetimes, found)
         return found
 
     @property
     def nbytes(self):
         """The memory the kept arrays hold."""
-        blocks = {id(a.base): a.base.nbytes for kept in self._kept.values() if isinstance(kept, list)
-                  for a in kept if a is not None and a.base is not None}
-        loose = sum(a.nbytes for kept in self._kept.values() if isinstance(kept, list) for a in kept
-                    if a is not None and a.base is None)
-        return sum(blocks.values()) + loose
+        kept = [a for _, buffers in self._kept.values() if isinstance(buffers, list) for a in buffers
+                if a is not None]
+        blocks = {id(a.base): a.base.nbytes for a in kept if a.base is not None}
+        return sum(blocks.values()) + sum(a.nbytes for a in kept if a.base is None)
 
     def clear(self):
         """Let every kept array go."""
@@ -94,13 +97,18 @@ def _packed(made, lifetimes):
 _THREAD = threading.local()  # each thread's own Workspace
 
 
+def thread_workspace():
+    """This thread's own Workspace, the one gradients() keeps its arrays in when given none
+    (``thread_workspace().clear()`` lets them go)."""
+    workspace = getattr(_THREAD, "workspace", None)
+    if workspace is None:
+        workspace = _THREAD.workspace = Workspace()
+    return workspace
+
+
 def _buffers(workspace, key, lifetimes):
     """The buffers of ``workspace`` (None: this thread's own) for the shapes and dtype ``key``."""
-    if workspace is None:
-        workspace = getattr(_THREAD, "workspace", None)
-        if workspace is None:
-            workspace = _THREAD.workspace = Workspace()
-    return workspace.buffers(key, lifetimes)
+    return (workspace or thread_workspace()).buffers(key, lifetimes)
 
 
 def _empty(buffers, slot, shape, dtype):
@@ -138,7 +146,9 @@ SOURCES = {
     "Workspace": inspect.getsource(Workspace),
     "_Recorder": inspect.getsource(_Recorder),
     "_packed": "_ALIGN = 64  # each slot starts on a cache line\n\n\n" + inspect.getsource(_packed),
-    "_buffers": "_THREAD = threading.local()  # each thread's own Workspace\n\n\n" + inspect.getsource(_buffers),
+    "thread_workspace": "_THREAD = threading.local()  # each thread's own Workspace\n\n\n"
+                        + inspect.getsource(thread_workspace),
+    "_buffers": inspect.getsource(_buffers),
     "_empty": inspect.getsource(_empty),
     "_zeros": inspect.getsource(_zeros),
     "_NoBuffers": inspect.getsource(_NoBuffers),

@@ -17,9 +17,11 @@ one iteration are loop locals. Elementwise functions print as in the column prin
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 from sympy import Integer
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol, Transpose
 from sympy.printing.str import sstr
@@ -144,6 +146,31 @@ HELPERS = {
     ),
     **{name: source for op in PRIMITIVES + PARTS for name, source in op.module_helpers.items()},
 }
+
+
+# NumPy functions other than ufuncs that write into out= of the result's exact shape
+OUT_FUNCTIONS = {"dot", "concatenate"}
+
+
+def takes_out(callee: str) -> bool:
+    """True when a call of ``callee`` can write into ``out=``: a NumPy ufunc or out-taking
+    function (``np.tanh``, ``np.dot``), or a module helper with an ``out`` parameter."""
+    if callee.startswith("np."):
+        name = callee[3:]
+        return isinstance(getattr(np, name, None), np.ufunc) or name in OUT_FUNCTIONS
+    return callee in _HELPERS_WITH_OUT
+
+
+def _helpers_with_out() -> set[str]:
+    found = set()
+    for name, source in HELPERS.items():
+        definition = ast.parse(source).body[-1]
+        if isinstance(definition, ast.FunctionDef) and "out" in [a.arg for a in definition.args.args]:
+            found.add(name)
+    return found
+
+
+_HELPERS_WITH_OUT = _helpers_with_out()
 
 
 class Printed(MatrixExpr):
@@ -395,7 +422,8 @@ class ModulePrinter(NumpyPrinter):
 
     def _store(self, target: str, expr, into_slot: bool) -> str:
         code = self._print(expr)
-        if into_slot and isinstance(expr, Elementwise) and _is_call(code):  # f(x) -> f(x, out=slot)
+        if into_slot and isinstance(expr, Elementwise) and _is_call(code) and takes_out(code.split("(")[0]):
+            # f(x) -> f(x, out=slot)
             return f"{code[:-1]}, out={target})"
         if into_slot and isinstance(expr, HadamardProduct) and len(expr.args) == 2:
             return f"np.multiply({self._print(expr.args[0])}, {self._print(expr.args[1])}, out={target})"

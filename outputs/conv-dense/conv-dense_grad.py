@@ -27,7 +27,8 @@ and parameters, found from a result that is not finite (check_finite=False retur
 
 gradients() keeps its large arrays between calls of the same shapes and dtype (a training loop
 allocates them once): in its thread's own Workspace, or in the one passed as workspace= (one per
-thread; Workspace(keep=0) keeps nothing, .clear() lets them go). What it returns never lives there.
+thread; Workspace(keep=0) keeps nothing; thread_workspace().clear() lets this thread's go). What
+it returns never lives there.
 """
 
 import threading
@@ -37,8 +38,8 @@ import numpy as np
 SIZES = {'m': 3, 'k': 1}
 # the first and last statement of gradients() that use each of its buffers: two share memory
 # only where these do not overlap
-_LIFETIMES = [(1, 16), (2, 3), (3, 17), (4, 5), (5, 9), (8, 9), (9, 17), (10, 11), (11, 16),
-              (12, 13), (13, 15)]
+_LIFETIMES = [(15, 31), (16, 17), (17, 32), (18, 19), (19, 23), (22, 23), (23, 32), (24, 25),
+              (25, 31), (26, 27), (27, 30)]
 
 
 def init_params(seed=0, **sizes):
@@ -191,12 +192,16 @@ class Workspace:
 
     def __init__(self, keep=2):
         self.keep = keep
-        self._kept = {}  # (dtype, shapes) -> their buffers, the most recently used last
+        # (the module's lifetimes, dtype, shapes) -> (those lifetimes, the buffers), most recent last
+        self._kept = {}
 
     def buffers(self, key, lifetimes):
-        """The buffers for these shapes: on the first call a _Recorder (every slot None, each
-        array's shape and dtype noted), then views into one block laid out from those."""
-        found = self._kept.pop(key, None)
+        """The buffers of one module (``lifetimes``, its own object) for these shapes and dtype:
+        on the first call a _Recorder (every slot None, each array's shape and dtype noted),
+        then views into one block laid out from those. Modules sharing a workspace never share
+        buffers: the entry keeps the module's lifetimes, so no other object takes their id."""
+        key = (id(lifetimes), key)
+        _, found = self._kept.pop(key, (None, None))
         if isinstance(found, _Recorder):
             found = _packed(found.made, lifetimes)
         elif found is None:
@@ -204,17 +209,16 @@ class Workspace:
         while self._kept and len(self._kept) >= self.keep:
             del self._kept[next(iter(self._kept))]
         if self.keep:
-            self._kept[key] = found
+            self._kept[key] = (lifetimes, found)
         return found
 
     @property
     def nbytes(self):
         """The memory the kept arrays hold."""
-        blocks = {id(a.base): a.base.nbytes for kept in self._kept.values() if isinstance(kept, list)
-                  for a in kept if a is not None and a.base is not None}
-        loose = sum(a.nbytes for kept in self._kept.values() if isinstance(kept, list) for a in kept
-                    if a is not None and a.base is None)
-        return sum(blocks.values()) + loose
+        kept = [a for _, buffers in self._kept.values() if isinstance(buffers, list) for a in buffers
+                if a is not None]
+        blocks = {id(a.base): a.base.nbytes for a in kept if a.base is not None}
+        return sum(blocks.values()) + sum(a.nbytes for a in kept if a.base is None)
 
     def clear(self):
         """Let every kept array go."""
@@ -268,13 +272,18 @@ def _packed(made, lifetimes):
 _THREAD = threading.local()  # each thread's own Workspace
 
 
+def thread_workspace():
+    """This thread's own Workspace, the one gradients() keeps its arrays in when given none
+    (``thread_workspace().clear()`` lets them go)."""
+    workspace = getattr(_THREAD, "workspace", None)
+    if workspace is None:
+        workspace = _THREAD.workspace = Workspace()
+    return workspace
+
+
 def _buffers(workspace, key, lifetimes):
     """The buffers of ``workspace`` (None: this thread's own) for the shapes and dtype ``key``."""
-    if workspace is None:
-        workspace = getattr(_THREAD, "workspace", None)
-        if workspace is None:
-            workspace = _THREAD.workspace = Workspace()
-    return workspace.buffers(key, lifetimes)
+    return (workspace or thread_workspace()).buffers(key, lifetimes)
 
 
 class _NoBuffers:
