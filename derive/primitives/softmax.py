@@ -17,10 +17,13 @@ LOGSUMEXP_SOURCE = (
     "    return top + np.log(np.sum(np.exp(o - top), axis=0, keepdims=True))\n"
 )
 BATCHED_SOFTMAX = (
-    "def _softmax(o):\n"
-    '    """softmax over the last axis, shifted by the max so exp cannot overflow."""\n'
-    "    e = np.exp(o - o.max(axis=-1, keepdims=True))\n"
-    "    return e / e.sum(axis=-1, keepdims=True)\n"
+    "def _softmax(o, out=None):\n"
+    '    """softmax over the last axis, shifted by the max so exp cannot overflow (into ``out``, an\n'
+    '    array of o\'s shape, where given)."""\n'
+    "    e = np.subtract(o, o.max(axis=-1, keepdims=True), out=out)\n"
+    "    np.exp(e, out=e)\n"
+    "    e /= e.sum(axis=-1, keepdims=True)\n"
+    "    return e\n"
 )
 BATCHED_LOGSUMEXP = (
     "def _logsumexp(o):\n"
