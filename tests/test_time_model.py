@@ -85,3 +85,41 @@ def test_a_backward_state_has_its_recurrence_from_the_first_step():
     assert whens == {AFTER_FIRST, FIRST}
     shown = [(UnicodePrinter(net.notation, "L").doprint(eq.lhs), str(eq.condition)) for eq in d.recurrences()]
     assert shown == [("∂L/∂gₜ", "t > 1"), ("∂L/∂g₁", "Eq(t, 1)")]
+
+
+def test_a_context_computed_once_and_read_through_a_weight_at_every_step(tmp_path):
+    """m = mean over t of tanh(A x_t), read by every step as C m: ∂L/∂C = Σ_t ∂L/∂a_t mᵀ, where
+    m is one row per example and ∂L/∂a_t one per step (the module once paired them row by row
+    and crashed: "shapes (3,12) and (3,3) not aligned")."""
+    import importlib.util
+
+    import numpy as np
+    from modules import random_batch, reference, reused_gradients
+
+    from derive.codegen.plan import plan_module
+    from derive.codegen.render import render_module
+
+    net = Network("context", sizes=dict(n=3, d=2, k=2, T=3))
+    n, d, k = net.sizes("n d k")
+    A, W, U, C = net.param("A", n, d), net.param("W", n, n), net.param("U", n, d), net.param("C", n, n)
+    V, c = net.param("V", k, n), net.param("c", k)
+    x, y = net.input("x", d), net.target("y", k, "onehot")
+    q = net.step("q", ops.tanh(A @ x))
+    m = net.let("m", ops.mean_over_time(q))
+    h = net.state("h", n)
+    net.step(h, ops.tanh(W @ h.prev + U @ x + C @ m))
+    o = net.step("o", V @ h.now + c)
+    step_loss = net.step("l", ops.cross_entropy(ops.softmax(o), y))
+    net.let("L", ops.sum_over_time(step_loss) + ops.frobenius_sq(C @ m))
+    path = tmp_path / "context_grad.py"
+    path.write_text(render_module(plan_module(derive(net), {"n": 3, "d": 2, "k": 2})))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for steps in (1, 4):
+        params, inputs, targets = random_batch(net, module, steps, 3, seed=steps)
+        loss, grads = reused_gradients(module, params, inputs, targets)
+        want_loss, want = reference(net, params, inputs, targets, steps)
+        assert abs(loss - want_loss) < 1e-10
+        for key in want:
+            assert np.allclose(grads[key], want[key], atol=1e-10, rtol=0), key

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from sympy import Integer
+from sympy import Integer, preorder_traversal
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol, Transpose
 from sympy.printing.str import sstr
 
@@ -467,12 +467,21 @@ class ModulePrinter(NumpyPrinter):
             return f"{prefix}{body}.sum({'axis=(0, 1)' if self.mode == 'all' else 'axis=0'})"
         if len(mats) >= 2 and mats[-1].shape[0] == 1:  # g uᵀ: an outer product
             g, u = matmul(*mats[:-1]), transpose(mats[-1])
-            return f"{prefix}_outer_sum({self._print(g)}, {self._print(u)})"
+            left, right = self._print(g), self._print(u)
+            if self.mode == "all" and _per_step(g) != _per_step(u):  # Σ_t g_t mᵀ = (Σ_t g_t) mᵀ, m one row per example
+                left, right = (f"{self._wrap(g)}.sum(axis=0)", right) if _per_step(g) else \
+                    (left, f"{self._wrap(u)}.sum(axis=0)")
+            return f"{prefix}_outer_sum({left}, {right})"
         body = self._wrap(matmul(*mats))
         axes = "axis=(0, 1)" if self.mode == "all" else "axis=0"
         if term.shape == (1, 1):
             return f"{prefix}{body}.sum()"
         return f"{prefix}{body}.sum({axes})"
+
+
+def _per_step(expr) -> bool:
+    """True for a value with an entry per step (it reads some X_t, or an adjoint of one)."""
+    return any(isinstance(x, TimeSym) and x.index.has(t) for x in preorder_traversal(expr))
 
 
 def _unwrap(code: str) -> str:
