@@ -56,11 +56,15 @@ MODULE_HELPERS = {
         "    return np.take(padded, conv_patch_indices(c_in, size, kernel, stride, padding), axis=-1)\n"
     ),
     "_conv2d_rows": (
-        "def _conv2d_rows(w, z, c_in, c_out, size, kernel, stride, padding):\n"
-        '    """conv(w, z) for a batch of images z (..., c_in·size²): (..., c_out·P)."""\n'
+        "def _conv2d_rows(w, z, c_in, c_out, size, kernel, stride, padding, out=None):\n"
+        '    """conv(w, z) for a batch of images z (..., c_in·size²): (..., c_out·P), into ``out`` (an\n'
+        '    array of that shape) where given."""\n'
         "    bank = w.reshape(-1)[conv_kernel_indices(c_in, c_out, kernel)]\n"
         "    patches = _image_patches(z, c_in, size, kernel, stride, padding)\n"
-        "    return np.matmul(bank, np.swapaxes(patches, -1, -2)).reshape(*z.shape[:-1], -1)\n"
+        "    if out is None:\n"
+        "        return np.matmul(bank, np.swapaxes(patches, -1, -2)).reshape(*z.shape[:-1], -1)\n"
+        "    np.matmul(bank, np.swapaxes(patches, -1, -2), out=out.reshape(*z.shape[:-1], c_out, -1))\n"
+        "    return out\n"
     ),
     "_conv2d_kernel_grad_sum": (
         "def _conv2d_kernel_grad_sum(g, z, c_in, c_out, size, kernel, stride, padding):\n"

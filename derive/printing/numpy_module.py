@@ -381,7 +381,7 @@ class ModulePrinter(NumpyPrinter):
         ``dead``) and adds the rest in place; an entrywise function or product writes
         straight into an array slot (``out=``); an entrywise formula for every t at once
         is computed in its one array (printing/inplace.py)."""
-        if self.mode == "all" and not into_slot:
+        if self.mode in ("all", "static") and not into_slot:  # (outside a loop: a whole array)
             steps = inplace_statements(target, expr, self)
             if steps:
                 return steps

@@ -38,8 +38,8 @@ import numpy as np
 SIZES = {'m': 3, 'k': 1}
 # the first and last statement of gradients() that use each of its buffers: two share memory
 # only where these do not overlap
-_LIFETIMES = [(15, 31), (16, 17), (17, 32), (18, 19), (19, 23), (22, 23), (23, 32), (24, 25),
-              (25, 31), (26, 27), (27, 30)]
+_LIFETIMES = [(13, 15), (15, 37), (16, 17), (17, 38), (18, 19), (19, 23), (22, 25), (23, 38),
+              (26, 29), (27, 37), (30, 33), (31, 36)]
 
 
 def init_params(seed=0, **sizes):
@@ -101,18 +101,18 @@ def forward(params, inputs, check_finite=True):
 
     buffers = _NoBuffers()  # all new: what forward returns is the caller's
     # y₁ = conv(w₁, z₀) + 1₄ b₁
-    y_1 = _conv2d_rows(w_1, z_0, c_in=1, c_out=1, size=4, kernel=3, stride=1, padding=0)
+    y_1 = buffers[0] = _conv2d_rows(w_1, z_0, c_in=1, c_out=1, size=4, kernel=3, stride=1, padding=0, out=buffers[0])
     y_1 += np.repeat(b_1, 4)
     # z₁ = tanh(y₁)
-    z_1 = buffers[0] = np.tanh(y_1, out=buffers[0])
+    z_1 = buffers[1] = np.tanh(y_1, out=buffers[1])
     # y₂ = w₂ᵀ z₁
-    y_2 = buffers[1] = np.dot(z_1, w_2, out=buffers[1])
+    y_2 = buffers[2] = np.dot(z_1, w_2, out=buffers[2])
     # z₂ = tanh(y₂)
-    z_2 = buffers[2] = np.tanh(y_2, out=buffers[2])
+    z_2 = buffers[3] = np.tanh(y_2, out=buffers[3])
     # y₃ = w₃ᵀ z₂
-    y_3 = buffers[3] = np.dot(z_2, w_3, out=buffers[3])
+    y_3 = buffers[4] = np.dot(z_2, w_3, out=buffers[4])
     # z₃ = tanh(y₃)
-    z_3 = buffers[4] = np.tanh(y_3, out=buffers[4])
+    z_3 = buffers[5] = np.tanh(y_3, out=buffers[5])
 
     out = {
         "z_3": z_3,
@@ -141,35 +141,41 @@ def gradients(params, inputs, targets, check_finite=True, workspace=None):
     # the arrays kept from the last call with these shapes (None where there was none)
     buffers = _buffers(workspace, (dtype, z_0.shape, w_1.shape, b_1.shape, w_2.shape, w_3.shape), _LIFETIMES)
     # y₁ = conv(w₁, z₀) + 1₄ b₁
-    y_1 = _conv2d_rows(w_1, z_0, c_in=1, c_out=1, size=4, kernel=3, stride=1, padding=0)
+    y_1 = buffers[0] = _conv2d_rows(w_1, z_0, c_in=1, c_out=1, size=4, kernel=3, stride=1, padding=0, out=buffers[0])
     y_1 += np.repeat(b_1, 4)
     # z₁ = tanh(y₁)
-    z_1 = buffers[0] = np.tanh(y_1, out=buffers[0])
+    z_1 = buffers[1] = np.tanh(y_1, out=buffers[1])
     # y₂ = w₂ᵀ z₁
-    y_2 = buffers[1] = np.dot(z_1, w_2, out=buffers[1])
+    y_2 = buffers[2] = np.dot(z_1, w_2, out=buffers[2])
     # z₂ = tanh(y₂)
-    z_2 = buffers[2] = np.tanh(y_2, out=buffers[2])
+    z_2 = buffers[3] = np.tanh(y_2, out=buffers[3])
     # y₃ = w₃ᵀ z₂
-    y_3 = buffers[3] = np.dot(z_2, w_3, out=buffers[3])
+    y_3 = buffers[4] = np.dot(z_2, w_3, out=buffers[4])
     # z₃ = tanh(y₃)
-    z_3 = buffers[4] = np.tanh(y_3, out=buffers[4])
+    z_3 = buffers[5] = np.tanh(y_3, out=buffers[5])
 
     loss = ((0.5 * (z_3 - y) ** 2).sum()) / B
     # the forward's intermediates that no line below reads: freed before the backward allocates
     del y_1, y_2, y_3
 
     # ∂L/∂z₃ = z₃ − y
-    dL_dz_3 = buffers[5] = np.subtract(z_3, y, out=buffers[5])
+    dL_dz_3 = buffers[6] = np.subtract(z_3, y, out=buffers[6])
     # ∂L/∂y₃ = ∂L/∂z₃ ⊙ tanh'(y₃)
-    dL_dy_3 = buffers[6] = np.multiply(dL_dz_3, 1 - z_3**2, out=buffers[6])
+    dL_dy_3 = buffers[7] = np.square(z_3, out=buffers[7])
+    np.subtract(1, dL_dy_3, out=dL_dy_3)
+    dL_dy_3 *= dL_dz_3
     # ∂L/∂z₂ = w₃ ∂L/∂y₃
-    dL_dz_2 = buffers[7] = np.dot(dL_dy_3, w_3.T, out=buffers[7])
+    dL_dz_2 = buffers[8] = np.dot(dL_dy_3, w_3.T, out=buffers[8])
     # ∂L/∂y₂ = ∂L/∂z₂ ⊙ tanh'(y₂)
-    dL_dy_2 = buffers[8] = np.multiply(dL_dz_2, 1 - z_2**2, out=buffers[8])
+    dL_dy_2 = buffers[9] = np.square(z_2, out=buffers[9])
+    np.subtract(1, dL_dy_2, out=dL_dy_2)
+    dL_dy_2 *= dL_dz_2
     # ∂L/∂z₁ = w₂ ∂L/∂y₂
-    dL_dz_1 = buffers[9] = np.dot(dL_dy_2, w_2.T, out=buffers[9])
+    dL_dz_1 = buffers[10] = np.dot(dL_dy_2, w_2.T, out=buffers[10])
     # ∂L/∂y₁ = ∂L/∂z₁ ⊙ tanh'(y₁)
-    dL_dy_1 = buffers[10] = np.multiply(dL_dz_1, 1 - z_1**2, out=buffers[10])
+    dL_dy_1 = buffers[11] = np.square(z_1, out=buffers[11])
+    np.subtract(1, dL_dy_1, out=dL_dy_1)
+    dL_dy_1 *= dL_dz_1
 
     grads = {}
     # ∂L/∂w₁ = conv(∂L/∂y₁, z₀)
@@ -392,11 +398,15 @@ def _image_patches(z, c_in, size, kernel, stride, padding):
     return np.take(padded, conv_patch_indices(c_in, size, kernel, stride, padding), axis=-1)
 
 
-def _conv2d_rows(w, z, c_in, c_out, size, kernel, stride, padding):
-    """conv(w, z) for a batch of images z (..., c_in·size²): (..., c_out·P)."""
+def _conv2d_rows(w, z, c_in, c_out, size, kernel, stride, padding, out=None):
+    """conv(w, z) for a batch of images z (..., c_in·size²): (..., c_out·P), into ``out`` (an
+    array of that shape) where given."""
     bank = w.reshape(-1)[conv_kernel_indices(c_in, c_out, kernel)]
     patches = _image_patches(z, c_in, size, kernel, stride, padding)
-    return np.matmul(bank, np.swapaxes(patches, -1, -2)).reshape(*z.shape[:-1], -1)
+    if out is None:
+        return np.matmul(bank, np.swapaxes(patches, -1, -2)).reshape(*z.shape[:-1], -1)
+    np.matmul(bank, np.swapaxes(patches, -1, -2), out=out.reshape(*z.shape[:-1], c_out, -1))
+    return out
 
 
 def _conv2d_kernel_grad_sum(g, z, c_in, c_out, size, kernel, stride, padding):

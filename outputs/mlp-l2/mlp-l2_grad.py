@@ -36,7 +36,7 @@ import numpy as np
 SIZES = {'d': 2, 'n': 3, 'k': 2}
 # the first and last statement of gradients() that use each of its buffers: two share memory
 # only where these do not overlap
-_LIFETIMES = [(13, 14), (14, 25), (15, 17), (16, 25), (16, 17), (21, 22), (22, 24)]
+_LIFETIMES = [(13, 14), (14, 27), (15, 17), (16, 27), (16, 17), (21, 24), (22, 26)]
 lambda_ = 0.1
 
 
@@ -145,7 +145,9 @@ def gradients(params, inputs, targets, check_finite=True, workspace=None):
     # ∂J/∂h = W⁽²⁾ᵀ ∂J/∂o
     dL_dh = buffers[5] = np.dot(dL_do, W2, out=buffers[5])
     # ∂J/∂z = ∂J/∂h ⊙ tanh'(z)
-    dL_dz = buffers[6] = np.multiply(dL_dh, 1 - h**2, out=buffers[6])
+    dL_dz = buffers[6] = np.square(h, out=buffers[6])
+    np.subtract(1, dL_dz, out=dL_dz)
+    dL_dz *= dL_dh
 
     grads = {}
     # ∂J/∂W⁽¹⁾ = ∂J/∂z xᵀ + λ W⁽¹⁾
