@@ -30,6 +30,7 @@ a view (a stack's columns) is given no slot.
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -39,7 +40,7 @@ from derive.printing.numpy_module import takes_out
 
 _OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power"}
 # what returns a new array whatever it is given (anything else may return a view of an argument)
-_FRESH_FUNCTIONS = {"dot", "concatenate", "zeros", "empty", "ones", "full", "eye", "sum", "exp", "log", "where"}
+_FRESH_FUNCTIONS = {"dot", "concatenate", "zeros", "empty", "ones", "full", "eye", "sum", "where"}  # and ufuncs
 _FRESH_METHODS = {"sum", "max", "min", "mean", "copy", "take", "dot", "prod", "any", "all"}
 # the module's own helpers that return a new array (numpy_module.py)
 _FRESH_HELPERS = {"_outer_sum", "_pick", "_one_hot", "_label_index"}
@@ -50,7 +51,7 @@ def reuse_buffers(plan) -> None:
     (``plan.buffer_count`` of them; ``lifetimes`` reads their lifetimes off the rendered code)."""
     # a gradient that is a name or a view of one (a stack's columns): that name gets no slot
     viewed = set().union(*(_may_view(ast.parse(line.code, mode="eval").body) for line in plan.gradients))
-    slots = iter(range(10**9))
+    slots = itertools.count()
     for seg in plan.forward + plan.backward:
         if hasattr(seg, "alloc") and getattr(seg, "boundary", True):  # (a backward loop with none is not printed)
             seg.alloc = [a if a.view or a.name in viewed else replace(a, slot=next(slots)) for a in seg.alloc]
@@ -74,15 +75,15 @@ def _buffered(line: Line, slots, viewed: set[str]) -> Line:
             made = _into_slot(statement, len(names), slots)
             if made is None:
                 return line
-            statements[j], taken = made
+            statements[j] = made
             if not line.statements:
-                return replace(line, code=statements[0].split(" = ", 1)[1], slots=taken)
-            return replace(line, statements=tuple(statements), slots=taken)
+                return replace(line, code=statements[0].split(" = ", 1)[1])
+            return replace(line, statements=tuple(statements))
     return line
 
 
 def _into_slot(statement: str, count: int, slots):
-    """(``target = buffers[j] = f(…, out=buffers[j])``, the slots) for ``target = f(…)``, a call
+    """``target = buffers[j] = f(…, out=buffers[j])`` for ``target = f(…)``, a call
     that writes into ``out`` or an arithmetic operator (as its ufunc); None for anything else
     (a view, a name, a call with no ``out``)."""
     tree = ast.parse(statement).body[0]
@@ -94,7 +95,7 @@ def _into_slot(statement: str, count: int, slots):
     made = _made_empty(statement, value)
     if made is not None and count == 1:  # np.empty(shape, dtype=dtype) -> _empty(buffers, j, shape, dtype)
         slot = next(slots)
-        return f"{target} = _{made[0]}(buffers, {slot}, {made[1]}, dtype)", (slot,)
+        return f"{target} = _{made[0]}(buffers, {slot}, {made[1]}, dtype)"
     if isinstance(value, ast.Call) and _writes_out(value.func, count):
         head, args = ast.get_source_segment(statement, value)[:-1], ""
     elif isinstance(value, ast.BinOp) and type(value.op) in _OPERATORS and count == 1:
@@ -110,7 +111,7 @@ def _into_slot(statement: str, count: int, slots):
     taken = tuple(next(slots) for _ in range(count))
     slot = f"buffers[{taken[0]}]" if count == 1 else f"buffers[{taken[0]}:{taken[-1] + 1}]"
     separator = ", " if args or not head.endswith("(") else ""
-    return f"{target} = {slot} = {head}{args}{separator}out={slot})", taken
+    return f"{target} = {slot} = {head}{args}{separator}out={slot})"
 
 
 def _made_empty(statement: str, value):
@@ -187,12 +188,13 @@ def _slots_made(statement: ast.Assign) -> list[tuple[str, int]]:
 
 
 def _numbers(function: ast.FunctionDef) -> set[str]:
-    """Names that hold numbers, never arrays (sizes read off shapes, T, B, t, the dtype): no
-    array shares memory with them."""
+    """Names that hold numbers, never arrays (sizes read off shapes, ``n = W.shape[0]``,
+    ``T, B = x.shape[:2]``; t, the dtype): no array shares memory with them."""
     found = {"T", "B", "t", "dtype", "np"}
     for node in ast.walk(function):
-        if isinstance(node, ast.Assign) and any(isinstance(n, ast.Attribute) and n.attr == "shape"
-                                                for n in ast.walk(node.value)):
+        shape = getattr(getattr(node, "value", None), "value", None)  # x.shape in x.shape[0]
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript) \
+                and isinstance(shape, ast.Attribute) and shape.attr == "shape":
             found |= {n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name)}
     return found
 
@@ -238,13 +240,13 @@ def _may_view(node) -> set[str]:
     if isinstance(node, ast.Call):
         func = node.func
         numpy_call = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "np"
-        if numpy_call and (func.attr in _FRESH_FUNCTIONS or isinstance(getattr(np, func.attr, None), np.ufunc)) \
-                and not any(k.arg == "out" for k in node.keywords):
-            return set()
-        writes_out = any(k.arg == "out" for k in node.keywords)
-        if isinstance(func, ast.Attribute) and not numpy_call and func.attr in _FRESH_METHODS and not writes_out:
-            return set()
-        if isinstance(func, ast.Name) and func.id in _FRESH_HELPERS and not writes_out:
+        if numpy_call:
+            fresh = func.attr in _FRESH_FUNCTIONS or isinstance(getattr(np, func.attr, None), np.ufunc)
+        elif isinstance(func, ast.Attribute):
+            fresh = func.attr in _FRESH_METHODS
+        else:
+            fresh = isinstance(func, ast.Name) and func.id in _FRESH_HELPERS
+        if fresh and not any(k.arg == "out" for k in node.keywords):  # (with out=, it returns out)
             return set()
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):  # holds each element as it is
         return set().union(*map(_may_view, node.elts))

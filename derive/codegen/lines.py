@@ -30,7 +30,6 @@ class Line:
     statements: tuple[str, ...] = ()  # in a loop: the statements that compute it in place
     forward_target: str = ""  # the target as ``forward`` writes it, "_" for what it does not keep
     per_example: bool = False  # its value has a row per example (so a size that grows with B and T)
-    slots: tuple[int, ...] = ()  # the buffers its targets are written into, in order (buffers.py)
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,7 @@ class _NoBuffers:
 SOURCES = {
     "Workspace": inspect.getsource(Workspace),
     "_Recorder": inspect.getsource(_Recorder),
-    "_packed": "_ALIGN = 64  # each slot starts on a cache line\n\n\n" + inspect.getsource(_packed),
+    "_packed": f"_ALIGN = {_ALIGN}  # each slot starts on a cache line\n\n\n" + inspect.getsource(_packed),
     "thread_workspace": "_THREAD = threading.local()  # each thread's own Workspace\n\n\n"
                         + inspect.getsource(thread_workspace),
     "_buffers": inspect.getsource(_buffers),
