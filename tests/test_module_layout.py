@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import itertools
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from derive import presets
+from derive import presets, source
 from derive.codegen.numpy_module import numpy_module
 from tests.modules import load
 
@@ -59,6 +60,18 @@ def test_an_lstm_step_is_one_gemm_and_one_sigmoid_call_each_way(settings):
 def test_a_gru_step_applies_sigma_once_to_both_gates():
     forward = _loop_body(numpy_module(presets.get("gru")), "gradients", backward=False)
     assert forward.count("_sigmoid(") == 1, forward
+
+
+def test_a_user_declared_torch_gru_step_is_one_gemm_and_one_sigmoid_call():
+    """The passes are generic: a GRU in PyTorch's convention (two biases per gate, b_hn inside
+    the reset product) stacks its input parts too, b_hn among them, so that σ of r and z is one
+    call and each step adds its inputs once."""
+    model = source.resolve(str(Path(__file__).resolve().parents[1] / "examples" / "gru_torch.py"))
+    module = numpy_module(model)
+    forward = _loop_body(module, "gradients", backward=False)
+    assert forward.count("np.dot(") == 1 and forward.count("_sigmoid(") == 1, forward
+    assert "b_hn" not in forward and forward.count("+= h_stack_in[t - 1]") == 1, forward
+    assert "np.concatenate([(b_iz + b_hz), (b_ir + b_hr), b_hn])" in module
 
 
 def test_peepholes_keep_each_gate_its_own_sigma():

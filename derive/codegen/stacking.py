@@ -96,17 +96,40 @@ def stack_forward(loop: list, states: set[str], fresh, factor_of=lambda name: No
     return stacks
 
 
-def _block_input_bias(expr):
-    """(block, u, bias) for a hoisted part block · u_t (+ bias); else None."""
+def _input_part(expr):
+    """(block, u, biases) for a hoisted part block · u_t + the biases; (None, None, biases) for
+    biases alone; else None."""
     terms = _terms(expr)
     products = [x for x in terms if isinstance(x, MatMul)]
-    biases = [x for x in terms if isinstance(x, MatrixSymbol)]
-    if len(products) != 1 or len(products) + len(biases) != len(terms) or len(biases) > 1:
+    biases = [x for x in terms if _is_bias(x)]
+    if len(products) > 1 or len(products) + len(biases) != len(terms):
         return None
+    if not products:
+        return None, None, biases
     coeff, mats = split_coefficient(products[0])
     if coeff != 1 or len(mats) != 2 or not _is_block(mats[0]) or not isinstance(mats[1], TimeSym):
         return None
-    return mats[0], mats[1], biases[0] if biases else None
+    return mats[0], mats[1], biases
+
+
+def _is_bias(x) -> bool:
+    return isinstance(x, MatrixSymbol) and not isinstance(x, TimeSym) and x.shape[1] == 1
+
+
+def _member_parts(expr, stack: Stack, parts: dict):
+    """The loop-independent terms of a member's line ``expr`` (the stack's rows + the rest):
+    (the terms, (block or None, u or None, biases)); None when they are not an input block
+    and biases."""
+    rest = [x for x in _terms(expr) if not (isinstance(x, RowSlice) and x.mat == stack.product)]
+    hoisted = [x for x in rest if isinstance(x, TimeSym) and x.name in parts and x.index == t]
+    static = [x for x in rest if _is_bias(x)]
+    if len(hoisted) > 1 or len(hoisted) + len(static) != len(rest):
+        return None
+    found = _input_part(parts[hoisted[0].name]) if hoisted else (None, None, [])
+    if found is None:
+        return None
+    block, u, biases = found
+    return rest, (block, u, [*biases, *static])
 
 
 def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack], fresh) -> None:
@@ -116,34 +139,34 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack], fresh) -> None
         a_{g,t} = a_in_{g,t} + (W_stack h_{t-1})[rows of g]
             ->  stack_t = W_stack h_{t-1} + stack_in_t,   a_{g,t} = (stack_t)[rows of g]
 
-    with stack_in_t = [W_f[:, x cols]; …] x_t + [b_f; …]. Rewrites ``loop`` and ``hoisted``
-    (name, expr) in place; a stack whose members' parts differ in form is left as it was."""
+    with stack_in_t = [W_f[:, x cols]; …] x_t + [b_f; …]. A member's part is an input block and
+    its biases (summed: PyTorch's b_ir + b_hr), or biases alone (zero rows of the stacked
+    blocks: a GRU's b_hn, added where the other gates' inputs are). Rewrites ``loop`` and
+    ``hoisted`` (name, expr) in place; a stack whose members' parts are of another form, read
+    another input or have biases only in part, is left as it was."""
     parts = dict(hoisted)
     for stack in stacks:
         lines = {entry[1].name: j for j, entry in enumerate(loop)}
-        found = []
-        for name, *_ in stack.members:
-            terms = _terms(loop[lines[name]][2])
-            part = [x for x in terms if isinstance(x, TimeSym) and x.name in parts and x.index == t]
-            shape = _block_input_bias(parts[part[0].name]) if len(part) == 1 else None
-            if shape is None:
-                break
-            found.append((name, part[0], shape))
-        if len(found) != len(stack.members) or len({u for _, _, (_, u, _) in found}) != 1 \
-                or len({bias is None for _, _, (_, _, bias) in found}) != 1:
+        found = [_member_parts(loop[lines[name]][2], stack, parts) for name, *_ in stack.members]
+        if any(f is None for f in found):
             continue
-        u, with_bias = found[0][2][1], found[0][2][2] is not None
-        stack.inputs = [(block, bias) for _, _, (block, _, bias) in found]
+        inputs = {u for _, (_, u, _) in found if u is not None}
+        with_bias = {bool(biases) for _, (_, _, biases) in found}
+        if len(inputs) != 1 or len(with_bias) != 1:
+            continue
+        u, with_bias = inputs.pop(), with_bias.pop()
+        stack.inputs = [(block, tuple(biases)) for _, (block, _, biases) in found]
         rows = stack.weights.shape[0]
         stack.input_weights = MatrixSymbol(fresh(f"W_stack_{u.name}"), rows, u.shape[0])
         stack.input_biases = MatrixSymbol(fresh(f"b_stack_{stack.state.name}"), rows, 1) if with_bias else None
         total = matmul(stack.input_weights, u)
         joint = TimeSym(fresh(f"{stack.product.name}_in"), t, rows, 1)
-        hoisted[:] = [(n, e) for n, e in hoisted if n not in {part.name for _, part, _ in found}]
+        moved = {x.name for rest, _ in found for x in rest if isinstance(x, TimeSym)}
+        hoisted[:] = [(n, e) for n, e in hoisted if n not in moved]
         hoisted.append((joint.name, add(total, stack.input_biases) if with_bias else total))
-        for name, part, _ in found:
+        for (name, *_), (rest, _) in zip(stack.members, found, strict=True):
             mode, target, expr = loop[lines[name]]
-            loop[lines[name]] = (mode, target, add(*[x for x in _terms(expr) if x != part]))
+            loop[lines[name]] = (mode, target, add(*[x for x in _terms(expr) if x not in rest]))
         mode, target, expr = loop[lines[stack.product.name]]
         loop[lines[stack.product.name]] = (mode, target, add(expr, joint))
 

@@ -267,14 +267,19 @@ class Sweep:
                               f"[{names}] (one GEMM per step)"))
             if stack.input_weights is None:
                 continue
-            for stacked, parts, what, why in (
-                    (stack.input_weights, [block for block, _ in stack.inputs], "blocks", "one GEMM for every t"),
-                    (stack.input_biases, [bias for _, bias in stack.inputs], "biases", "one add for every t")):
-                if stacked is not None:
-                    code = ", ".join(printer.doprint(x) for x in parts)
-                    names = ", ".join(unicode.doprint(x) for x in parts)
-                    lines.append(Line(stacked.name, f"np.concatenate([{code}])",
-                                      f"their input {what}, stacked: [{names}] ({why})"))
+            columns = stack.input_weights.shape[1]
+            dtype_of = printer.doprint(next(block for block, _ in stack.inputs if block is not None)) + ".dtype"
+            blocks = [printer.doprint(block) if block is not None
+                      else f"np.zeros(({self.p.size(stop - start)}, {self.p.size(columns)}), {dtype_of})"
+                      for (block, _), (_, _, start, stop) in zip(stack.inputs, stack.members, strict=True)]
+            shown = [unicode.doprint(block) if block is not None else "0" for block, _ in stack.inputs]
+            lines.append(Line(stack.input_weights.name, f"np.concatenate([{', '.join(blocks)}])",
+                              f"their input blocks, stacked: [{', '.join(shown)}] (one GEMM for every t)"))
+            if stack.input_biases is not None:
+                biases = [printer.doprint(add(*parts)) for _, parts in stack.inputs]
+                shown = [unicode.doprint(add(*parts)) for _, parts in stack.inputs]
+                lines.append(Line(stack.input_biases.name, f"np.concatenate([{', '.join(biases)}])",
+                                  f"their input biases, stacked: [{', '.join(shown)}] (one add for every t)"))
         return lines
 
     # ---------------------------------------------------------------- passes on the backward lines
