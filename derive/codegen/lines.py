@@ -3,8 +3,9 @@ expression helpers the planner and its passes share."""
 
 from __future__ import annotations
 
-import re
+import ast
 from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import NamedTuple
 
 from sympy import Basic
@@ -30,6 +31,11 @@ class Line:
     statements: tuple[str, ...] = ()  # in a loop: the statements that compute it in place
     forward_target: str = ""  # the target as ``forward`` writes it, "_" for what it does not keep
     per_example: bool = False  # its value has a row per example (so a size that grows with B and T)
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The variables its code and statements name (what liveness and frees are read from)."""
+        return frozenset().union(*(names_in(code) for code in (self.code, *self.statements)))
 
 
 @dataclass(frozen=True)
@@ -134,10 +140,31 @@ def stored_shape(rows: str, per_step: bool, state: bool) -> str:
 
 
 
-def identifiers(code: str) -> set[str]:
-    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", code))
+@cache
+def names_in(code: str) -> frozenset[str]:
+    """The variables a statement or an expression of generated code names (read, written or
+    deleted), by Python's own parser: attributes (.T, np.tanh), keywords (out=) and strings
+    are not variables."""
+    return frozenset(node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name))
 
 
-def code_of(block) -> str:
-    """The code of some lines, their statements included."""
-    return " ".join(line.code + " " + " ".join(line.statements) for line in block)
+@cache
+def calls_in(code: str) -> frozenset[str]:
+    """The plain names a piece of generated code calls (its helpers: _sigmoid, _matmul)."""
+    return frozenset(node.func.id for node in ast.walk(ast.parse(code))
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name))
+
+
+def subscripts_in(code: str, array: str) -> set[str]:
+    """How ``code`` reads ``array``: "[t - 1]" for array[t - 1], "" for the whole array."""
+    nodes = list(ast.walk(ast.parse(code)))
+    subscripts = [x for x in nodes if isinstance(x, ast.Subscript) and isinstance(x.value, ast.Name)
+                  and x.value.id == array]
+    inside = {id(x.value) for x in subscripts}
+    found = {f"[{ast.unparse(x.slice)}]" for x in subscripts}
+    return found | {"" for x in nodes if isinstance(x, ast.Name) and x.id == array and id(x) not in inside}
+
+
+def names_of(block) -> set[str]:
+    """The variables some lines name, their statements included."""
+    return set().union(*(line.names for line in block))

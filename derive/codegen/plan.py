@@ -32,8 +32,8 @@ from derive.codegen.lines import (
     NotGeneratable,
     Port,
     Target,
-    code_of,
-    identifiers,
+    names_in,
+    names_of,
 )
 from derive.codegen.sweep import Sweep, Window
 from derive.derivation import ALWAYS, FIRST, LAST, STATIC, SUMMED, Derivation
@@ -458,7 +458,7 @@ class Planner:
         for sweep in self.sweeps:
             others = [ModulePrinter(self.arrays, "step").doprint(e) for other in self.sweeps if other is not sweep
                       for _, _, e in other.entries + other.back_last + other.back_loop]
-            sweep.decide_locals(identifiers(" ".join(blocks + others)))
+            sweep.decide_locals(set().union(*map(names_in, blocks + others)))
 
     def line(self, mode, target, expr, dead=frozenset()) -> Line:
         name = getattr(target, "name", None)
@@ -480,17 +480,12 @@ class Planner:
         """The lines of a backward block, each allowed to overwrite a stored array that no
         later line reads (ŷ becomes ∂L/∂o in place)."""
         first = [self.line(*entry) for entry in entries]
-        later_code = [line.code + " " + " ".join(line.statements) for line in later]
-        later_code += [self.gradient(p).code for p in self.net.params]
+        read_by_later = names_of(later) | names_of(self.gradient(p) for p in self.net.params)
         stored = {name.strip() for seg in plan.forward if isinstance(seg, Block) for line in seg.lines
                   for name in line.target.split(",") if name.strip().isidentifier()}
         lines = []
         for j, entry in enumerate(entries):
-            read_later = set()
-            for line in first[j + 1:]:
-                read_later |= identifiers(line.code + " " + " ".join(line.statements))
-            for code in later_code:
-                read_later |= identifiers(code)
+            read_later = names_of(first[j + 1:]) | read_by_later
             lines.append(self.line(*entry, dead=frozenset(stored - read_later)))
         return lines
 
@@ -535,9 +530,8 @@ def _released(plan: Plan) -> list[str]:
     """The forward's arrays that nothing after the loss reads (U x_t + b once the loop has
     run, the logits once the loss is summed): ``gradients`` lets them go before the backward
     pass allocates its own."""
-    later = code_of(plan.backward_lines() + plan.gradients)
-    views = [a.view for seg in plan.backward + plan.forward for a in getattr(seg, "alloc", [])]
-    read = identifiers(later + " " + " ".join(views))
+    views = [a.view for seg in plan.backward + plan.forward for a in getattr(seg, "alloc", []) if a.view]
+    read = names_of(plan.backward_lines() + plan.gradients).union(*map(names_in, views))
     blocks = [line for seg in plan.forward if isinstance(seg, Block) for line in seg.lines]
     allocs = [a for seg in plan.forward if isinstance(seg, ForwardLoop) for a in seg.alloc]
     return [name for name in _made(blocks, allocs) if name not in read]
@@ -553,10 +547,11 @@ def _released_after_loops(plan: Plan) -> None:
         if not isinstance(seg, BackwardLoop) or not seg.boundary:
             continue
         later = [line for s in plan.backward[j + 1:] for line in getattr(s, "boundary", []) + s.lines]
-        read = identifiers(code_of(later + plan.gradients))
+        read = names_of(later + plan.gradients)
         blocks = [line for s in plan.forward + plan.backward[:j] if isinstance(s, Block) for line in s.lines]
         allocs = [a for s in plan.forward + plan.backward[:j + 1] for a in getattr(s, "alloc", [])]
-        views = identifiers(" ".join(a.view for s in plan.backward[j + 1:] for a in getattr(s, "alloc", [])))
+        views = set().union(*(names_in(a.view) for s in plan.backward[j + 1:] for a in getattr(s, "alloc", [])
+                              if a.view))
         seg.released = [name for name in dict.fromkeys(_made(blocks, allocs))
                         if name not in read and name not in gone and name not in views]
         gone |= set(seg.released)
@@ -564,19 +559,19 @@ def _released_after_loops(plan: Plan) -> None:
 
 def _forward_only(plan: Plan) -> None:
     """Mark the forward lines that the outputs need (the loops' states always are)."""
-    needed = identifiers(" ".join(code for _, code in plan.outputs))
+    needed = set().union(*(names_in(code) for _, code in plan.outputs))
     for seg in plan.forward:
         if isinstance(seg, ForwardLoop):
-            needed |= identifiers(code_of(seg.lines))
+            needed |= names_of(seg.lines)
     marked, targets = {}, {}
     blocks = [seg for seg in plan.forward if isinstance(seg, Block)]
     for line in reversed([line for block in blocks for line in block.lines]):
-        name = identifiers(line.target.split("[")[0])
+        name = {x.strip() for x in line.target.split("[")[0].split(",")}
         marked[id(line)] = bool(name & needed)
         if "," in line.target:  # (ŷ, log Σ exp o) from one call: forward keeps what it reads
             targets[id(line)] = ", ".join(x if x in needed else "_" for x in map(str.strip, line.target.split(",")))
         if marked[id(line)]:
-            needed |= identifiers(line.code + " " + " ".join(line.statements))
+            needed |= line.names
     for block in blocks:
         block.lines = [replace(x, in_forward=marked[id(x)], forward_target=targets.get(id(x), ""))
                        for x in block.lines]

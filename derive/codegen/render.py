@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from derive import templates
 from derive.codegen.buffers import lifetimes
+from derive.codegen.lines import calls_in, names_in
 from derive.codegen.plan import Plan
 from derive.printing.numpy_module import HELPERS
 from derive.printing.unicode import UnicodePrinter
@@ -20,31 +19,30 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
     shown = UnicodePrinter(declared.notation, objective=declared.objective.name)
     forward_doc = [f"{shown.doprint(a.target)} = {shown.doprint(a.expr)}" for a in declared.assignments]
     every = plan.forward_lines() + plan.backward_lines() + plan.gradients
-    code = " ".join(" ".join(line.statements) or line.code for line in every)
-    code += " ".join(c for _, c in plan.outputs) + " " + plan.objective
+    code = [piece for line in every for piece in (line.statements or (line.code,))]
+    code += [c for _, c in plan.outputs] + [plan.objective]
     # a one-hot target's label positions, found once where the code reads them
     positions = plan.arrays.label_at
     label_index = [(positions[y.name], f"_label_index({y.name}, {y.classes})") for y in plan.targets
-                   if y.kind == "onehot" and re.search(rf"\b{positions[y.name]}\b", code)]
-    code += " ".join(index for _, index in label_index)
+                   if y.kind == "onehot" and positions[y.name] in _names(code)]
+    code += [index for _, index in label_index]
     # _validate's checks, which every module makes
-    checks = " _as_float( _expect_shape( _expect_keys( _expect_finite_result("
-    checks += " _expect_target(" if plan.targets else ""
-    checks += " _buffers( _NoBuffers( thread_workspace(" if plan.buffer_count else ""
+    called = {"_as_float", "_expect_shape", "_expect_keys", "_expect_finite_result"} | _calls(code)
+    called |= {"_expect_target"} if plan.targets else set()
+    called |= {"_buffers", "_NoBuffers", "thread_workspace"} if plan.buffer_count else set()
     slots = [a for seg in plan.forward + plan.backward for a in getattr(seg, "alloc", []) if a.slot is not None]
-    checks += " _zeros(" if any(a.zeros for a in slots) else ""
-    checks += " _empty(" if any(not a.zeros for a in slots) else ""
-    helpers = _helpers_called(code + checks)
+    called |= {"_zeros"} if any(a.zeros for a in slots) else set()
+    called |= {"_empty"} if any(not a.zeros for a in slots) else set()
+    helpers = _helpers_called(called)
     forward_allocs = [a for seg in plan.forward for a in getattr(seg, "alloc", [])]
     backward_allocs = [a for seg in plan.backward for a in getattr(seg, "alloc", [])]
-    forward_code = " ".join(" ".join(line.statements) or line.code for line in plan.forward_lines()
-                            if line.in_forward)
-    forward_code += " ".join(a.shape for a in forward_allocs) + " ".join(c for _, c in plan.outputs)
-    gradient_code = code + " ".join(a.shape for a in forward_allocs + backward_allocs)
-    gradient_code += " ".join(t.setup for t in plan.targets)
+    forward_code = [piece for line in plan.forward_lines() if line.in_forward
+                    for piece in (line.statements or (line.code,))]
+    forward_code += [a.shape for a in forward_allocs] + [c for _, c in plan.outputs]
+    gradient_code = code + [a.shape for a in forward_allocs + backward_allocs] + [t.setup for t in plan.targets]
 
-    def sizes_read(text):
-        names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+    def sizes_read(pieces):
+        names = _names(pieces)
         return [(name, source) for name, source in plan.size_sources if name in names]
 
     context = dict(
@@ -96,7 +94,7 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         # what every buffer's shape follows from: shapes of inputs and parameters (the dtype too)
         shape_key=", ".join(f"{port.ident}.shape" for port in plan.inputs + plan.params),
         # e^-a overflowing to inf in σ(a) gives the right 0: no warning for that
-        decorator='@np.errstate(over="ignore")\n' if re.search(r"\b_sigmoid\(", code) else "",
+        decorator='@np.errstate(over="ignore")\n' if "_sigmoid" in _calls(code) else "",
     )
     template = templates.environment("numpy").get_template("module.py.j2")
     source = template.render(**context)
@@ -127,12 +125,18 @@ def _listed(keys: list[str]) -> str:
     return "[\n        " + ",\n        ".join(f'"{k}"' for k in keys) + ",\n    ]"
 
 
-def _helpers_called(code: str) -> list[str]:
-    """The sources of the helpers the code calls, and of the helpers those call."""
-    chosen, text = set(), code
-    while True:
-        new = {name for name in HELPERS if name not in chosen and re.search(rf"\b{name}\(", text)}
-        if not new:
-            return [source for name, source in HELPERS.items() if name in chosen]
+def _names(pieces: list[str]) -> set[str]:
+    return set().union(*map(names_in, pieces))
+
+
+def _calls(pieces: list[str]) -> set[str]:
+    return set().union(*map(calls_in, pieces))
+
+
+def _helpers_called(called: set[str]) -> list[str]:
+    """The sources of the helpers called, and of the helpers those call."""
+    chosen, new = set(), {name for name in called if name in HELPERS}
+    while new:
         chosen |= new
-        text = " ".join(HELPERS[name] for name in new)
+        new = {name for name in _calls([HELPERS[x] for x in new]) if name in HELPERS} - chosen
+    return [source for name, source in HELPERS.items() if name in chosen]

@@ -17,7 +17,6 @@ t = 1 and loops up). Around its loops:
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -29,10 +28,11 @@ from derive.codegen.fusing import fuse_activations
 from derive.codegen.lines import (
     Allocation,
     Line,
-    code_of,
-    identifiers,
+    names_in,
+    names_of,
     split_blocks,
     stored_shape,
+    subscripts_in,
     time_reads,
 )
 from derive.codegen.sharing import share, shared_functions, walk_computed
@@ -423,7 +423,7 @@ class Sweep:
         setattr(w, block, lines)
         views = {self.p.names.adjoint(m) for m in run}
         others = [line for line in w.backward_pre if line.target not in views]
-        read = identifiers(code_of(others + w.backward_last + w.backward_loop + w.backward_post + w.gradients))
+        read = names_of(others + w.backward_last + w.backward_loop + w.backward_post + w.gradients)
         w.backward_pre = [line for line in w.backward_pre if line.target not in views - read]
 
     def _derivative_passes(self, stack, moved: dict, holders: dict, entries: dict) -> list[Line]:
@@ -514,13 +514,13 @@ def only_read_where_written(array: str, target: str, plan) -> bool:
     own = [line for line in plan.backward_last + plan.backward_loop if line.target.split("[")[0] == target]
     others = [line for block in (plan.backward_pre, plan.backward_last, plan.backward_loop, plan.backward_post,
                                  plan.gradients) for line in block if line not in own and line.target != array]
-    if not own or any(array in identifiers(line.code + " " + " ".join(line.statements)) for line in others):
+    if not own or any(array in line.names for line in others):
         return False
     for line in own:
-        code = line.code + " " + " ".join(line.statements)
         written = line.target[len(target):]
-        if not written or set(re.findall(rf"\b{array}(\[[^\]]*\]|\b)", code)) != {written}:
+        reads = set().union(*(subscripts_in(code, array) for code in (line.code, *line.statements)))
+        if not written or reads != {written}:
             return False
-        if any(array in identifiers(statement) for statement in line.statements[1:]):
+        if any(array in names_in(statement) for statement in line.statements[1:]):
             return False
     return True

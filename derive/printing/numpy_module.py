@@ -18,7 +18,6 @@ one iteration are loop locals. Elementwise functions print as in the column prin
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +26,7 @@ from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, Matr
 from sympy.printing.str import sstr
 
 from derive.algebra import matmul, neg, split_coefficient, substitute, transpose
+from derive.codegen.lines import names_in
 from derive.codegen.workspace import SOURCES as WORKSPACE_SOURCES
 from derive.nodes import (
     Elementwise,
@@ -388,7 +388,7 @@ class ModulePrinter(NumpyPrinter):
         if isinstance(expr, MatAdd):
             # A term that reads the target's old value (dL/dC_{t+1} in dL/dC_t's slot) must
             # be the first statement, before the target is overwritten.
-            reads_old = [a for a in expr.args if re.search(rf"\b{target}\b", self._print(a))]
+            reads_old = [a for a in expr.args if target in names_in(self._print(a))]
             if len(reads_old) > 1 or (reads_old and into_slot):
                 return [self._store(target, expr, into_slot)]
             fresh = reads_old or [a for a in expr.args if self._is_fresh(a)]
