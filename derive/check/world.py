@@ -19,12 +19,13 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive import oracles, precise
 from derive.algebra import rebuild
 from derive.check import semantics as S
-from derive.conv_geometry import conv_out_size, conv_patch_indices
+from derive.conv_geometry import conv_out_size
 from derive.deriver import derive
 from derive.evaluate import NAMES, adjoint_key, backward, forward, key, value
 from derive.network import Assignment, Network
 from derive.nodes import LOSSES, Broadcast, Conv2d, Elementwise, GenericLoss, Phi, Prime, TimeSym
 from derive.primitives import by_symbol
+from derive.primitives.conv2d import conv_geometry
 from derive.printing.numpy import HELPERS
 
 DIGITS = 40
@@ -500,9 +501,13 @@ class Evaluator:
         size, width = image.shape[0], kernel.shape[0]
         if width > size:
             raise ShapeError(f"a {width}×{width} kernel on a {size}×{size} image")
-        out = conv_out_size(size, width, 1, 0)
-        patches = image.reshape(-1)[conv_patch_indices(1, size, width, 1, 0)]  # (positions, taps)
-        return patches.dot(kernel.reshape(-1, 1)).reshape(out, out)
+        # the model's own convolution, one channel in and out, evaluated as the network's is
+        kernel_symbol = MatrixSymbol("_answer_kernel", width, width)
+        image_symbol = MatrixSymbol("_answer_image", size * size, 1)
+        conv = Conv2d(kernel_symbol, image_symbol, conv_geometry(1, 1, size, width, 1, 0))
+        out = _evaluated(conv, {kernel_symbol.name: kernel, image_symbol.name: image.reshape(-1, 1)})
+        side = conv_out_size(size, width, 1, 0)
+        return out.reshape(side, side)
 
     def _PositionSum(self, node):
         value = self.run(node.arg)
@@ -561,13 +566,18 @@ def _argument(x):
 
 
 def _applied(expr, x):
-    """A primitive (or its derivative) of ``x``, evaluated by derive's own evaluator at 40 digits:
-    the primitive's code from its module, run on the precise stand-in for NumPy."""
-    ns = {"np": precise, _ARGUMENT: _array(x)}
+    """A primitive (or its derivative) of ``x``, evaluated by derive's own evaluator at 40 digits."""
+    out = _evaluated(expr, {_ARGUMENT: _array(x)})
+    return out if isinstance(x, numpy.ndarray) else _scalar(out)
+
+
+def _evaluated(expr, values: dict):
+    """A node of derive's over ``values`` (symbol name -> array): the primitive's code from its
+    module, run on the precise stand-in for NumPy."""
+    ns = {"np": precise, **values}
     for source in HELPERS.values():
         exec(source, ns)  # noqa: S102 - fixed helper source from derive's printer module
-    out = value(expr, ns)
-    return out if isinstance(x, numpy.ndarray) else _scalar(out)
+    return value(expr, ns)
 
 
 def _ones_like(x):
