@@ -26,7 +26,7 @@ from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
 
 from derive.algebra import add, matmul, split_coefficient
 from derive.derivation import SUMMED
-from derive.nodes import ColSlice, Elementwise, Grad, RowSlice, TimeSym, t
+from derive.nodes import ColSlice, Concat, Elementwise, Grad, RowSlice, TimeSym, t
 
 
 @dataclass
@@ -140,23 +140,26 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack], fresh) -> None
             ->  stack_t = W_stack h_{t-1} + stack_in_t,   a_{g,t} = (stack_t)[rows of g]
 
     with stack_in_t = [W_f[:, x cols]; …] x_t + [b_f; …]. A member's part is an input block and
-    its biases (summed: PyTorch's b_ir + b_hr), or biases alone (zero rows of the stacked
-    blocks: a GRU's b_hn, added where the other gates' inputs are). Rewrites ``loop`` and
-    ``hoisted`` (name, expr) in place; a stack whose members' parts are of another form, read
-    another input or have biases only in part, is left as it was."""
+    its biases (summed: PyTorch's b_ir + b_hr), or, for members after all those with a block,
+    biases alone (a GRU's b_hn), added to their rows of the product beside stack_in_t:
+    stack_t = W_stack h_{t-1} + [stack_in_t; b_hn]. Rewrites ``loop`` and ``hoisted`` (name,
+    expr) in place; a stack whose members' parts are of another form, read another input or
+    have biases only in part, is left as it was."""
     parts = dict(hoisted)
     for stack in stacks:
         lines = {entry[1].name: j for j, entry in enumerate(loop)}
         found = [_member_parts(loop[lines[name]][2], stack, parts) for name, *_ in stack.members]
         if any(f is None for f in found):
             continue
+        with_block = [block is not None for _, (block, _, _) in found]
         inputs = {u for _, (_, u, _) in found if u is not None}
         with_bias = {bool(biases) for _, (_, _, biases) in found}
-        if len(inputs) != 1 or len(with_bias) != 1:
+        count = with_block.count(True)  # the members with a block come first, then those with biases alone
+        if len(inputs) != 1 or len(with_bias) != 1 or with_block != [True] * count + [False] * (len(found) - count):
             continue
         u, with_bias = inputs.pop(), with_bias.pop()
-        stack.inputs = [(block, tuple(biases)) for _, (block, _, biases) in found]
-        rows = stack.weights.shape[0]
+        stack.inputs = [(block, tuple(biases)) for _, (block, _, biases) in found[:count]]
+        rows = stack.members[count - 1][3]
         stack.input_weights = MatrixSymbol(fresh(f"W_stack_{u.name}"), rows, u.shape[0])
         stack.input_biases = MatrixSymbol(fresh(f"b_stack_{stack.state.name}"), rows, 1) if with_bias else None
         total = matmul(stack.input_weights, u)
@@ -167,8 +170,9 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack], fresh) -> None
         for (name, *_), (rest, _) in zip(stack.members, found, strict=True):
             mode, target, expr = loop[lines[name]]
             loop[lines[name]] = (mode, target, add(*[x for x in _terms(expr) if x not in rest]))
+        alone = [add(*biases) for _, (_, _, biases) in found[count:]]
         mode, target, expr = loop[lines[stack.product.name]]
-        loop[lines[stack.product.name]] = (mode, target, add(expr, joint))
+        loop[lines[stack.product.name]] = (mode, target, add(expr, Concat(joint, *alone) if alone else joint))
 
 
 def _order(loop: list, members: list, factor_of) -> list:

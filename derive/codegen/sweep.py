@@ -267,14 +267,10 @@ class Sweep:
                               f"[{names}] (one GEMM per step)"))
             if stack.input_weights is None:
                 continue
-            columns = stack.input_weights.shape[1]
-            dtype_of = printer.doprint(next(block for block, _ in stack.inputs if block is not None)) + ".dtype"
-            blocks = [printer.doprint(block) if block is not None
-                      else f"np.zeros(({self.p.size(stop - start)}, {self.p.size(columns)}), {dtype_of})"
-                      for (block, _), (_, _, start, stop) in zip(stack.inputs, stack.members, strict=True)]
-            shown = [unicode.doprint(block) if block is not None else "0" for block, _ in stack.inputs]
-            lines.append(Line(stack.input_weights.name, f"np.concatenate([{', '.join(blocks)}])",
-                              f"their input blocks, stacked: [{', '.join(shown)}] (one GEMM for every t)"))
+            blocks = ", ".join(printer.doprint(block) for block, _ in stack.inputs)
+            shown = ", ".join(unicode.doprint(block) for block, _ in stack.inputs)
+            lines.append(Line(stack.input_weights.name, f"np.concatenate([{blocks}])",
+                              f"their input blocks, stacked: [{shown}] (one GEMM for every t)"))
             if stack.input_biases is not None:
                 biases = [printer.doprint(add(*parts)) for _, parts in stack.inputs]
                 shown = [unicode.doprint(add(*parts)) for _, parts in stack.inputs]
@@ -438,13 +434,17 @@ class Sweep:
             others = {}  # activation g -> (its factor's name, X_g, f'(a_g))
             for name, member in holders.items():
                 expr = entries[name]
-                primes = [x for x in getattr(expr, "args", ()) if isinstance(x, Prime)]
-                if not isinstance(expr, HadamardProduct) or len(expr.args) != 2 or len(primes) != 1:
-                    continue
-                prime = primes[0]
+                if isinstance(expr, Prime):  # f'(a_g) alone: X_g = 1
+                    prime, other = expr, None
+                else:
+                    primes = [x for x in getattr(expr, "args", ()) if isinstance(x, Prime)]
+                    if not isinstance(expr, HadamardProduct) or len(expr.args) != 2 or len(primes) != 1:
+                        continue
+                    prime = primes[0]
+                    other = next(x for x in expr.args if x != prime)
                 if isinstance(prime.fx, group.function) and getattr(prime.fx.arg, "name", None) == member \
                         and isinstance(prime.ans, TimeSym) and prime.ans.index == t:
-                    others[prime.ans.name] = (name, next(x for x in expr.args if x != prime), prime)
+                    others[prime.ans.name] = (name, other, prime)
             in_place = {g: (group.start + start, group.start + stop) for g, start, stop in group.members}
             if set(others) != set(in_place) or any(stack.rows_of(holders[name]) != in_place[g]
                                                    for g, (name, _, _) in others.items()):
@@ -465,8 +465,8 @@ class Sweep:
             for g in members:
                 name, other, prime = others[g]
                 shown, (assign, *_), _ = moved[name]
-                moved[name] = (shown, [assign, f"{name} *= {printer.doprint(other)}"],
-                               f"; {unicode.doprint(prime)} is there already")
+                product = [] if other is None else [f"{name} *= {printer.doprint(other)}"]
+                moved[name] = (shown, [assign, *product], f"; {unicode.doprint(prime)} is there already")
         return lines
 
     # ---------------------------------------------------------------- gradients

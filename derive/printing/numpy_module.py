@@ -29,6 +29,7 @@ from derive.algebra import matmul, neg, split_coefficient, substitute, transpose
 from derive.codegen.lines import names_in
 from derive.codegen.workspace import SOURCES as WORKSPACE_SOURCES
 from derive.nodes import (
+    Concat,
     Elementwise,
     Grad,
     T,
@@ -405,6 +406,9 @@ class ModulePrinter(NumpyPrinter):
                     labels = self._labels(mats[0]) if len(mats) == 1 and coeff in (1, -1) else None
                     if labels is not None:  # ± a one-hot y: one entry per row
                         lines.append(f"_add_at({target}, {labels}, {float(coeff)})")
+                    elif isinstance(term, Concat) and target.isidentifier():  # + [a; b]: each into its rows
+                        lines += [f"{target}[..., {self._print(lo)}:{self._print(hi)}] += {self._print(part)}"
+                                  for part, (lo, hi) in zip(term.args, term.offsets(), strict=True)]
                     elif coeff.could_extract_minus_sign():
                         lines.append(f"{target} -= {self._print(neg(term))}")
                     else:

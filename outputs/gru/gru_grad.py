@@ -39,8 +39,8 @@ import numpy as np
 SIZES = {'n': 3, 'd': 2, 'k': 2}
 # the first and last statement of gradients() that use each of its buffers: two share memory
 # only where these do not overlap
-_LIFETIMES = [(26, 37), (28, 37), (30, 69), (33, 83), (34, 69), (35, 87), (38, 41), (40, 88),
-              (40, 41), (46, 69), (47, 86), (50, 75)]
+_LIFETIMES = [(26, 37), (28, 37), (30, 68), (33, 82), (34, 68), (35, 86), (38, 41), (40, 87),
+              (40, 41), (46, 68), (47, 85), (50, 74)]
 
 
 def init_params(seed=0, **sizes):
@@ -306,15 +306,17 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False, w
     dL_da_r = dL_dh_stack[..., 0:n]
     # ∂L/∂a_zₜ at index t - 1
     dL_da_z = dL_dh_stack[..., n:2*n]
-    # dL_da_z_inₜ = σ'(a_zₜ), in the columns of ∂L/∂a_zₜ (which overwrite it step by step)
+    # [σ'(a_rₜ), σ'(a_zₜ)] from [rₜ, zₜ] in one pass, in the columns of [∂L/∂a_rₜ, ∂L/∂a_zₜ]
+    h_stack_sigmoid_prime = dL_dh_stack[..., 0:2*n]
+    np.subtract(1, h_stack_sigmoid, out=h_stack_sigmoid_prime)
+    h_stack_sigmoid_prime *= h_stack_sigmoid
+    # dL_da_z_inₜ = σ'(a_zₜ), in the columns of ∂L/∂a_zₜ (which overwrite it step by step); σ'(a_zₜ) is
+    #     there already
     dL_da_z_in = dL_dh_stack[..., n:2*n]
-    np.subtract(1, z, out=dL_da_z_in)
-    dL_da_z_in *= z
-    # dL_da_r_inₜ = hₜ₋₁ ⊙ σ'(a_rₜ), in the columns of ∂L/∂a_rₜ (which overwrite it step by step)
+    # dL_da_r_inₜ = hₜ₋₁ ⊙ σ'(a_rₜ), in the columns of ∂L/∂a_rₜ (which overwrite it step by step);
+    #     σ'(a_rₜ) is there already
     dL_da_r_in = dL_dh_stack[..., 0:n]
-    np.subtract(1, r, out=dL_da_r_in)
     dL_da_r_in *= h[:-1]
-    dL_da_r_in *= r
     # ∂L/∂a_hₜ at index t - 1, in dL_da_h_in's place (each step reads its entry, then overwrites it)
     dL_da_h = dL_da_h_in
     t = T  # the last step: no step T + 1 feeds back
@@ -352,8 +354,8 @@ def gradients(params, inputs, targets, check_finite=True, return_states=False, w
 
     # what no gradient below reads: freed before their products allocate
     del (
-        W_stack_h, yhat, dL_dh_in, dL_da_h_in, dL_da_r, dL_da_z, dL_da_z_in, dL_da_r_in,
-        h_stack_sigmoid, r, z, htilde
+        W_stack_h, yhat, dL_dh_in, dL_da_h_in, dL_da_r, dL_da_z, h_stack_sigmoid_prime,
+        dL_da_z_in, dL_da_r_in, h_stack_sigmoid, r, z, htilde
     )
     # Σ[t=1..T] [∂L/∂a_rₜ; ∂L/∂a_zₜ] xₜᵀ: every block's gradient at once, averaged over the batch (each
     #     parameter's gradient is a block of it)
