@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from itertools import permutations, product
 
 from sympy import Integer
-from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
+from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose, ZeroMatrix
 
 from derive.algebra import add, matmul, split_coefficient
 from derive.derivation import SUMMED
@@ -141,8 +141,8 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack], fresh) -> None
 
     with stack_in_t = [W_f[:, x cols]; …] x_t + [b_f; …]. A member's part is an input block and
     its biases (summed: PyTorch's b_ir + b_hr), or, for members after all those with a block,
-    biases alone (a GRU's b_hn), added to their rows of the product beside stack_in_t:
-    stack_t = W_stack h_{t-1} + [stack_in_t; b_hn]. Rewrites ``loop`` and ``hoisted`` (name,
+    biases alone (a GRU's b_hn) or nothing, added to their rows of the product beside
+    stack_in_t: stack_t = W_stack h_{t-1} + [stack_in_t; b_hn]. Rewrites ``loop`` and ``hoisted`` (name,
     expr) in place; a stack whose members' parts are of another form, read another input or
     have biases only in part, is left as it was."""
     parts = dict(hoisted)
@@ -153,8 +153,8 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack], fresh) -> None
             continue
         with_block = [block is not None for _, (block, _, _) in found]
         inputs = {u for _, (_, u, _) in found if u is not None}
-        with_bias = {bool(biases) for _, (_, _, biases) in found}
         count = with_block.count(True)  # the members with a block come first, then those with biases alone
+        with_bias = {bool(biases) for _, (_, _, biases) in found[:count]}
         if len(inputs) != 1 or len(with_bias) != 1 or with_block != [True] * count + [False] * (len(found) - count):
             continue
         u, with_bias = inputs.pop(), with_bias.pop()
@@ -170,7 +170,9 @@ def stack_hoisted(loop: list, hoisted: list, stacks: list[Stack], fresh) -> None
         for (name, *_), (rest, _) in zip(stack.members, found, strict=True):
             mode, target, expr = loop[lines[name]]
             loop[lines[name]] = (mode, target, add(*[x for x in _terms(expr) if x not in rest]))
-        alone = [add(*biases) for _, (_, _, biases) in found[count:]]
+        # the rest of the rows: their biases, or nothing (W_hn h_{t-1} alone) where they have none
+        alone = [add(*biases) if biases else ZeroMatrix(stop - start, 1)
+                 for (_, (_, _, biases)), (_, _, start, stop) in zip(found[count:], stack.members[count:], strict=True)]
         mode, target, expr = loop[lines[stack.product.name]]
         loop[lines[stack.product.name]] = (mode, target, add(expr, Concat(joint, *alone) if alone else joint))
 

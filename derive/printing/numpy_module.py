@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sympy import Integer, preorder_traversal
-from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol, Transpose
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, MatrixSymbol, Transpose, ZeroMatrix
 from sympy.printing.str import sstr
 
 from derive.algebra import matmul, neg, split_coefficient, substitute, transpose
@@ -408,7 +408,8 @@ class ModulePrinter(NumpyPrinter):
                         lines.append(f"_add_at({target}, {labels}, {float(coeff)})")
                     elif isinstance(term, Concat) and target.isidentifier():  # + [a; b]: each into its rows
                         lines += [f"{target}[..., {self._print(lo)}:{self._print(hi)}] += {self._print(part)}"
-                                  for part, (lo, hi) in zip(term.args, term.offsets(), strict=True)]
+                                  for part, (lo, hi) in zip(term.args, term.offsets(), strict=True)
+                                  if not isinstance(part, ZeroMatrix)]
                     elif coeff.could_extract_minus_sign():
                         lines.append(f"{target} -= {self._print(neg(term))}")
                     else:
