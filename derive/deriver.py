@@ -63,6 +63,7 @@ class Deriver:
         self.wrt = network.variable_names
         self.state_names = {s.name for s in network.states}
         self.directions = {s.name: s.direction for s in network.states}
+        self.learned = {s.name: s for s in network.states if s.learned is not None}
         self.by_name = {a.name: a for a in network.assignments}
         self.uses = Counter(name for a in network.assignments for name in reads(a.expr))
         self.adjoints: dict[str, Adjoint] = {}
@@ -143,6 +144,20 @@ class Deriver:
             self.steps.append(Step(r.leaf, a.target, r.rules, r.grad, r.chain, r.fused))
             name, when, expr = self.place(r)
             self.adjoints[name].terms.append(Contribution(expr, a.target, when, r.rules, r.chain))
+            self._into_learned_initial(r, a)
+
+    def _into_learned_initial(self, r: Reach, a: Assignment) -> None:
+        """A state's learned boundary value s (h_0 = s) gets what reaches h_{t-1} from step 1
+        (g_{t+1} from step T for a state running backward): ∂L/∂s = ∂L/∂h_0."""
+        state = self.learned.get(r.leaf.name) if isinstance(r.leaf, TimeSym) and r.in_time else None
+        if state is None or r.leaf != state.carried:
+            return
+        edge = 1 if state.direction == "forward" else T
+        grad = substitute(r.grad, {t: edge})
+        param = state.learned
+        self.steps.append(Step(state.initial, a.target.at(edge) if isinstance(a.target, TimeSym) else a.target,
+                               r.rules, grad, r.chain, r.fused))
+        self.adjoints[param.name].terms.append(Contribution(grad, a.target, STATIC, r.rules, r.chain))
 
     def place(self, r: Reach):
         """Which adjoint a reached variable's gradient joins, and when it holds."""

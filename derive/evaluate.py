@@ -123,7 +123,8 @@ def forward(net: Network, point: Point, params=None, probes=None, np_module=nump
     ns.update({names.symbol(k): v for k, v in (params if params is not None else point.params).items()})
     ns.update({names.symbol(k): v for k, v in point.data.items()})
     for s in net.states:
-        initial = numpy.zeros((size_of(s.shape[0], point.sizes), 1))
+        initial = (ns[names.symbol(s.learned.name)] if s.learned is not None  # h_0 = s, learned
+                   else numpy.zeros((size_of(s.shape[0], point.sizes), 1)))
         at = 0 if s.direction == "forward" else point.steps + 1  # h_0, or g_{T+1}
         probe = probes.get(s.name, {})
         ns[names.symbol(s.name)] = {at: initial + probe[at] if at in probe else initial}

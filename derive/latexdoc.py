@@ -93,7 +93,9 @@ class Document:
             lines += self.eq(a.target, a.expr)
         s.show(lines)
         if self.net.sequential:
-            initial = ", ".join(rf"${self.p.doprint(st.initial)} = \mathbf{{0}}$" for st in self.net.states)
+            initial = ", ".join(rf"${self.p.doprint(st.initial)} = "
+                                + (self.p.doprint(st.learned) if st.learned is not None else r"\mathbf{0}") + "$"
+                                for st in self.net.states)
             s.say(self.say("time_range", initial=initial))
         return s
 
@@ -238,6 +240,11 @@ class Document:
     def gradients(self) -> Section:
         s = Section(self.say("gradients_title"))
         s.say(self.say("gradients_intro" if self.net.sequential else "gradients_intro_static"))
+        for state in (st for st in self.net.states if st.learned is not None):
+            initial, param = self.p.doprint(state.initial), self.p.doprint(state.learned)
+            objective = self.p.doprint(self.net.objective)
+            equation = rf"$\partial {objective}/\partial {param} = \partial {objective}/\partial {initial}$"
+            s.say(self.say("learned_initial", initial=f"${initial} = {param}$", equation=equation))
         lines = []
         for p in self.net.params:
             chain = self.d.as_layout(self.d.gradient_expr(p.name), p)

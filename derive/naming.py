@@ -165,7 +165,8 @@ def renamed(net, namer: Namer):
     copy.inputs = [walk(x) for x in net.inputs]
     copy.target_symbols = [walk(y) for y in net.target_symbols]
     copy.targets = {symbols.get(name, name): kind for name, kind in net.targets.items()}
-    copy.states = [State(walk(s.now)) for s in net.states]
+    copy.states = [State(walk(s.now), s.direction, walk(s.learned) if s.learned is not None else None)
+                   for s in net.states]
     copy.hypers = {scalar_map.get(sym, sym): value for sym, value in net.hypers.items()}
     copy.size_symbols = {scalars.get(name, name): scalar_map.get(sym, sym) for name, sym in net.size_symbols.items()}
     copy.sizes_default = {scalars.get(name, name): value for name, value in net.sizes_default.items()}

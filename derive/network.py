@@ -49,10 +49,12 @@ class Assignment:
 @dataclass(frozen=True)
 class State:
     """A recurrent state: forward in time, h_t reads h_{t-1} and h_0 = 0; backward in time (one
-    half of a bidirectional RNN), g_t reads g_{t+1} and g_{T+1} = 0."""
+    half of a bidirectional RNN), g_t reads g_{t+1} and g_{T+1} = 0. A learned boundary value
+    is a parameter: h_0 = s (or g_{T+1} = s)."""
 
     now: TimeSym
     direction: str = "forward"
+    learned: MatrixSymbol | None = None  # the parameter its boundary value is (h_0 = s), None for 0
 
     name = property(lambda self: self.now.name)
     last = property(lambda self: self.now.at(T))
@@ -168,7 +170,8 @@ class Network:
         """The starting value of every entry of a parameter, or None where it starts random."""
         if name in self.initial:
             return self.initial[name]
-        return 0.0 if name in self.bias_params() else None
+        learned = {s.learned.name for s in self.states if s.learned is not None}  # h_0 = s starts at 0
+        return 0.0 if name in self.bias_params() | learned else None
 
     def input(self, name: str, rows, cols=1):
         """An input: x_t in a sequential network, x otherwise."""
@@ -188,13 +191,17 @@ class Network:
         self.target_symbols.append(y)
         return y
 
-    def state(self, name: str, rows, *, backward: bool = False) -> State:
+    def state(self, name: str, rows, *, backward: bool = False, initial: MatrixSymbol | None = None) -> State:
         """A recurrent state of ``rows`` entries: it runs forward in time (its step reads
-        ``.prev``), or with ``backward=True`` backward (its step reads ``.next``)."""
+        ``.prev``), or with ``backward=True`` backward (its step reads ``.next``). Its boundary
+        value (h_0, or g_{T+1}) is 0, or ``initial``: a parameter of ``rows`` entries, learned."""
         if not self.sequential:
             raise DeclarationError("a network without time has no recurrent state")
+        if initial is not None and (initial not in self.params or tuple(initial.shape) != (sympify(rows), 1)):
+            raise DeclarationError(f"the initial value of {name} must be a parameter of shape ({rows}, 1), "
+                                   "declared with net.param before the state")
         self._claim(name)
-        s = State(TimeSym(name, t, rows, 1), "backward" if backward else "forward")
+        s = State(TimeSym(name, t, rows, 1), "backward" if backward else "forward", initial)
         self.states.append(s)
         return s
 

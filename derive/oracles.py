@@ -237,7 +237,8 @@ def sympy_gradients(net: Network, point: Point, exact: dict) -> dict[str, numpy.
     env.update(symbols)
     for s in net.states:
         at = 0 if s.direction == "forward" else point.steps + 1  # h_0 = 0, or g_{T+1} = 0
-        env[s.name] = {at: ImmutableMatrix.zeros(int(s.shape[0].subs(sizes)), 1)}
+        env[s.name] = {at: env[s.learned.name] if s.learned is not None
+                       else ImmutableMatrix.zeros(int(s.shape[0].subs(sizes)), 1)}
     scalars = {**sizes, T: Integer(point.steps)}
     values.update(net.hypers)
 

@@ -61,7 +61,8 @@ class TerminalReport:
         rows = [(self.show(a.target), self.show(a.expr), "") for a in self.net.assignments]
         lines = ["", "Forward"] + _aligned(rows)
         if self.net.states:
-            lines.append("  " + ", ".join(f"{self.show(s.initial)} = 0" for s in self.net.states))
+            lines.append("  " + ", ".join(f"{self.show(s.initial)} = {self.show(s.learned) if s.learned else 0}"
+                                          for s in self.net.states))
         return lines + [f"  parameters: {params}"]
 
     def chain_steps(self) -> list[str]:

@@ -147,8 +147,10 @@ BAD = {
     "two equations for one symbol": (r"h = W x" "\n" r"h = U x" "\n" r"L = h^T h", "assigned twice"),
     "not an equation": (r"h = W x = U x" "\n" r"L = h^T h", "not one equation"),
     "unreadable": (r"h = W (x" "\n" r"L = h^T h", "line 3"),
-    "a learned initial state": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"h_0 = s" "\n"
-                                r"L = \sum_{t=1}^{T} h_t^T h_t", "initial state"),
+    "an initial state that is an expression": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"h_0 = A s" "\n"
+                                               r"L = \sum_{t=1}^{T} h_t^T h_t", "0 or one parameter"),
+    "an initial state that is data": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"h_0 = x_1" "\n"
+                                      r"L = \sum_{t=1}^{T} h_t^T h_t", "0 or one parameter"),
     "a state that a product would make one number": (
         r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"e_t = A h_t" "\n" r"z = \sum_{t=1}^{T} e_t h_t" "\n"
         r"L = \frac{1}{2} \lVert z - y \rVert^2", "would be a single number"),

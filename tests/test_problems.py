@@ -167,6 +167,15 @@ def gru_steps(p, x, y, steps, r):
     return loss
 
 
+def rnn_learned_h0(p, x, y, steps, r):
+    """Elman's RNN started from the parameter s instead of 0."""
+    h, loss = p["s"], 0
+    for t in range(1, steps + 1):
+        h = r.put("h", t, tanh(p["W"] @ h + p["U"] @ x[t] + p["b"]))
+        loss = loss + ce(r.put("y_hat", t, softmax(p["V"] @ h + p["c"])), y[t])
+    return loss
+
+
 def residual_rnn(p, x, y, steps, r):
     h, loss = r.put("h", 0, torch.zeros(p["W"].shape[0], 1, dtype=torch.float64)), 0
     for t in range(1, steps + 1):
@@ -243,7 +252,8 @@ def attention_rnn(p, x, y, steps, r):
 
 REFERENCES = {
     "rnn_tanh_mse": rnn_tanh_mse, "rnn_relu_last": rnn_relu_last, "stacked_rnn": stacked_rnn, "birnn": birnn,
-    "mgu": mgu, "gru_torch": gru_torch, "residual_rnn": residual_rnn, "mlp_cs231n": mlp_cs231n,
+    "mgu": mgu, "gru_torch": gru_torch, "residual_rnn": residual_rnn, "rnn_learned_h0": rnn_learned_h0,
+    "mlp_cs231n": mlp_cs231n,
     "mlp_generic_l2": mlp_generic_l2, "rnn_binary": rnn_binary, "rnn_superscript": rnn_superscript,
     "rnn_d2l": rnn_d2l, "lstm": lstm, "attention_rnn": attention_rnn,
 }
@@ -303,6 +313,9 @@ def test_problem_module_matches_torch_and_autograd(problem, tmp_path_factory):
         (1, batch) for batch in batches]
     for steps, batch in shapes:
         params, inputs, targets = random_batch(net, module, steps, batch, seed=steps * 7 + batch)
+        # off the starting values, so that a bias or a learned h_0 (which start at 0) matters
+        rng = np.random.default_rng(steps * 7 + batch)
+        params = {k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in params.items()}
         loss, grads = reused_gradients(module, params, inputs, targets)
         torch_loss, torch_grads = 0.0, {k: 0.0 for k in params}
         for b in range(batch):
@@ -480,6 +493,20 @@ CLAIMS = {
          + e.d("C", t + 1) * e.v("f", t), lambda e, t: e.d("C", t)),
     ],
 }
+CLAIMS["rnn_learned_h0"] = [
+    (C, None, lambda e, t: e.p["W"].T @ (e.d("h", 1) * (1 - sq(e.v("h", 1)))), lambda e, t: e.g["s"]),
+    (C, None, lambda e, t: e.p["W"].T @ (e.d("h", 1) * (1 - sq(tanh(e.p["W"] @ e.p["s"] + e.p["U"] @ e.x(1)
+                                                                    + e.p["b"])))), lambda e, t: e.g["s"]),
+    (C, None, lambda e, t: e.sum(lambda s: (e.v("y_hat", s) - e.y(s)) @ e.v("h", s).T), lambda e, t: e.g["V"]),
+    (C, None, lambda e, t: e.sum(lambda s: (e.d("h", s) * (1 - sq(e.v("h", s)))) @ (
+        e.v("h", s - 1) if s > 1 else e.p["s"]).T), lambda e, t: e.g["W"]),
+    (X, None, lambda e, t: e.p["W"].T @ e.d("h", 1), lambda e, t: e.g["s"]),
+    (X, None, lambda e, t: e.sum(lambda s: e.p["W"].T @ (e.d("h", s) * (1 - sq(e.v("h", s))))),
+     lambda e, t: e.g["s"]),
+    (X, None, lambda e, t: e.p["W"] @ (e.d("h", 1) * (1 - sq(e.v("h", 1)))), lambda e, t: e.g["s"]),
+    (X, None, lambda e, t: sum((e.d("h", s) * (1 - sq(e.v("h", s)))) @ e.v("h", s - 1).T
+                               for s in range(2, e.T + 1)), lambda e, t: e.g["W"]),
+]
 CLAIMS["attention_rnn"] = [
     (C, None, lambda e, t: e.p["V"].T @ (e.v("y_hat") - e.y()), lambda e, t: e.d("z")),
     (C, ALL, lambda e, t: e.v("h", t).T @ e.d("z"), lambda e, t: e.d("alpha", t)),

@@ -98,7 +98,7 @@ def initial_states(planner) -> list[tuple[str, str, str]]:
     taken = {planner.key(x.name) for x in [*planner.net.params, *planner.net.inputs, *planner.net.target_symbols]}
     out = []
     for s in planner.net.states:
-        if s.direction != "forward":
+        if s.direction != "forward" or s.learned is not None:  # a learned h_0 is a parameter, not an input
             continue
         key = f"{planner.key(s.name)}_0"
         if key in taken:

@@ -46,6 +46,7 @@ class Allocation:
     comment: str = ""
     view: str = ""  # the columns of another array it is (a gate's adjoint in a stack's)
     slot: int | None = None  # its place among the buffers gradients() keeps between calls
+    boundary: str = ""  # the statement giving a state its learned boundary value (h[0] = s)
 
 
 class Port(NamedTuple):

@@ -52,7 +52,10 @@ def render_module(plan: Plan, notes: list[str] | None = None, commands: tuple[st
         sequential=plan.sequential,
         initial_doc=", ".join([f"{plan.keys.get(state, state)}_0 = inputs['{key}'] or 0"
                                for state, key, _ in plan.initial]
-                              + [f"{s.name}_(T+1) = 0" for s in net.states if s.direction != "forward"]),
+                              + [f"{s.name}_{'0' if s.direction == 'forward' else '(T+1)'} = params['"
+                                 f"{plan.keys.get(s.learned.name, s.learned.name)}']" for s in net.states if s.learned]
+                              + [f"{s.name}_(T+1) = 0" for s in net.states
+                                 if s.direction != "forward" and not s.learned]),
         forward_doc=forward_doc,
         notes=[*([f"Options: {', '.join(f'{k}={v}' for k, v in net.options.items())}."] if net.options else []),
                *(notes or [])],

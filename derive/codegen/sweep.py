@@ -76,6 +76,7 @@ class Sweep:
         self.boundary = T if self.forward else Integer(1)  # where the backward loop starts, peeled
         names = {a.name for a in phase.assignments}
         self.states = {s.name for s in planner.net.states if s.name in names}
+        self.learned = {s.name: s.learned for s in planner.net.states if s.name in names and s.learned is not None}
         self.recurrent = list(phase.assignments)
         self.recurrent_names = names
         self.loop_names = self.states | names
@@ -231,16 +232,22 @@ class Sweep:
                 shown = ", ".join(self.p.unicode.doprint(TimeSym(name, t, 1, 1)) for name, *_ in group.members)
                 out.append(Allocation(group.target.name, stored_shape(size(group.target.shape[0]), True, False),
                                       False, f"[{shown}] side by side, at index t - 1"))
+            learned = self.learned.get(a.name)
+            start = "" if learned is None else ModulePrinter(self.p.arrays, "static").doprint(learned)
+            boundary = f"{a.name}[{0 if self.forward else 'T'}] = {start}" if start else ""  # h_0 = s for every example
             out.append(Allocation(a.name, stored_shape(size(a.target.shape[0]), True, a.name in self.states),
-                                  a.name in self.states, self.storage_note(a.target), view=view))
+                                  a.name in self.states and learned is None, self.storage_note(a.target), view=view,
+                                  boundary=boundary))
         return out
 
     def storage_note(self, value) -> str:
         shown = self.p.unicode.doprint(value)
         if isinstance(value, TimeSym) and value.name in self.states:
+            learned = self.learned.get(value.name)
+            start = "0" if learned is None else self.p.unicode.doprint(learned)
             if self.forward:
-                return f"{shown} at index t; {self.p.unicode.doprint(value.at(0))} = 0 at index 0"
-            return f"{shown} at index t - 1; {self.p.unicode.doprint(value.at(T + 1))} = 0 at index T"
+                return f"{shown} at index t; {self.p.unicode.doprint(value.at(0))} = {start} at index 0"
+            return f"{shown} at index t - 1; {self.p.unicode.doprint(value.at(T + 1))} = {start} at index T"
         return f"{shown} at index t - 1"
 
     def name_fused(self, lines: list[Line]) -> list[Line]:

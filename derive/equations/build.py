@@ -41,7 +41,8 @@ class Builder:
                           for name, what in d.open_sizes.items() if name.startswith("n_") and what}
         self.objects = {}
         for key, s in d.symbols.items():
-            self.objects[key] = self._declare(s)
+            if key not in self.objects:  # a learned h_0's parameter is declared with its state
+                self.objects[key] = self._declare(s)
         for eq in d.order:
             s = d.symbols[eq.target.name.key]
             try:
@@ -84,7 +85,10 @@ class Builder:
                 kind = {"ce": "onehot", "mse": "real"}[self.options["ell"]]
             return net.target(s.identifier, rows, kind, per_step=s.per_step)
         if s.role == "state":
-            return net.state(s.identifier, rows, backward=s.direction == "backward")
+            initial = None
+            if s.initial:  # h_0 = s: the parameter first
+                initial = self.objects[s.initial] = self._declare(self.d.symbols[s.initial])
+            return net.state(s.identifier, rows, backward=s.direction == "backward", initial=initial)
         if s.role == "constant":
             return net.hyper(s.identifier, _number(s.value, s.name.key))
         if s.role == "size":

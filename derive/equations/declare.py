@@ -63,6 +63,7 @@ class Symbol:
     identifier: str = ""
     shape: Shape | None = None
     value: object = None  # a constant's value
+    initial: str = ""  # a state's learned boundary value: the parameter's key (h_0 = s)
 
 
 @dataclass
@@ -220,6 +221,7 @@ class _Reader:
                 r = self.pick(options)
                 reads.setdefault(r.name.key, []).append((eq, r.time))
                 self._symbol(r.name)
+        learned = []
         for eq in initial:
             s = self.symbols.get(eq.target.name.key)
             base, offset = time_offset(eq.target.time)
@@ -228,7 +230,7 @@ class _Reader:
                 raise eq.fail(f"{eq.target.name.key} at {eq.target.time} on a left side: only a state's boundary "
                               "value (h_0, or g_{T+1} for a state running backward) may be given")
             if eq.rhs != P.Num(0.0):
-                raise eq.fail("a learned or given initial state is not supported yet (the boundary value is 0)")
+                learned.append((eq, s, self._learned_initial(eq)))
         constants = {self._key_of(k, "constants"): v for k, v in self.constants_given.items()}
         data = {self._key_of(k, "data") for k in self.data_given}
         for key, s in self.symbols.items():
@@ -261,6 +263,11 @@ class _Reader:
                 s.role = "param"
                 if times:
                     raise self._first_read(reads, key).fail(f"{key} is a parameter; it has no time index")
+        for eq, state, key in learned:
+            if state.role != "state" or self.symbols[key].role != "param":
+                raise eq.fail(f"{eq.target.name.key}: a boundary value is 0 or one parameter (h_0 = s, s unassigned "
+                              f"and without a time index); {key} is a {self.symbols[key].role}")
+            state.initial = key
         unused = set(constants) - set(self.symbols)
         if unused:
             raise EquationError(f"constants: {sorted(unused)[0]} is not in the equations")
@@ -270,6 +277,14 @@ class _Reader:
             key = eq.target.name.key
             if key != objective and key not in reads:
                 raise eq.fail(f"{key} is computed but nothing reads it (the objective is the last equation)")
+
+    def _learned_initial(self, eq: Equation) -> str:
+        """The key of the parameter a state's boundary value is (h_0 = s), registered as a symbol."""
+        options = readings(eq.rhs)
+        if not options or self.pick(options).time is not None:
+            raise eq.fail(f"{eq.target.name.key}: a boundary value is 0 or one parameter (h_0 = s), "
+                          "not an expression")
+        return self._symbol(self.pick(options).name).name.key
 
     def _first_read(self, reads, key) -> Equation:
         return reads[key][0][0]
@@ -360,6 +375,9 @@ class _Reader:
                 raise eq.fail(f"the shapes do not fit: {err}") from None
             except EquationError as err:
                 raise eq.fail(str(err)) from None
+        for s in self.symbols.values():  # h_0 = s: s has the state's shape
+            if s.initial:
+                self._unify(s.shape, self.symbols[s.initial].shape)
         objective = self.equations[-1]
         try:
             self._unify(self.symbols[objective.target.name.key].shape, Shape(self.one, self.one))
