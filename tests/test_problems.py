@@ -506,6 +506,8 @@ CLAIMS["rnn_learned_h0"] = [
     (X, None, lambda e, t: e.p["W"] @ (e.d("h", 1) * (1 - sq(e.v("h", 1)))), lambda e, t: e.g["s"]),
     (X, None, lambda e, t: sum((e.d("h", s) * (1 - sq(e.v("h", s)))) @ e.v("h", s - 1).T
                                for s in range(2, e.T + 1)), lambda e, t: e.g["W"]),
+    (C, None, lambda e, t: e.p["W"].T @ (e.d("h", 1) * (1 - sq(e.v("h", 1)))), lambda e, t: e.g["s"]),
+    (X, None, lambda e, t: e.p["W"].T @ e.d("h", 1), lambda e, t: e.g["s"]),
 ]
 CLAIMS["attention_rnn"] = [
     (C, None, lambda e, t: e.p["V"].T @ (e.v("y_hat") - e.y()), lambda e, t: e.d("z")),

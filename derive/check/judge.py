@@ -24,6 +24,7 @@ from derive.check.reader import Claim
 from derive.check.world import ShapeError, Undefined, World, without_activation
 from derive.model import Model, size_value
 from derive.network import DeclarationError
+from derive.nodes import Grad
 from derive.primitives import Activation
 from derive.printing.latex import LatexPrinter
 
@@ -431,8 +432,15 @@ class Checker:
             d = d.with_layout("numerator")
         try:
             if isinstance(lhs, S.Adjoint) and lhs.name in d.adjoints:
+                boundary = self.worlds[0].learned_boundary.get(lhs.name)
+                if boundary is not None and lhs.index is not None and not lhs.index.letters() \
+                        and lhs.index.value({}) == boundary[0]:  # ∂L/∂h_0 of a learned h_0 = s: ∂L/∂s
+                    (eq,) = d.adjoint_equations(boundary[1], inlined=True)
+                    state = next(x for x in d.network.states if x.name == lhs.name)
+                    shown = [Grad(state.initial), eq.lhs, eq.rhs]
+                    return " = ".join(self.printer.doprint(x) for x in shown)
                 eqs = d.adjoint_equations(lhs.name, inlined=True)
-                if len(eqs) == 2 and lhs.index is not None and not lhs.index.letters() - {"T"}:
+                if len(eqs) == 2 and lhs.index is not None and lhs.index.letters() == {"T"}:
                     eqs = eqs[1:]  # a claim about h_T: the t = T case
                 return "; ".join(self._equation(eq) for eq in eqs)
             if isinstance(lhs, S.Jacobian) and lhs.of == lhs.wrt and len(d.states) == 1 and lhs.of in d.state_names:

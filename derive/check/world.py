@@ -63,6 +63,9 @@ class World:
         self.kind = {p.name: "param" for p in self.net.params}
         self.kind.update({a.name: "var" for a in self.net.assignments})
         self.states = {s.name for s in self.net.states}
+        # a state whose boundary value is a parameter: (its index, 0 or T + 1; the parameter's name)
+        self.learned_boundary = {s.name: (0 if s.direction == "forward" else steps + 1, s.learned.name)
+                                 for s in self.net.states if s.learned is not None}
         first_state = self.net.states[0].name if self.net.states else None
         self.state_size = int(numpy.shape(self.stored(first_state)[0])[0]) if first_state else None
         # positions per channel of a convolution's output (a shared bias is repeated over them)
@@ -124,6 +127,9 @@ class World:
         if isinstance(stored, dict):
             if index is None:
                 raise Undefined(f"dL/d{name} needs a time index")
+            learned = self.learned_boundary.get(name)
+            if learned is not None and index == learned[0]:  # ∂L/∂h_0 of a learned h_0 = s: ∂L/∂s
+                return self.adjoint(learned[1], None)
             if not 1 <= index <= self.steps:
                 raise Undefined(f"dL/d{name}_{index} is outside the steps 1..T", out_of_range=True)
             return _array(stored[index])
