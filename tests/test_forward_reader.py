@@ -5,6 +5,7 @@ their own forward: equations."""
 import json
 import textwrap
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,23 @@ def test_a_generic_function_can_be_set(tmp_path, capsys):
     assert code == 0 and "f'(W x)" in out
     code, out, _ = run(capsys, "show", str(path), "--set", "f=tanh")
     assert code == 0 and "tanh'(W x)" in out
+
+
+def test_a_cross_entropy_beside_another_term_is_still_fused(tmp_path, capsys):
+    """−Σ_t y_tᵀ log ŷ_t + ½‖A h_T‖²: the sign belongs to the cross-entropy, which is then fused
+    with its softmax (ŷ_t − y_t, and the stable log-sum-exp in the module) like a lone one."""
+    path = problem(tmp_path, r"""
+        h_t = \tanh(W h_{t-1} + U x_t + b)
+        \hat{y}_t = \mathrm{softmax}(V h_t + c)
+        r = A h_T
+        L = -\sum_{t=1}^{T} y_t^\top \log \hat{y}_t + \frac{1}{2} \lVert r \rVert^2
+    """)
+    code, out, _ = run(capsys, "show", str(path))
+    gradient_c = next(line for line in out.splitlines() if line.strip().startswith("∂L/∂c "))
+    assert code == 0 and "fused softmax + cross-entropy" in out, out
+    assert unicodedata.normalize("NFC", gradient_c).endswith(unicodedata.normalize("NFC", "= Σ[t=1..T] (ŷₜ − yₜ)"))
+    code, _, _ = run(capsys, "numpy", str(path), "-o", str(tmp_path / "m.py"))
+    assert code == 0 and "_logsumexp(" in (tmp_path / "m.py").read_text()
 
 
 # ---------------------------------------------------------------------------- refused, one line, exit 2

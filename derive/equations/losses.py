@@ -39,7 +39,7 @@ def recognise(node):
                 op in ("", "·") for op in inner.ops):
             return recognise(P.Product((*inner.items[:-1], P.Neg(inner.items[-1])), inner.ops))
     if isinstance(node, P.Sum):
-        return P.Sum(tuple((s, recognise(x)) for s, x in node.terms))
+        return P.Sum(tuple(_signed_term(s, x) for s, x in node.terms))
     if isinstance(node, P.Neg):
         return P.Neg(recognise(node.arg))
     if isinstance(node, P.Product):
@@ -51,6 +51,16 @@ def recognise(node):
     if isinstance(node, P.Call):
         return P.Call(node.func, tuple(recognise(a) for a in node.args))
     return node
+
+
+def _signed_term(sign, term):
+    """A term of a sum, recognised with its sign where the sign belongs to a loss inside it:
+    −Σ_t y_tᵀ log ŷ_t + ½‖r‖² is a cross-entropy summed over t, plus the rest."""
+    if sign < 0:
+        negated = recognise(P.Neg(term))
+        if isinstance(negated, Loss) or (isinstance(negated, P.BigOp) and isinstance(negated.body, Loss)):
+            return 1, negated
+    return sign, recognise(term)
 
 
 def _is_log(node):
