@@ -69,6 +69,7 @@ def _steps(net, settings) -> int:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="derive", prog_name="derive", message="%(prog)s %(version)s")
 def cli():
     """Symbolic gradients for neural networks: derived step by step, typeset, turned into
     NumPy, and able to check a student's answer."""
@@ -325,6 +326,9 @@ def _write(path: Path, text: str | bytes) -> Path:
 
 def main(argv=None) -> int:
     """Run the command line; every failure is one line on stderr and an exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # the usage, as --help prints it
+        argv = ["--help"]
     try:
         result = cli.main(args=argv, prog_name="derive", standalone_mode=False)
     except click.exceptions.Abort:

@@ -96,3 +96,12 @@ def test_module_and_console_script_run():
 
     bad = subprocess.run([sys.executable, "-m", "derive", "show", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_no_arguments_print_the_usage_and_version_prints_the_version(capsys):
+    code, out, err = run(capsys)
+    assert code == 0 and err == "" and out.startswith("Usage: derive") and "check" in out and "\\x0a" not in out
+    code, out, _ = run(capsys, "--version")
+    from importlib.metadata import version
+
+    assert code == 0 and out.strip() == f"derive {version('derive')}"
