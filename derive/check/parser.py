@@ -129,7 +129,7 @@ class Ones:
 # ---------------------------------------------------------------------------- normalizing text
 
 _FONTS = re.compile(r"\\(mathbf|bm|boldsymbol|mathrm|mathit|mathsf|mathcal|mathscr|text|textrm|textit|mathtt"
-                    r"|operatorname\*?|textbf|mathnormal)\s*\{([^{}]*)\}")
+                    r"|operatorname\*?|textbf|mathnormal)\s*\{((?:[^{}]|\{[^{}]*\})*)\}")  # \mathbf{W_{hh}} too
 _SIZES = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\.?")
 _SPACES = re.compile(r"\\[,;:! ]|\\q?quad(?![a-zA-Z])|~")
 _BRACES_ONCE = r"\{(?:[^{}]|\{[^{}]*\})*\}"
@@ -138,8 +138,15 @@ _BRACES_ONCE = r"\{(?:[^{}]|\{[^{}]*\})*\}"
 def normalize(text: str) -> str:
     """LaTeX without typesetting-only commands, in the tokens the grammar knows."""
     text = text.replace("\\displaystyle", " ")
+    text = re.sub(r"\\(no)?limits(?![a-zA-Z])", " ", text)  # \sum\limits_{t=1}^T: where the limits are set
+    text = re.sub(r"\\wide(hat|tilde)(?![a-zA-Z])", r"\\\1", text)  # \widehat{y}: a wider \hat
+    # an accent over a symbol and its subscript, \hat{y_t}, or without braces, \hat y_t: the symbol's accent
+    text = re.sub(r"\\(hat|tilde|bar)\s*\{\s*([A-Za-z])\s*_\s*(\{[^{}]*\}|[A-Za-z0-9])\s*\}", r"\\\1{\2}_\3", text)
+    text = re.sub(r"\\(hat|tilde|bar)\s+([A-Za-z])(?![A-Za-z])", r"\\\1{\2}", text)
     text = re.sub(r"\\mathbb\s*\{\s*[I1]\s*\}", r"\\indicator ", text)
     text = re.sub(r"\\mathbf\s*\{\s*1\s*\}", r"\\ones ", text)
+    # a subscript in a font, W_\textrm{hh} (d2l): the whole word is the subscript
+    text = re.sub(r"_\s*\\(textrm|text|mathrm|mathit|mathbf|mathsf|rm)\s*\{([^{}]*)\}", r"_{\2}", text)
     for _ in range(4):  # fonts may nest
         text = _FONTS.sub(lambda m: m.group(2), text)
     text = re.sub(r"\\(underbrace|overbrace)\s*(" + _BRACES_ONCE + r")\s*[_^]\s*" + _BRACES_ONCE,
@@ -240,6 +247,9 @@ class Builder(Transformer):
     def partial(self, _children):
         return ("partial",)
 
+    def nabla(self, _children):
+        return ("nabla",)
+
     def paren(self, children):
         (args,) = children
         return Group(tuple(args))  # a function's arguments, or just parentheses (see _assemble)
@@ -289,7 +299,7 @@ class Builder(Transformer):
                     ops.append(pending)
                 pending = ""
                 items.append(child)
-        return _build_product(items, ops)
+        return _build_product(*_operator_derivatives(items, ops))
 
     def expr(self, children):
         terms, sign = [], 1
@@ -428,6 +438,35 @@ def _prime(node):
     if isinstance(node, Sym) and node.base in FUNCTION_LETTERS and node.sub is None and node.sup is None:
         return Func(node.base, 1)  # f': the derivative of a generic f
     return Transpose(node)  # h' for a vector: its transpose
+
+
+def _operator_derivatives(items: list, ops: list) -> tuple[list, list]:
+    """Derivatives written without \\frac, each one factor: ∇_W L and ∂_W L (the operator with
+    what it differentiates by as its subscript, then the function), and ∂L/∂W (a slash between
+    two ∂ factors)."""
+    out, out_ops, j = [], [], 0
+    while j < len(items):
+        item, joined = items[j], (ops[j] if j < len(ops) else None)
+        derivative, taken = None, 1
+        subscript = item.posts[0] if len(item.posts) == 1 and item.posts[0].type == "SUB" else None
+        if item.node in (("nabla",), ("partial",)) and subscript is not None and joined == "" and j + 1 < len(items):
+            derivative, taken = Deriv(_apply_posts(items[j + 1]), parse_subscript(str(subscript)[1:])), 2
+        elif (item.node == ("partial",) and not item.posts and j + 3 < len(items) and ops[j] == ""
+              and ops[j + 1] == "/" and items[j + 2].node == ("partial",) and not items[j + 2].posts
+              and ops[j + 2] == ""):
+            derivative, taken = Deriv(_apply_posts(items[j + 1]), _apply_posts(items[j + 3])), 4
+        elif item.node == ("nabla",):
+            raise ParseError("∇ needs what it differentiates by as a subscript, ∇_{W} L")
+        if out:
+            out_ops.append(ops[j - 1])
+        out.append(_Item(derivative) if derivative is not None else item)
+        j += taken
+    return out, out_ops
+
+
+def parse_subscript(raw: str):
+    """The tree of a subscript's text (∇_{W_{hh}} L: W_{hh})."""
+    return parse(_raw(raw))
 
 
 def _build_product(items: list, ops: list):

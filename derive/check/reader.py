@@ -89,7 +89,7 @@ DISPLAY = re.compile(
     r"|(?<![\\$])\$(?P<d>[^$]+?)\$",
     re.S,
 )
-DERIVATIVE_LHS = re.compile(r"^\s*\\frac\s*\{\s*\\partial|^\s*\\partial\s")
+DERIVATIVE_LHS = re.compile(r"^\s*\\[dt]?frac\s*\{\s*\\partial|^\s*\\partial(\s|_)|^\s*\\nabla\s*_")
 MAX_FILE_CHARS = 2_000_000
 
 
@@ -186,7 +186,9 @@ def claims_in_math(body: str, start_line: int, carried: str | None = None,
     """Claims in one piece of math (rows of an aligned block, equations side by side, chains),
     and the derivative the last row was about, which a following "= ..." display continues; with
     ``definitions``, the other equations too (Definition), in order."""
-    body = re.sub(r"\\(begin|end)\{(aligned|split|gathered|array)\}(\{[^}]*\})?", "", body)
+    body = re.sub(r"\\(begin|end)\{(aligned|split|gathered|array|align|equation|gather|multline|eqnarray|alignat)"
+                  r"\*?\}(\{[^}]*\})?", "", body)
+    body = re.sub(r"\\(tag\*?|label)\s*\{[^{}]*\}|\\(nonumber|notag)(?![a-zA-Z])", " ", body)  # numbering only
     claims, current_lhs = [], carried
     position = 0
     for row in split_top(body, r"\\\\"):
@@ -217,15 +219,24 @@ def claims_in_math(body: str, start_line: int, carried: str | None = None,
             current_lhs = lhs
             for rhs in parts[1:]:
                 rhs = rhs.strip().rstrip(",.;，。；").strip()
+                rhs = SHAPE_AFTER.sub("", rhs).rstrip(",.;，。； ")  # "… \in \mathbb{R}^{q}": the shape, said
                 rhs, condition = split_condition(rhs)
                 if rhs:
                     claims.append(Claim(row_line, lhs, rhs, f"{lhs} = {rhs}", condition))
     return claims, current_lhs
 
 
+# A shape stated after a right side: \in \mathbb{R}^{q}, \in \mathbb{R}^{n \times d}
+SHAPE_AFTER = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*(\^\s*(\{[^{}]*\}|[A-Za-z0-9]))?\s*$")
+
+# What separates two equations written on one line: \quad, or "and" in text (\; \textrm{and} \;)
+SIDE_BY_SIDE = (r"\\q?quad(?![a-zA-Z])|(?:\\[,;:]\s*)*\\(?:text|textrm|mathrm)\s*\{\s*(?:and|和|且)\s*\}"
+                r"(?:\s*\\[,;:]|\s*\\q?quad(?![a-zA-Z]))*")
+
+
 def _side_by_side(row: str) -> list[str]:
     """A row with several equations separated by \\quad: each equation on its own."""
-    pieces = split_top(row, r"\\q?quad")
+    pieces = split_top(row, SIDE_BY_SIDE)
     if len(pieces) == 1:
         return pieces
     merged = []

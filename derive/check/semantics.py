@@ -410,9 +410,11 @@ class Resolver:
 
     def _BigOp(self, node):
         var = self.s.index_aliases.get(node.var, node.var)
-        if node.lo is None:
+        if node.lo is None and not (var == "t" and self.s.net.sequential):
             raise Unmapped(f"a \\{node.kind} needs its limits, \\{node.kind}_{{{node.var}=a}}^{{b}}")
-        lo, hi = self.index(node.lo), self.index(node.hi)
+        # \sum_t with no limits in a network over time: over every step, t = 1..T
+        lo, hi = (node.lo, node.hi) if node.lo is not None else ("1", "T")
+        lo, hi = self.index(lo), self.index(hi)
         self.bound.add(var)
         try:
             body = self.resolve(node.body)
