@@ -99,3 +99,40 @@ def test_claims_in_align_environments_with_tags_and_joined_by_and(tmp_path):
     _, verdicts = check_answers(str(path), None, None, ())
     assert [(v.line, v.verdict) for v in verdicts] == [(4, "correct"), (4, "correct"), (5, "incorrect"),
                                                         (5, "correct")], [v.reason for v in verdicts]
+
+
+def test_goodfellows_transposed_jacobians_beside_gradients_as_columns():
+    """Goodfellow et al. (10.21) and derive's own documents write ∂L/∂h_t = (∂h_{t+1}/∂h_t)ᵀ ∂L/∂h_{t+1}
+    + …: gradients as columns, a Jacobian ∂y/∂x shaped y by x. Read so, it is right; the reason
+    names the convention; dropping the loss's own term is still wrong."""
+    recurrence = (r"\frac{\partial L}{\partial h_t} = \left(\frac{\partial h_{t+1}}{\partial h_t}\right)^\top "
+                  r"\frac{\partial L}{\partial h_{t+1}}")
+    right = verdict_of("rnn-softmax", recurrence + r" + V^\top (\hat{y}_t - y_t) \quad (t < T)")
+    assert right.verdict == "correct" and "Jacobians ∂y/∂x shaped y by x" in right.reason, right.reason
+    assert verdict_of("rnn-softmax", recurrence + r" \quad (t < T)").verdict == "incorrect"
+
+
+def test_a_bptt_double_sum_read_in_any_layout_does_not_fail_inside():
+    """Σ_t Σ_k ∂L_t/∂h_t ∂h_t/∂h_k ∂h_k/∂W: trying the edits (a sum from 0) once asked for ∂h_0/∂W
+    and failed with a KeyError ('derive could not check it')."""
+    claim = (r"\frac{\partial L}{\partial W} = \sum_{t=1}^{T} \left(\sum_{k=1}^{t} "
+             r"\frac{\partial L_{t}}{\partial h_{t}} \frac{\partial h_{t}}{\partial h_{k}} "
+             r"\frac{\partial h_{k}}{\partial W}\right)")
+    assert verdict_of("rnn-softmax", claim).verdict == "correct"
+    _, (strict,) = check_answers(None, "rnn-softmax", "denominator", (claim,))
+    assert strict.verdict in ("incorrect", "unchecked") and "could not check" not in strict.reason, strict.reason
+
+
+@pytest.mark.parametrize("preset,layout", [("rnn-softmax", "denominator"), ("rnn-softmax", "numerator"),
+                                           ("mlp-l2", "denominator")])
+def test_every_equation_of_the_document_reads_back_and_is_correct(preset, layout, tmp_path):
+    """The round trip: what `derive latex` writes, checked as a student's answer file, is right."""
+    from derive.cli import main
+
+    tex = tmp_path / "doc.tex"
+    assert main(["latex", preset, "--layout", layout, "-o", str(tex)]) == 0
+    answers = tmp_path / "doc.md"
+    answers.write_text(f"---\nmodel: {preset}\n---\n" + tex.read_text().split(r"\begin{document}")[1])
+    _, verdicts = check_answers(str(answers), None, None, ())
+    assert len(verdicts) >= 6
+    assert [(v.line, v.reason) for v in verdicts if v.verdict != "correct"] == []

@@ -21,7 +21,7 @@ import numpy
 from derive.check import parser as P
 from derive.check import semantics as S
 from derive.check.reader import Claim
-from derive.check.world import ShapeError, Undefined, World, without_activation
+from derive.check.world import MIXED, ShapeError, Undefined, World, without_activation
 from derive.model import Model, size_value
 from derive.network import DeclarationError
 from derive.nodes import Grad
@@ -173,8 +173,8 @@ class Checker:
         outcome = self.compare(lhs, rhs, self.worlds, condition)
         layout = outcome.correct_layout()
         if layout:
-            verdict.verdict, verdict.layout = "correct", layout
-            verdict.reason = f"matches the true value ({layout} layout) {_where(outcome.compared)}"
+            verdict.verdict, verdict.layout = "correct", "denominator" if layout == MIXED else layout
+            verdict.reason = f"matches the true value ({_layout_named(layout)}) {_where(outcome.compared)}"
             return verdict
         special = self._special_case(lhs, rhs, condition)
         if special:
@@ -201,7 +201,7 @@ class Checker:
             return verdict
         verdict.verdict = "incorrect"
         if outcome.valued_layouts:
-            layouts = " or ".join(sorted(outcome.valued_layouts))
+            layouts = " or ".join(sorted(outcome.valued_layouts - {MIXED})) or "denominator"
             verdict.reason = f"differs from the true value ({layouts} layout) {_where(outcome.compared)}"
         else:
             verdict.reason = outcome.shape_problem or "it cannot be compared with the true value"
@@ -214,7 +214,7 @@ class Checker:
 
     def compare(self, lhs, rhs, worlds, condition=None, reverse=False) -> Outcome:
         letters = sorted((_letters(lhs) | _letters(rhs) | (condition.letters() if condition else set())) - {"T"})
-        outcome = Outcome({"denominator": [], "numerator": []}, [])
+        outcome = Outcome({"denominator": [], "numerator": [], MIXED: []}, [])
         if len(letters) > 3:
             outcome.undefined = "too many free indices"
             return outcome
@@ -230,6 +230,10 @@ class Checker:
     def _compare_at(self, lhs, rhs, worlds, env, outcome, reverse):
         """Compare at one value of the indices, reading the answer in each layout in turn."""
         layouts = ("denominator", "numerator") if self.layout == "auto" else (self.layout,)
+        if self.layout != "numerator" and (isinstance(lhs, S.Jacobian) or _has(rhs, S.Jacobian)):
+            # Jacobians as numerator layout shapes them beside gradients as columns: Goodfellow's
+            # (∂h_{t+1}/∂h_t)ᵀ ∂L/∂h_{t+1}, and derive's own documents
+            layouts += (MIXED,)
         matched = {layout: True for layout in layouts}
         compared = False
         if isinstance(lhs, S.Jacobian) and lhs.of_index is not None and lhs.wrt_index is not None \
@@ -465,14 +469,20 @@ def _quantity(lhs: str) -> str:
     return " ".join(lhs.split())
 
 
+def _layout_named(layout: str) -> str:
+    if layout == MIXED:
+        return "denominator layout, its Jacobians ∂y/∂x shaped y by x and transposed in the chain rule"
+    return f"{layout} layout"
+
+
 def _forms(lhs, truth):
     """(layout, the truth as that layout writes it) for the left side's derivative."""
-    if isinstance(lhs, S.Jacobian):
-        return [("numerator", truth), ("denominator", truth.T)]
+    if isinstance(lhs, S.Jacobian):  # MIXED writes Jacobians as numerator layout does
+        return [("numerator", truth), ("denominator", truth.T), (MIXED, truth)]
     rows, cols = truth.shape
     if cols == 1:
-        return [("denominator", truth), ("numerator", truth.T)]
-    forms = [("denominator", truth), ("numerator", truth.reshape(1, -1))]
+        return [("denominator", truth), ("numerator", truth.T), (MIXED, truth)]
+    forms = [("denominator", truth), ("numerator", truth.reshape(1, -1)), (MIXED, truth)]
     if rows > 1:
         forms.append(("numerator", truth))
     return forms

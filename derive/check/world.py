@@ -29,6 +29,7 @@ from derive.primitives.conv2d import conv_geometry
 from derive.printing.numpy import HELPERS
 
 DIGITS = 40
+MIXED = "mixed"  # gradients in denominator layout, Jacobians in numerator layout (see World.evaluate)
 EPS = mpmath.mpf("1e-18")
 MAX_CHECK_SIZE = 4  # sizes of the points answers are checked at (a model's larger defaults are capped)
 MAX_POWER = 64
@@ -207,6 +208,9 @@ class World:
         ns[k(param)] = values
         per_step = isinstance(self.stored(of), dict)
         section = step if per_step else once
+        if per_step and not 1 <= of_index <= self.steps:  # a boundary value (h_0): no step computes it
+            learned = self.learned_boundary.get(of)
+            return values if learned == (of_index, param) else self.stored(of)[of_index]
         if per_step:
             ns["t"] = of_index
         for a in section:
@@ -225,7 +229,9 @@ class World:
     def evaluate(self, node, env: dict, reverse_products: bool = False, layout: str = "denominator"):
         """The value of an answer's expression; ``layout`` says how its derivatives are
         written (numerator: dL/dh a row, Jacobians as they are; denominator: dL/dh a column,
-        a Jacobian ∂y/∂x written transposed, shaped like x by y)."""
+        a Jacobian ∂y/∂x written transposed, shaped like x by y; MIXED: dL/dh a column and
+        ∂y/∂x shaped y by x, so that the chain rule transposes it, (∂h_{t+1}/∂h_t)ᵀ ∂L/∂h_{t+1},
+        as Goodfellow et al. and derive's own documents write it)."""
         with numpy.errstate(all="ignore"):  # 0/0 in a student's fraction is a wrong value, not a warning to print
             return Evaluator(self, env, reverse_products, layout).run(node)
 
@@ -280,13 +286,13 @@ class Evaluator:
 
     def _Adjoint(self, node):
         value = self.w.adjoint(node.name, self.index(node.index))
-        if self.layout == "denominator" or _is_number(value) or value.shape == (1, 1):  # dL/dL = 1
+        if self.layout != "numerator" or _is_number(value) or value.shape == (1, 1):  # dL/dL = 1
             return value
         return value.T if value.shape[1] == 1 else value.reshape(1, -1)
 
     def _Jacobian(self, node):
         jac = self.w.jacobian(node.of, self.index(node.of_index), node.wrt, self.index(node.wrt_index))
-        return jac if self.layout == "numerator" else jac.T
+        return jac.T if self.layout == "denominator" else jac  # MIXED: ∂y/∂x shaped y by x, gradients columns
 
     def _Chain(self, node):
         return self.run(node.resolved)
