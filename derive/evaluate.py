@@ -170,7 +170,12 @@ def backward(derivation: Derivation, ns: dict) -> dict:
         parts = [c.expr for c in adj.terms if c.when in whens]
         if step_t is not None:
             ns["t"] = step_t
-        return sum(value(p, ns) for p in parts) if parts else 0.0
+        if parts:
+            return sum(value(p, ns) for p in parts)
+        # nothing reads it then (y_t for t < T where the loss reads y_T): zeros of its shape, which
+        # a product such as W^T dL/dy_t needs (a bare 0.0 cannot be multiplied as a matrix)
+        stored = ns[key(ns, name)]
+        return 0 * (stored[step_t] if step_t is not None else stored)
 
     def once(name):
         """dL/dX for X computed once: its uses outside time, plus the sum of those in steps."""

@@ -7,6 +7,7 @@ from derive import Network, ops
 from derive.derivation import AFTER_FIRST, FIRST, SUMMED
 from derive.deriver import derive
 from derive.network import DeclarationError
+from derive.nodes import T as T_SYM
 from derive.printing.unicode import UnicodePrinter
 
 
@@ -123,3 +124,47 @@ def test_a_context_computed_once_and_read_through_a_weight_at_every_step(tmp_pat
         assert abs(loss - want_loss) < 1e-10
         for key in want:
             assert np.allclose(grads[key], want[key], atol=1e-10, rtol=0), key
+
+
+def test_a_per_step_output_read_only_at_the_last_step(tmp_path):
+    """o_t = V h_t at every step, the loss on o_T alone (CS231n's vanishing-gradient setting):
+    ∂L/∂o_t is 0 for t < T. The checker's evaluator crashed on it (a bare 0.0 multiplied as a
+    matrix), the generator could not print the zero for every t, and once it could, the t = T
+    entry, dL_do[-1] = dL_do[-1] + softmax(o_T) − y_T, was written as two statements that read
+    the entry after overwriting it: a gradient twice too large. Each is pinned here."""
+    import importlib.util
+
+    import numpy as np
+    from harness import network_failures
+    from modules import random_batch, reference, reused_gradients
+
+    from derive.check.run import check_answers
+    from derive.codegen.plan import plan_module
+    from derive.codegen.render import render_module
+
+    net = Network("last-only", sizes=dict(n=3, d=2, k=2, T=3))
+    n, d, k = net.sizes("n d k")
+    W, U, V = net.param("W", n, n), net.param("U", n, d), net.param("V", k, n)
+    x, y, h = net.input("x", d), net.target("y", k, "onehot", per_step=False), net.state("h", n)
+    net.step(h, ops.tanh(W @ h.prev + U @ x))
+    o = net.step("o", V @ h.now)
+    net.let("L", ops.cross_entropy(ops.softmax(o.at(T_SYM)), y))
+    assert network_failures(net, 3, "denominator", with_sympy=True) == []
+    path = tmp_path / "last_grad.py"
+    path.write_text(render_module(plan_module(derive(net), {"n": 3, "d": 2, "k": 2})))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for steps, batch in ((1, 1), (4, 3)):
+        params, inputs, targets = random_batch(net, module, steps, batch, seed=steps)
+        loss, grads = reused_gradients(module, params, inputs, targets)
+        want_loss, want = reference(net, params, inputs, targets, steps)
+        assert abs(loss - want_loss) < 1e-10
+        for key in want:
+            assert np.allclose(grads[key], want[key], atol=1e-10, rtol=0), key
+    problem = tmp_path / "last.md"
+    problem.write_text("---\nforward: |\n  h_t = \\tanh(W h_{t-1} + U x_t)\n  o_t = V h_t\n"
+                       "  L = -y^\\top \\log \\mathrm{softmax}(o_T)\ndata: [y]\n---\n")
+    _, (verdict,) = check_answers(None, str(problem), None, (r"\frac{\partial L}{\partial V} = "
+                                                             r"(\mathrm{softmax}(o_T) - y) h_T^\top",))
+    assert verdict.verdict == "correct", verdict.reason

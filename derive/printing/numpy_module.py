@@ -26,7 +26,7 @@ from sympy.matrices.expressions import HadamardProduct, MatAdd, MatrixExpr, Matr
 from sympy.printing.str import sstr
 
 from derive.algebra import matmul, neg, split_coefficient, substitute, transpose
-from derive.codegen.lines import names_in
+from derive.codegen.lines import names_in, subscripts_in
 from derive.codegen.workspace import SOURCES as WORKSPACE_SOURCES
 from derive.nodes import (
     Concat,
@@ -151,6 +151,15 @@ HELPERS = {
 
 # NumPy functions other than ufuncs that write into out= of the result's exact shape
 OUT_FUNCTIONS = {"dot", "concatenate"}
+
+
+def _reads_target(code: str, target: str) -> bool:
+    """Whether ``code`` reads what ``target`` (dL_dC, or an entry dL_do[-1]) holds now: the
+    array itself, or that entry, or the whole array it is an entry of."""
+    array, _, entry = target.partition("[")
+    if not entry:
+        return target in names_in(code)
+    return bool(subscripts_in(code, array) & {"", f"[{ast.unparse(ast.parse(entry[:-1], mode='eval').body)}]"})
 
 
 def takes_out(callee: str) -> bool:
@@ -347,10 +356,18 @@ class ModulePrinter(NumpyPrinter):
         return "1"
 
     def _print_ZeroMatrix(self, expr):
-        """A zero per-example column, as the batch holds it (B rows): ∂L/∂h_T where nothing reads h_T."""
-        if expr.shape[1] != 1 or self.mode == "all":
+        """A zero per-example column, as the batch holds it (B rows): ∂L/∂h_T where nothing reads h_T;
+        for every t at once (T, B, rows): ∂L/∂o_t where the loss reads only o_T (its t = T entry is
+        added after)."""
+        if expr.shape[1] != 1:
             raise ValueError(f"no batched form for a zero of shape {expr.shape}")
-        return f"np.zeros((B, {self._print(expr.shape[0])}), dtype=dtype)"
+        rows = self._print(expr.shape[0])
+        if self.mode == "all":
+            first, last = self.steps
+            extra = last - (first - 1)  # steps computed at once: t = first..T + last
+            count = "T" if extra == 0 else f"T {'+' if extra > 0 else '-'} {abs(extra)}"
+            return f"np.zeros(({count}, B, {rows}), dtype=dtype)"
+        return f"np.zeros((B, {rows}), dtype=dtype)"
 
     def _print_Activation(self, expr):
         return expr.code(self._print(expr.arg), self._wrap(expr.arg), batched=True)
@@ -389,7 +406,7 @@ class ModulePrinter(NumpyPrinter):
         if isinstance(expr, MatAdd):
             # A term that reads the target's old value (dL/dC_{t+1} in dL/dC_t's slot) must
             # be the first statement, before the target is overwritten.
-            reads_old = [a for a in expr.args if target in names_in(self._print(a))]
+            reads_old = [a for a in expr.args if _reads_target(self._print(a), target)]
             if len(reads_old) > 1 or (reads_old and into_slot):
                 return [self._store(target, expr, into_slot)]
             fresh = reads_old or [a for a in expr.args if self._is_fresh(a)]
