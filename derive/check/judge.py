@@ -243,7 +243,7 @@ class Checker:
         for layout in layouts:
             for world in worlds:
                 try:
-                    truth = world.evaluate(lhs, env, layout=truth_layout)
+                    truth = world.evaluate(lhs, env, layout=truth_layout, total=True)
                 except (Undefined, ShapeError):
                     return
                 try:

@@ -136,12 +136,17 @@ class World:
             return _array(stored[index])
         return _array(stored)
 
-    def jacobian(self, of: str, of_index, wrt: str, wrt_index):
-        return self._jacobians(of, of_index, wrt, wrt_index)
+    def jacobian(self, of: str, of_index, wrt: str, wrt_index, total: bool = False):
+        return self._jacobians(of, of_index, wrt, wrt_index, total)
 
-    def _jacobian(self, of, of_index, wrt, wrt_index):
-        """d of/d wrt in numerator layout (rows: entries of ``of``; columns: of ``wrt``, row-major)."""
+    def _jacobian(self, of, of_index, wrt, wrt_index, total=False):
+        """d of/d wrt in numerator layout (rows: entries of ``of``; columns: of ``wrt``, row-major).
+        By a parameter: the direct derivative, the parameter moved only in the step computing
+        ``of`` (what ∂h_k/∂W in a chain rule means), or with ``total`` moved everywhere (what a
+        claim's left side ∂E_3/∂W means)."""
         target = _array(self.value(of, of_index))
+        if self.kind.get(wrt) == "param" and total:
+            return self._total_by_parameter(of, of_index, wrt)
         if self.kind.get(wrt) == "param":
             base = _array(self.stored(wrt))
             columns = []
@@ -168,6 +173,20 @@ class World:
                 probe = precise.zeros(source.shape)
                 probe.reshape(-1)[j] = sign * EPS
                 moved.append(_array(probed(of, of_index, wrt, wrt_index, probe)))
+            columns.append(((moved[0] - moved[1]) / (2 * EPS)).reshape(-1))
+        return numpy.array(columns, dtype=object).T
+
+    def _total_by_parameter(self, of, of_index, param):
+        base = _array(self.stored(param))
+        columns = []
+        for j in range(base.size):
+            moved = []
+            for sign in (1, -1):
+                values = base.copy()
+                values.reshape(-1)[j] = values.reshape(-1)[j] + sign * EPS
+                ns = forward(self.net, self.point, params={**self.point.params, param: values}, np_module=precise)
+                stored = ns[key(ns, of)]
+                moved.append(_array(stored[of_index] if isinstance(stored, dict) else stored))
             columns.append(((moved[0] - moved[1]) / (2 * EPS)).reshape(-1))
         return numpy.array(columns, dtype=object).T
 
@@ -226,14 +245,15 @@ class World:
 
     # ---------------------------------------------------------------- the answer's expression
 
-    def evaluate(self, node, env: dict, reverse_products: bool = False, layout: str = "denominator"):
+    def evaluate(self, node, env: dict, reverse_products: bool = False, layout: str = "denominator",
+                 total: bool = False):
         """The value of an answer's expression; ``layout`` says how its derivatives are
         written (numerator: dL/dh a row, Jacobians as they are; denominator: dL/dh a column,
         a Jacobian ∂y/∂x written transposed, shaped like x by y; MIXED: dL/dh a column and
         ∂y/∂x shaped y by x, so that the chain rule transposes it, (∂h_{t+1}/∂h_t)ᵀ ∂L/∂h_{t+1},
         as Goodfellow et al. and derive's own documents write it)."""
         with numpy.errstate(all="ignore"):  # 0/0 in a student's fraction is a wrong value, not a warning to print
-            return Evaluator(self, env, reverse_products, layout).run(node)
+            return Evaluator(self, env, reverse_products, layout, total).run(node)
 
 
 _UNBOUND = object()
@@ -265,8 +285,9 @@ def _shape(x) -> str:
 
 
 class Evaluator:
-    def __init__(self, world: World, env: dict, reverse_products: bool, layout: str):
+    def __init__(self, world: World, env: dict, reverse_products: bool, layout: str, total: bool = False):
         self.w = world
+        self.total = total  # Jacobians by a parameter as total derivatives (a claim's left side)
         self.env = dict(env)
         self.reverse = reverse_products
         self.layout = layout
@@ -291,7 +312,7 @@ class Evaluator:
         return value.T if value.shape[1] == 1 else value.reshape(1, -1)
 
     def _Jacobian(self, node):
-        jac = self.w.jacobian(node.of, self.index(node.of_index), node.wrt, self.index(node.wrt_index))
+        jac = self.w.jacobian(node.of, self.index(node.of_index), node.wrt, self.index(node.wrt_index), self.total)
         return jac.T if self.layout == "denominator" else jac  # MIXED: ∂y/∂x shaped y by x, gradients columns
 
     def _Chain(self, node):
