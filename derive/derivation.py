@@ -95,6 +95,9 @@ class Derivation:
     step_jacobians: dict[tuple[str, str], MatrixExpr]  # (s, s'): ds_t/ds'_{t-1}, numerator
     param_vjps: dict[tuple[str, str], MatrixExpr]  # (s, theta): VJP of a seed at s_t
     seeds: dict[str, MatrixSymbol]  # the placeholder seed vector of each state
+    # a learned boundary value's own share: ∂L/∂h_0 (h_0 = s), which is all of ∂L/∂s only when
+    # nothing else reads s
+    initial_adjoints: dict[str, MatrixExpr] = field(default_factory=dict)
 
     def _repr_latex_(self) -> str:
         """Jupyter shows a derivation as its gradients and adjoint recurrences, typeset."""
@@ -128,7 +131,7 @@ class Derivation:
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
         return Derivation(self.network, layout, self.steps, self.adjoints, self.step_jacobians,
-                          self.param_vjps, self.seeds)
+                          self.param_vjps, self.seeds, self.initial_adjoints)
 
     # ------------------------------------------------------------------ inlining
 

@@ -64,6 +64,7 @@ class Deriver:
         self.state_names = {s.name for s in network.states}
         self.directions = {s.name: s.direction for s in network.states}
         self.learned = {s.name: s for s in network.states if s.learned is not None}
+        self.initial_terms: dict[str, list] = {}  # what reaches a learned h_0, by state
         self.by_name = {a.name: a for a in network.assignments}
         self.uses = Counter(name for a in network.assignments for name in reads(a.expr))
         self.adjoints: dict[str, Adjoint] = {}
@@ -158,6 +159,7 @@ class Deriver:
         self.steps.append(Step(state.initial, a.target.at(edge) if isinstance(a.target, TimeSym) else a.target,
                                r.rules, grad, r.chain, r.fused))
         self.adjoints[param.name].terms.append(Contribution(grad, a.target, STATIC, r.rules, r.chain))
+        self.initial_terms.setdefault(state.name, []).append(grad)
 
     def place(self, r: Reach):
         """Which adjoint a reached variable's gradient joins, and when it holds."""
@@ -225,7 +227,8 @@ class Deriver:
         for adj in self.adjoints.values():
             adj.terms.sort(key=lambda c: position[c.via.name])
         seeds, step_jacobians, param_vjps = self.jacobians() if self.net.states else ({}, {}, {})
-        return Derivation(self.net, layout, self.steps, self.adjoints, step_jacobians, param_vjps, seeds)
+        initial = {name: add(*terms) for name, terms in self.initial_terms.items()}
+        return Derivation(self.net, layout, self.steps, self.adjoints, step_jacobians, param_vjps, seeds, initial)
 
 
 def derive(network: Network, layout: str = "denominator") -> Derivation:

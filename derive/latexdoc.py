@@ -14,6 +14,7 @@ from derive import templates
 from derive.algebra import add, matmul, substitute, transpose
 from derive.derivation import AFTER_FIRST, ALWAYS, BEFORE_LAST, FIRST, LAST, Derivation
 from derive.latex_conv import MAX_EXPANDED_OUTPUTS, conv_expansions
+from derive.network import reads
 from derive.nodes import Grad, Jac, LocalGrad, RowGrad, T, TimeSum, TimeSym, k, t
 from derive.printing import describe, latex_layout
 from derive.printing.latex import LatexPrinter
@@ -243,8 +244,12 @@ class Document:
         for state in (st for st in self.net.states if st.learned is not None):
             initial, param = self.p.doprint(state.initial), self.p.doprint(state.learned)
             objective = self.p.doprint(self.net.objective)
+            # s read elsewhere too (a bias as well): ∂L/∂h_0 is one of the terms of ∂L/∂s
+            alone = state.learned.name not in {name for a in self.net.assignments for name in reads(a.expr)}
             equation = rf"$\partial {objective}/\partial {param} = \partial {objective}/\partial {initial}$"
-            s.say(self.say("learned_initial", initial=f"${initial} = {param}$", equation=equation))
+            s.say(self.say("learned_initial" if alone else "learned_initial_shared",
+                           initial=f"${initial} = {param}$", equation=equation,
+                           share=rf"$\partial {objective}/\partial {initial}$"))
         lines = []
         for p in self.net.params:
             chain = self.d.as_layout(self.d.gradient_expr(p.name), p)

@@ -110,6 +110,10 @@ def test_goodfellows_transposed_jacobians_beside_gradients_as_columns():
     right = verdict_of("rnn-softmax", recurrence + r" + V^\top (\hat{y}_t - y_t) \quad (t < T)")
     assert right.verdict == "correct" and "Jacobians ∂y/∂x shaped y by x" in right.reason, right.reason
     assert verdict_of("rnn-softmax", recurrence + r" \quad (t < T)").verdict == "incorrect"
+    # a file that declares the denominator layout reads Jacobians shaped x by y: there the transpose is wrong
+    _, (strict,) = check_answers(None, "rnn-softmax", "denominator",
+                                 (recurrence + r" + V^\top (\hat{y}_t - y_t) \quad (t < T)",))
+    assert strict.verdict == "incorrect", strict.reason
 
 
 def test_a_bptt_double_sum_read_in_any_layout_does_not_fail_inside():

@@ -167,6 +167,8 @@ BAD = {
     "unreadable": (r"h = W (x" "\n" r"L = h^T h", "line 3"),
     "an initial state that is an expression": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"h_0 = A s" "\n"
                                                r"L = \sum_{t=1}^{T} h_t^T h_t", "0 or one parameter"),
+    "a boundary value given twice": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"h_0 = s" "\n" r"h_0 = r" "\n"
+                                     r"L = \sum_{t=1}^{T} h_t^T h_t", "given twice"),
     "an initial state that is data": (r"h_t = \tanh(W h_{t-1} + U x_t)" "\n" r"h_0 = x_1" "\n"
                                       r"L = \sum_{t=1}^{T} h_t^T h_t", "0 or one parameter"),
     "a state that a product would make one number": (

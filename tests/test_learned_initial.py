@@ -96,3 +96,89 @@ def test_the_initial_value_must_be_a_parameter_of_the_states_shape():
     wrong = net.param("s", d)
     with pytest.raises(DeclarationError, match="initial value of h"):
         net.state("h", n, initial=wrong)
+
+
+def test_a_learned_h0_read_elsewhere_too_keeps_its_own_share(tmp_path):
+    """h_0 = s with s also the bias: ∂L/∂h_0 is the share from step 1 alone, one term of ∂L/∂s
+    (once judged as all of ∂L/∂s: 'dL/ds = dL/dh_0' correct, the right ∂L/∂h_0 incorrect). The
+    share is checked against autograd's adjoint of h_0; the document does not write them equal."""
+    import numpy as np
+
+    from derive import oracles, source
+    from derive.check.run import check_answers
+    from derive.evaluate import adjoint_key, backward, forward, value
+
+    problem = tmp_path / "shared.md"
+    problem.write_text("---\nforward: |\n  h_0 = s\n  h_t = \\tanh(W h_{t-1} + U x_t + s)\n"
+                       "  \\hat{y}_t = \\mathrm{softmax}(V h_t)\n"
+                       "  L = -\\sum_{t=1}^{T} y_t^\\top \\log \\hat{y}_t\n---\n")
+    net = source.resolve(str(problem)).build({})
+    derivation = derive(net)
+    point, _ = oracles.random_point(net, 3, seed=5)
+    ns = forward(net, point)
+    backward(derivation, ns)
+    _, adjoints = oracles.autograd_gradients(net, point)
+    share = np.asarray(value(derivation.initial_adjoints["h"], ns), dtype=float)
+    assert np.allclose(share, adjoints["h"][0], atol=1e-12)
+    assert not np.allclose(share, ns[adjoint_key(ns, "s")])  # s's own gradient has the bias terms too
+    claims = [(r"\frac{\partial L}{\partial s} = \frac{\partial L}{\partial h_0}", "incorrect"),
+              (r"\frac{\partial L}{\partial h_0} = "
+               r"W^\top \left(\frac{\partial L}{\partial h_1} \odot (1 - h_1^2)\right)", "correct"),
+              (r"\frac{\partial L}{\partial s} = W^\top \left(\frac{\partial L}{\partial h_1} \odot (1 - h_1^2)\right)"
+               r" + \sum_{t=1}^{T} \frac{\partial L}{\partial h_t} \odot (1 - h_t^2)", "correct")]
+    _, verdicts = check_answers(None, str(problem), None, tuple(c for c, _ in claims))
+    assert [v.verdict for v in verdicts] == [want for _, want in claims], [v.reason for v in verdicts]
+    from derive.cli import main
+
+    tex = tmp_path / "doc.tex"
+    assert main(["latex", str(problem), "-o", str(tex)]) == 0
+    text = tex.read_text()
+    assert r"\partial L/\partial s = \partial L/\partial h_{0}" not in text and "elsewhere too" in text
+
+
+def test_one_parameter_may_start_two_states_in_forward_equations(tmp_path, capsys):
+    """f_0 = s and g_{T+1} = s: one learned vector starts both halves of a bidirectional RNN (the
+    reader once declared s twice: 'name s is not a fresh identifier')."""
+    from derive.cli import main
+
+    problem = tmp_path / "bi.md"
+    problem.write_text("---\nforward: |\n  f_0 = s\n  g_{T+1} = s\n  f_t = \\tanh(W f_{t-1} + U x_t)\n"
+                       "  g_t = \\tanh(R g_{t+1} + Q x_t)\n  o_t = A f_t + B g_t\n"
+                       "  L = \\sum_{t=1}^{T} \\frac{1}{2} \\lVert o_t - y_t \\rVert^2\n---\n")
+    assert main(["show", str(problem)]) == 0
+    out = capsys.readouterr().out
+    assert "f₀ = s" in out and "∂L/∂s = " in out
+    from derive import source
+
+    assert network_failures(source.resolve(str(problem)).build({}), 3, "denominator", with_sympy=False) == []
+
+
+def test_a_weight_times_a_parameter_vector_in_a_step(tmp_path):
+    """h_t = tanh(W h_{t-1} + U x_t + W s), h_0 = s: ∂L/∂W gets Σ_{t,b} ∂L/∂a_t sᵀ, s having no row
+    per example (the module once paired them row by row: 'shapes (2,2) and (1,3) not aligned')."""
+    import importlib.util
+
+    import numpy as np
+
+    from derive import source
+    from derive.cli import main
+
+    problem = tmp_path / "ws.md"
+    problem.write_text("---\nforward: |\n  h_0 = s\n  h_t = \\tanh(W h_{t-1} + U x_t + W s)\n"
+                       "  \\hat{y}_t = \\mathrm{softmax}(V h_t)\n"
+                       "  L = -\\sum_{t=1}^{T} y_t^\\top \\log \\hat{y}_t\n---\n")
+    out = tmp_path / "ws_grad.py"
+    assert main(["numpy", str(problem), "-o", str(out)]) == 0
+    net = source.resolve(str(problem)).build({})
+    spec = importlib.util.spec_from_file_location(out.stem, out)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(2)
+    for steps, batch in ((1, 1), (3, 2)):
+        params, inputs, targets = random_batch(net, module, steps, batch, seed=steps)
+        params = {key: 0.7 * rng.standard_normal(np.shape(v)) for key, v in params.items()}
+        loss, grads = reused_gradients(module, params, inputs, targets)
+        want_loss, want = reference(net, params, inputs, targets, steps)
+        assert abs(loss - want_loss) < 1e-10
+        for key in want:
+            assert np.allclose(grads[key], want[key], atol=1e-10, rtol=0), key

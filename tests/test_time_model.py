@@ -165,6 +165,7 @@ def test_a_per_step_output_read_only_at_the_last_step(tmp_path):
     problem = tmp_path / "last.md"
     problem.write_text("---\nforward: |\n  h_t = \\tanh(W h_{t-1} + U x_t)\n  o_t = V h_t\n"
                        "  L = -y^\\top \\log \\mathrm{softmax}(o_T)\ndata: [y]\n---\n")
-    _, (verdict,) = check_answers(None, str(problem), None, (r"\frac{\partial L}{\partial V} = "
-                                                             r"(\mathrm{softmax}(o_T) - y) h_T^\top",))
-    assert verdict.verdict == "correct", verdict.reason
+    _, verdicts = check_answers(None, str(problem), None, (r"\frac{\partial L}{\partial V} = "
+                                                            r"(\mathrm{softmax}(o_T) - y) h_T^\top",
+                                                            r"\frac{\partial L}{\partial o_1} = 0"))
+    assert [v.verdict for v in verdicts] == ["correct", "correct"], [v.reason for v in verdicts]

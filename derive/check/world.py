@@ -129,8 +129,8 @@ class World:
             if index is None:
                 raise Undefined(f"dL/d{name} needs a time index")
             learned = self.learned_boundary.get(name)
-            if learned is not None and index == learned[0]:  # ∂L/∂h_0 of a learned h_0 = s: ∂L/∂s
-                return self.adjoint(learned[1], None)
+            if learned is not None and index == learned[0]:  # ∂L/∂h_0 of a learned h_0 = s: its own share
+                return _array(value(self.derivation.initial_adjoints[name], self.ns))
             if not 1 <= index <= self.steps:
                 raise Undefined(f"dL/d{name}_{index} is outside the steps 1..T", out_of_range=True)
             return _array(stored[index])

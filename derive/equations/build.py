@@ -86,8 +86,10 @@ class Builder:
             return net.target(s.identifier, rows, kind, per_step=s.per_step)
         if s.role == "state":
             initial = None
-            if s.initial:  # h_0 = s: the parameter first
-                initial = self.objects[s.initial] = self._declare(self.d.symbols[s.initial])
+            if s.initial:  # h_0 = s: the parameter first (one s may start two states)
+                if s.initial not in self.objects:
+                    self.objects[s.initial] = self._declare(self.d.symbols[s.initial])
+                initial = self.objects[s.initial]
             return net.state(s.identifier, rows, backward=s.direction == "backward", initial=initial)
         if s.role == "constant":
             return net.hyper(s.identifier, _number(s.value, s.name.key))

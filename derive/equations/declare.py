@@ -221,9 +221,12 @@ class _Reader:
                 r = self.pick(options)
                 reads.setdefault(r.name.key, []).append((eq, r.time))
                 self._symbol(r.name)
-        learned = []
+        learned, bounded = [], set()
         for eq in initial:
             s = self.symbols.get(eq.target.name.key)
+            if eq.target.name.key in bounded:
+                raise eq.fail(f"{eq.target.name.key}'s boundary value is given twice")
+            bounded.add(eq.target.name.key)
             base, offset = time_offset(eq.target.time)
             boundary = (base, offset) in (("", 0), ("T", 1))
             if s is None or not s.per_step or not boundary:

@@ -490,6 +490,9 @@ class ModulePrinter(NumpyPrinter):
         if len(mats) >= 2 and mats[-1].shape[0] == 1:  # g uᵀ: an outer product
             g, u = matmul(*mats[:-1]), transpose(mats[-1])
             left, right = self._print(g), self._print(u)
+            if not self.is_data(u):  # W s with s a parameter: Σ g sᵀ = (Σ g) sᵀ, s has no row per example
+                axes = "axis=(0, 1)" if self.mode == "all" else "axis=0"
+                return f"{prefix}np.outer({self._wrap(g)}.sum({axes}), {right})"
             if self.mode == "all" and _per_step(g) != _per_step(u):  # Σ_t g_t mᵀ = (Σ_t g_t) mᵀ, m one row per example
                 left, right = (f"{self._wrap(g)}.sum(axis=0)", right) if _per_step(g) else \
                     (left, f"{self._wrap(u)}.sum(axis=0)")

@@ -112,6 +112,9 @@ PHRASES = {
                                   "line writes the adjoints out:",
         "learned_initial": r"The initial state is learned, <<initial>>: <<equation>>, what reaches it from the "
                            r"step it feeds.",
+        "learned_initial_shared": r"The initial state is learned, <<initial>>, and the network reads that "
+                                  r"parameter elsewhere too: its derivative adds <<share>>, what reaches the "
+                                  r"initial state from the step it feeds, to the terms of its other uses.",
         "kronecker": r"A matrix parameter's derivative is the row of $\partial <<objective>>/\partial W$ over its "
                      r"entries in row-major order, and $(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ is the Jacobian of "
                      r"$W\mathbf{u}$ with respect to those entries.",
@@ -236,6 +239,9 @@ PHRASES = {
         "gradients_intro": "每个参数在用到它的每一步贡献一项；第二行把伴随变量展开：",
         "gradients_intro_static": "每个参数的导数对它的每一次使用贡献一项；第二行把伴随变量展开：",
         "learned_initial": r"初始状态是可学习的参数，<<initial>>：<<equation>>，即从它所输入的那一步传回的梯度。",
+        "learned_initial_shared": r"初始状态是可学习的参数，<<initial>>，且网络在别处也用到该参数："
+                                  r"它的导数在其他用处的各项之外，再加上 <<share>>，"
+                                  r"即从初始状态所输入的那一步传回的梯度。",
         "kronecker": r"矩阵参数的导数是 $\partial <<objective>>/\partial W$ 按行优先排成的行向量，"
                      r"$(\mathbf{I}_n \otimes \mathbf{u}^{\top})$ 是 $W\mathbf{u}$ 对这些元素的雅可比矩阵。",
         "conv_title": "逐元素展开卷积",
