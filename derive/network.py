@@ -197,7 +197,7 @@ class Network:
         value (h_0, or g_{T+1}) is 0, or ``initial``: a parameter of ``rows`` entries, learned."""
         if not self.sequential:
             raise DeclarationError("a network without time has no recurrent state")
-        if initial is not None and (initial not in self.params or tuple(initial.shape) != (sympify(rows), 1)):
+        if initial is not None and (initial not in self.params or tuple(initial.shape) != (rows, 1)):
             raise DeclarationError(f"the initial value of {name} must be a parameter of shape ({rows}, 1), "
                                    "declared with net.param before the state")
         self._claim(name)

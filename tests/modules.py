@@ -146,3 +146,26 @@ def option_grid(preset: str):
         except ValueError:
             continue
         yield settings
+
+
+def imported(path):
+    """A generated module file, imported."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_matches_autograd(net, module, shapes, seed: int = 0):
+    """``module.gradients`` (called repeatedly in a workspace) against autograd, per example and
+    averaged, to 1e-10 for each (steps, batch) in ``shapes``, at random parameters: off their
+    starting values, so that a bias or a learned h_0 (which start at 0) matters."""
+    rng = np.random.default_rng(seed)
+    for steps, batch in shapes:
+        params, inputs, targets = random_batch(net, module, steps, batch, seed=steps)
+        params = {key: 0.7 * rng.standard_normal(np.shape(v)) for key, v in params.items()}
+        loss, grads = reused_gradients(module, params, inputs, targets)
+        want_loss, want = reference(net, params, inputs, targets, steps)
+        assert abs(loss - want_loss) < 1e-10, (steps, batch)
+        for key in want:
+            assert np.allclose(grads[key], want[key], atol=1e-10, rtol=0), (steps, batch, key)

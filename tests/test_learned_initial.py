@@ -4,12 +4,10 @@ the three oracles, modules by autograd at random parameters (s not at 0)."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 from harness import network_failures
-from modules import random_batch, reference, reused_gradients
+from modules import assert_matches_autograd, imported
 
 from derive import Network, ops
 from derive.codegen.plan import plan_module
@@ -66,18 +64,7 @@ def test_the_module_starts_from_the_parameter_and_matches_autograd(name, tmp_pat
     path = tmp_path / "learned_grad.py"
     path.write_text(render_module(plan_module(derive(net), sizes)))
     assert "_0" not in path.read_text().split("Inputs:")[1].splitlines()[0]  # no h_0 input beside the parameter
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rng = np.random.default_rng(4)
-    for steps, batch in ((1, 1), (2, 3), (4, 2)):
-        params, inputs, targets = random_batch(net, module, steps, batch, seed=steps)
-        params = {key: 0.7 * rng.standard_normal(np.shape(v)) for key, v in params.items()}
-        loss, grads = reused_gradients(module, params, inputs, targets)
-        want_loss, want = reference(net, params, inputs, targets, steps)
-        assert abs(loss - want_loss) < 1e-10
-        for key in want:
-            assert np.allclose(grads[key], want[key], atol=1e-10, rtol=0), key
+    assert_matches_autograd(net, imported(path), ((1, 1), (2, 3), (4, 2)), seed=4)
 
 
 def test_a_learned_initial_state_starts_at_zero_and_is_shown():
@@ -102,7 +89,6 @@ def test_a_learned_h0_read_elsewhere_too_keeps_its_own_share(tmp_path):
     """h_0 = s with s also the bias: ∂L/∂h_0 is the share from step 1 alone, one term of ∂L/∂s
     (once judged as all of ∂L/∂s: 'dL/ds = dL/dh_0' correct, the right ∂L/∂h_0 incorrect). The
     share is checked against autograd's adjoint of h_0; the document does not write them equal."""
-    import numpy as np
 
     from derive import oracles, source
     from derive.check.run import check_answers
@@ -156,10 +142,6 @@ def test_one_parameter_may_start_two_states_in_forward_equations(tmp_path, capsy
 def test_a_weight_times_a_parameter_vector_in_a_step(tmp_path):
     """h_t = tanh(W h_{t-1} + U x_t + W s), h_0 = s: ∂L/∂W gets Σ_{t,b} ∂L/∂a_t sᵀ, s having no row
     per example (the module once paired them row by row: 'shapes (2,2) and (1,3) not aligned')."""
-    import importlib.util
-
-    import numpy as np
-
     from derive import source
     from derive.cli import main
 
@@ -170,15 +152,4 @@ def test_a_weight_times_a_parameter_vector_in_a_step(tmp_path):
     out = tmp_path / "ws_grad.py"
     assert main(["numpy", str(problem), "-o", str(out)]) == 0
     net = source.resolve(str(problem)).build({})
-    spec = importlib.util.spec_from_file_location(out.stem, out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rng = np.random.default_rng(2)
-    for steps, batch in ((1, 1), (3, 2)):
-        params, inputs, targets = random_batch(net, module, steps, batch, seed=steps)
-        params = {key: 0.7 * rng.standard_normal(np.shape(v)) for key, v in params.items()}
-        loss, grads = reused_gradients(module, params, inputs, targets)
-        want_loss, want = reference(net, params, inputs, targets, steps)
-        assert abs(loss - want_loss) < 1e-10
-        for key in want:
-            assert np.allclose(grads[key], want[key], atol=1e-10, rtol=0), key
+    assert_matches_autograd(net, imported(out), ((1, 1), (3, 2)), seed=2)

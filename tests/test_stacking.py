@@ -4,11 +4,8 @@ autograd at random parameters (biases not at 0, so that a bias added twice or dr
 
 from __future__ import annotations
 
-import importlib.util
-
-import numpy as np
 import pytest
-from modules import random_batch, reference, reused_gradients
+from modules import assert_matches_autograd, imported
 
 from derive import Network, ops
 from derive.codegen.plan import plan_module
@@ -77,15 +74,4 @@ def test_a_stacked_cell_matches_autograd(cell, tmp_path):
     assert source.count("np.concatenate([W_h") + source.count("W_stack_h = ") >= 1  # h_{t-1}'s blocks stacked
     path = tmp_path / "cell_grad.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rng = np.random.default_rng(7)
-    for steps, batch in ((1, 1), (3, 2)):
-        params, inputs, targets = random_batch(net, module, steps, batch, seed=steps)
-        params = {key: 0.7 * rng.standard_normal(np.shape(v)) for key, v in params.items()}
-        loss, grads = reused_gradients(module, params, inputs, targets)
-        want_loss, want = reference(net, params, inputs, targets, steps)
-        assert abs(loss - want_loss) < 1e-10
-        for key in want:
-            assert np.allclose(grads[key], want[key], atol=1e-10, rtol=0), (cell, key)
+    assert_matches_autograd(net, imported(path), ((1, 1), (3, 2)), seed=7)

@@ -145,19 +145,9 @@ class World:
         ``of`` (what ∂h_k/∂W in a chain rule means), or with ``total`` moved everywhere (what a
         claim's left side ∂E_3/∂W means)."""
         target = _array(self.value(of, of_index))
-        if self.kind.get(wrt) == "param" and total:
-            return self._total_by_parameter(of, of_index, wrt)
         if self.kind.get(wrt) == "param":
-            base = _array(self.stored(wrt))
-            columns = []
-            for j in range(base.size):
-                moved = []
-                for sign in (1, -1):
-                    values = base.copy()
-                    values.reshape(-1)[j] = values.reshape(-1)[j] + sign * EPS
-                    moved.append(_array(self._direct(of, of_index, wrt, values)))
-                columns.append(((moved[0] - moved[1]) / (2 * EPS)).reshape(-1))
-            return numpy.array(columns, dtype=object).T
+            moved = self._total_by_parameter if total else self._direct
+            return _central(_array(self.stored(wrt)), lambda values: moved(of, of_index, wrt, values))
         source = _array(self.value(wrt, wrt_index))
         if wrt_index is not None and of_index is not None and of_index < wrt_index:
             return _zeros(target.size, source.size)
@@ -166,29 +156,13 @@ class World:
         one_step = (len(self.states) > 1 and of in self.states and wrt in self.states
                     and of_index is not None and wrt_index is not None and of_index == wrt_index + 1)
         probed = self._step_probed if one_step else self._probed
-        columns = []
-        for j in range(source.size):
-            moved = []
-            for sign in (1, -1):
-                probe = precise.zeros(source.shape)
-                probe.reshape(-1)[j] = sign * EPS
-                moved.append(_array(probed(of, of_index, wrt, wrt_index, probe)))
-            columns.append(((moved[0] - moved[1]) / (2 * EPS)).reshape(-1))
-        return numpy.array(columns, dtype=object).T
+        return _central(precise.zeros(source.shape), lambda probe: probed(of, of_index, wrt, wrt_index, probe))
 
-    def _total_by_parameter(self, of, of_index, param):
-        base = _array(self.stored(param))
-        columns = []
-        for j in range(base.size):
-            moved = []
-            for sign in (1, -1):
-                values = base.copy()
-                values.reshape(-1)[j] = values.reshape(-1)[j] + sign * EPS
-                ns = forward(self.net, self.point, params={**self.point.params, param: values}, np_module=precise)
-                stored = ns[key(ns, of)]
-                moved.append(_array(stored[of_index] if isinstance(stored, dict) else stored))
-            columns.append(((moved[0] - moved[1]) / (2 * EPS)).reshape(-1))
-        return numpy.array(columns, dtype=object).T
+    def _total_by_parameter(self, of, of_index, param, values):
+        """``of`` with the parameter changed at every step."""
+        ns = forward(self.net, self.point, params={**self.point.params, param: values}, np_module=precise)
+        stored = ns[key(ns, of)]
+        return stored[of_index] if isinstance(stored, dict) else stored
 
     def _probed(self, of, of_index, wrt, wrt_index, probe):
         steps = {}
@@ -266,6 +240,19 @@ def _array(x):
     if isinstance(x, numpy.ndarray):
         return x if x.ndim == 2 else x.reshape(-1, 1)
     return numpy.array([[x]], dtype=object)
+
+
+def _central(base, moved):
+    """The Jacobian of ``moved(values)`` at ``base`` by central differences, one column per entry."""
+    columns = []
+    for j in range(base.size):
+        sides = []
+        for sign in (1, -1):
+            values = base.copy()
+            values.reshape(-1)[j] = values.reshape(-1)[j] + sign * EPS
+            sides.append(_array(moved(values)))
+        columns.append(((sides[0] - sides[1]) / (2 * EPS)).reshape(-1))
+    return numpy.array(columns, dtype=object).T
 
 
 def _zeros(rows, cols):
